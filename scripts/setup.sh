@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian package xsearch needs to build, test and run (idempotent: only what is missing
+# is installed, and `apt-get update` runs at most once). Needs root (or sudo) when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libtorch-dev libopenblas0-openmp
+  libfaiss-dev libopenblas-dev liblapack-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
+  libsqlite3-dev sqlite3
+  libcli11-dev libfmt-dev catch2 nlohmann-json3-dev libutf8proc-dev
+  libcurl4-openssl-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# LibTorch parallelises with OpenMP: the BLAS must be OpenBLAS built for OpenMP. The pthread build (which
+# libopenblas-dev pulls in with a higher priority) fights LibTorch's OpenMP threads, and the reference BLAS
+# is about 20x slower (docs/toolchain.md). Point both alternatives at the OpenMP build.
+for lib in libblas.so.3 liblapack.so.3; do
+  alt=/usr/lib/x86_64-linux-gnu/openblas-openmp/$lib
+  cur=$(readlink -f /usr/lib/x86_64-linux-gnu/$lib 2>/dev/null || true)
+  if [ -e "$alt" ] && [ "$cur" != "$alt" ]; then
+    sudo_cmd=()
+    if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" update-alternatives --set "$lib-x86_64-linux-gnu" "$alt" >/dev/null
+  fi
+done

@@ -1,0 +1,83 @@
+#include "model/xclip_encoder.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+namespace xsearch::model {
+
+XCLIPAttentionImpl::XCLIPAttentionImpl(int64_t embed_dim, int64_t heads)
+    : num_heads(heads), scale(1.0 / std::sqrt(static_cast<double>(embed_dim / heads))) {
+  // Registration order as in the reference's __init__ (k, v, q, out).
+  k_proj = register_module("k_proj", Linear(embed_dim, embed_dim));
+  v_proj = register_module("v_proj", Linear(embed_dim, embed_dim));
+  q_proj = register_module("q_proj", Linear(embed_dim, embed_dim));
+  out_proj = register_module("out_proj", Linear(embed_dim, embed_dim));
+}
+
+std::pair<torch::Tensor, torch::Tensor> XCLIPAttentionImpl::forward(const torch::Tensor& x,
+                                                                    const torch::Tensor& attention_mask,
+                                                                    const torch::Tensor& causal_attention_mask,
+                                                                    bool output_attentions) {
+  const int64_t batch = x.size(0), length = x.size(1), dim = x.size(2);
+  const int64_t head_dim = dim / num_heads;
+  // [B, L, D] -> [B, heads, L, head_dim]
+  auto split = [&](const torch::Tensor& t) { return t.view({batch, length, num_heads, head_dim}).transpose(1, 2); };
+  const torch::Tensor q = split(q_proj(x) * scale);
+  const torch::Tensor k = split(k_proj(x));
+  const torch::Tensor v = split(v_proj(x));
+  torch::Tensor weights = at::matmul(q, k.transpose(-1, -2));  // [B, heads, L, L]
+  // The causal mask first, then the padding mask, as the reference adds them (min + min = -inf is intended).
+  if (causal_attention_mask.defined()) weights = weights + causal_attention_mask;
+  if (attention_mask.defined()) weights = weights + attention_mask;
+  weights = at::softmax(weights, -1);
+  torch::Tensor out = at::matmul(weights, v).transpose(1, 2).reshape({batch, length, dim});
+  return {out_proj(out), output_attentions ? weights : torch::Tensor()};
+}
+
+XCLIPMLPImpl::XCLIPMLPImpl(int64_t hidden_size, int64_t intermediate_size, Activation act_) : act(act_) {
+  fc1 = register_module("fc1", Linear(hidden_size, intermediate_size));
+  fc2 = register_module("fc2", Linear(intermediate_size, hidden_size));
+}
+
+torch::Tensor XCLIPMLPImpl::forward(const torch::Tensor& x) { return fc2(apply_activation(act, fc1(x))); }
+
+XCLIPEncoderLayerImpl::XCLIPEncoderLayerImpl(const EncoderOptions& o) {
+  self_attn = register_module("self_attn", XCLIPAttention(o.hidden_size, o.num_attention_heads));
+  layer_norm1 = register_module("layer_norm1", LayerNorm(o.hidden_size, o.layer_norm_eps));
+  mlp = register_module("mlp", XCLIPMLP(o.hidden_size, o.intermediate_size, o.hidden_act));
+  layer_norm2 = register_module("layer_norm2", LayerNorm(o.hidden_size, o.layer_norm_eps));
+}
+
+std::pair<torch::Tensor, torch::Tensor> XCLIPEncoderLayerImpl::forward(const torch::Tensor& hidden_states,
+                                                                       const torch::Tensor& attention_mask,
+                                                                       const torch::Tensor& causal_attention_mask,
+                                                                       bool output_attentions) {
+  auto [attn, weights] = self_attn(layer_norm1(hidden_states), attention_mask, causal_attention_mask, output_attentions);
+  torch::Tensor h = hidden_states + attn;
+  h = h + mlp(layer_norm2(h));
+  return {h, weights};
+}
+
+XCLIPEncoderImpl::XCLIPEncoderImpl(const EncoderOptions& o) {
+  for (int64_t i = 0; i < o.num_hidden_layers; ++i) layers->push_back(XCLIPEncoderLayer(o));
+  register_module("layers", layers);
+}
+
+EncoderOutput XCLIPEncoderImpl::forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
+                                        const torch::Tensor& causal_attention_mask, bool output_hidden_states,
+                                        bool output_attentions) {
+  EncoderOutput out;
+  torch::Tensor h = inputs_embeds;
+  for (const auto& layer : *layers) {
+    if (output_hidden_states) out.hidden_states.push_back(h);
+    auto [next, weights] = layer->as<XCLIPEncoderLayer>()->forward(h, attention_mask, causal_attention_mask, output_attentions);
+    h = next;
+    if (output_attentions) out.attentions.push_back(weights);
+  }
+  if (output_hidden_states) out.hidden_states.push_back(h);
+  out.last_hidden_state = h;
+  return out;
+}
+
+}  // namespace xsearch::model

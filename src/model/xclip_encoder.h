@@ -1,0 +1,78 @@
+// XCLIPAttention, XCLIPMLP, XCLIPEncoderLayer and XCLIPEncoder of the reference: the pre-LayerNorm
+// transformer block shared by the text tower and the MIT (the vision tower's layer is in xclip_vision.h).
+#pragma once
+
+#include <utility>
+#include <vector>
+
+#include <torch/nn/modules/container/modulelist.h>
+
+#include "model/layers.h"
+
+namespace xsearch::model {
+
+struct EncoderOptions {
+  int64_t hidden_size = 0;
+  int64_t intermediate_size = 0;
+  int64_t num_attention_heads = 0;
+  int64_t num_hidden_layers = 0;
+  double layer_norm_eps = 1e-5;
+  Activation hidden_act = Activation::QuickGelu;
+};
+
+// What the reference's BaseModelOutput(WithPooling) holds. `hidden_states` (the embeddings, then each
+// layer's output) and `attentions` ([B, heads, L, S] per layer) are filled only on request.
+struct EncoderOutput {
+  torch::Tensor last_hidden_state;
+  torch::Tensor pooler_output;
+  std::vector<torch::Tensor> hidden_states;
+  std::vector<torch::Tensor> attentions;
+};
+
+// Multi-head attention with q/k/v/out projections. Masks are additive, [B, 1, L, S], or undefined.
+class XCLIPAttentionImpl : public torch::nn::Module {
+ public:
+  XCLIPAttentionImpl(int64_t embed_dim, int64_t num_heads);
+  // [B, L, D] -> ([B, L, D], attention probabilities [B, heads, L, L] if requested, else undefined)
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& hidden_states,
+                                                  const torch::Tensor& attention_mask = {},
+                                                  const torch::Tensor& causal_attention_mask = {},
+                                                  bool output_attentions = false);
+  Linear k_proj{nullptr}, v_proj{nullptr}, q_proj{nullptr}, out_proj{nullptr};
+  int64_t num_heads;
+  double scale;
+};
+TORCH_MODULE(XCLIPAttention);
+
+class XCLIPMLPImpl : public torch::nn::Module {
+ public:
+  XCLIPMLPImpl(int64_t hidden_size, int64_t intermediate_size, Activation act);
+  torch::Tensor forward(const torch::Tensor& x);
+  Linear fc1{nullptr}, fc2{nullptr};
+  Activation act;
+};
+TORCH_MODULE(XCLIPMLP);
+
+class XCLIPEncoderLayerImpl : public torch::nn::Module {
+ public:
+  explicit XCLIPEncoderLayerImpl(const EncoderOptions& options);
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& hidden_states, const torch::Tensor& attention_mask,
+                                                  const torch::Tensor& causal_attention_mask, bool output_attentions);
+  XCLIPAttention self_attn{nullptr};
+  LayerNorm layer_norm1{nullptr};
+  XCLIPMLP mlp{nullptr};
+  LayerNorm layer_norm2{nullptr};
+};
+TORCH_MODULE(XCLIPEncoderLayer);
+
+class XCLIPEncoderImpl : public torch::nn::Module {
+ public:
+  explicit XCLIPEncoderImpl(const EncoderOptions& options);
+  EncoderOutput forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask = {},
+                        const torch::Tensor& causal_attention_mask = {}, bool output_hidden_states = false,
+                        bool output_attentions = false);
+  torch::nn::ModuleList layers;
+};
+TORCH_MODULE(XCLIPEncoder);
+
+}  // namespace xsearch::model
