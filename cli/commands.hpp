@@ -1,0 +1,15 @@
+// Each file cmd_*.cpp adds its subcommands to the app. A subcommand's callback stores in `run` the work to
+// do once parsing has succeeded; `run` returns the exit status (0 ok, 1 nothing found, 2 error).
+#pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace xsearch::cli {
+
+using Runner = std::function<int()>;
+
+void add_dev_commands(CLI::App& app, Runner& run);
+
+}  // namespace xsearch::cli
