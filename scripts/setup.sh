@@ -32,7 +32,7 @@ fi
 # LibTorch parallelises with OpenMP: the BLAS must be OpenBLAS built for OpenMP. The pthread build (which
 # libopenblas-dev pulls in with a higher priority) fights LibTorch's OpenMP threads, and the reference BLAS
 # is about 20x slower (docs/toolchain.md). Point both alternatives at the OpenMP build.
-for lib in libblas.so.3 liblapack.so.3; do
+for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
   alt=/usr/lib/x86_64-linux-gnu/openblas-openmp/$lib
   cur=$(readlink -f /usr/lib/x86_64-linux-gnu/$lib 2>/dev/null || true)
   if [ -e "$alt" ] && [ "$cur" != "$alt" ]; then
