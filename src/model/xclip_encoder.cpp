@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/grad_mode.h>
 
 namespace xsearch::model {
 
@@ -15,6 +16,22 @@ XCLIPAttentionImpl::XCLIPAttentionImpl(int64_t embed_dim, int64_t heads)
   out_proj = register_module("out_proj", Linear(embed_dim, embed_dim));
 }
 
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> XCLIPAttentionImpl::project_qkv(const torch::Tensor& x) {
+  if (at::GradMode::is_enabled()) return {q_proj(x), k_proj(x), v_proj(x)};
+  std::vector<std::pair<const void*, int64_t>> sources;
+  for (const Linear& l : {q_proj, k_proj, v_proj}) {
+    sources.emplace_back(l->weight.data_ptr(), static_cast<int64_t>(l->weight._version()));
+    sources.emplace_back(l->bias.data_ptr(), static_cast<int64_t>(l->bias._version()));
+  }
+  if (sources != fused_from_ || !fused_weight_.defined() || fused_weight_.device() != x.device()) {
+    fused_weight_ = at::cat({q_proj->weight, k_proj->weight, v_proj->weight}, 0);
+    fused_bias_ = at::cat({q_proj->bias, k_proj->bias, v_proj->bias}, 0);
+    fused_from_ = std::move(sources);
+  }
+  const auto parts = at::linear(x, fused_weight_, fused_bias_).chunk(3, -1);
+  return {parts[0], parts[1], parts[2]};
+}
+
 std::pair<torch::Tensor, torch::Tensor> XCLIPAttentionImpl::forward(const torch::Tensor& x,
                                                                     const torch::Tensor& attention_mask,
                                                                     const torch::Tensor& causal_attention_mask,
@@ -22,10 +39,11 @@ std::pair<torch::Tensor, torch::Tensor> XCLIPAttentionImpl::forward(const torch:
   const int64_t batch = x.size(0), length = x.size(1), dim = x.size(2);
   const int64_t head_dim = dim / num_heads;
   // [B, L, D] -> [B, heads, L, head_dim]
-  auto split = [&](const torch::Tensor& t) { return t.view({batch, length, num_heads, head_dim}).transpose(1, 2); };
-  const torch::Tensor q = split(q_proj(x) * scale);
-  const torch::Tensor k = split(k_proj(x));
-  const torch::Tensor v = split(v_proj(x));
+  auto split = [&](const torch::Tensor& t) { return t.reshape({batch, length, num_heads, head_dim}).transpose(1, 2); };
+  const auto [q_raw, k_raw, v_raw] = project_qkv(x);
+  const torch::Tensor q = split(q_raw * scale);
+  const torch::Tensor k = split(k_raw);
+  const torch::Tensor v = split(v_raw);
   torch::Tensor weights = at::matmul(q, k.transpose(-1, -2));  // [B, heads, L, L]
   // The causal mask first, then the padding mask, as the reference adds them (min + min = -inf is intended).
   if (causal_attention_mask.defined()) weights = weights + causal_attention_mask;

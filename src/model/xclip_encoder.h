@@ -2,6 +2,7 @@
 // transformer block shared by the text tower and the MIT (the vision tower's layer is in xclip_vision.h).
 #pragma once
 
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -41,6 +42,14 @@ class XCLIPAttentionImpl : public torch::nn::Module {
   Linear k_proj{nullptr}, v_proj{nullptr}, q_proj{nullptr}, out_proj{nullptr};
   int64_t num_heads;
   double scale;
+
+ private:
+  // Without autograd, q, k and v come from one GEMM over the three weights side by side (one wide GEMM
+  // runs closer to the BLAS's peak than three narrow ones). The fused copy is rebuilt whenever a weight
+  // changes (loading, .to(device), in-place edits), which the tensors' version counters reveal.
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> project_qkv(const torch::Tensor& x);
+  torch::Tensor fused_weight_, fused_bias_;
+  std::vector<std::pair<const void*, int64_t>> fused_from_;
 };
 TORCH_MODULE(XCLIPAttention);
 
