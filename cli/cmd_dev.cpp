@@ -89,6 +89,8 @@ void add_dev_commands(CLI::App& app, Runner& run) {
   tokenize->add_option("--tokenizer", tokenize_args->tokenizer, "Folder with vocab.json and merges.txt")->required();
   tokenize->add_flag("--pad", tokenize_args->pad, "Write one padded batch {\"input_ids\", \"attention_mask\"} instead");
   tokenize->callback([tokenize_args, &run] { run = [tokenize_args] { return run_tokenize(*tokenize_args); }; });
+
+  add_dev_video_commands(*dev, run);
 }
 
 }  // namespace xsearch::cli

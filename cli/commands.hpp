@@ -11,5 +11,6 @@ namespace xsearch::cli {
 using Runner = std::function<int()>;
 
 void add_dev_commands(CLI::App& app, Runner& run);
+void add_dev_video_commands(CLI::App& dev, Runner& run);
 
 }  // namespace xsearch::cli

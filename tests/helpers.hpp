@@ -100,3 +100,14 @@ inline Closeness compare(const HostTensor& actual, const HostTensor& expected, d
   } while (0)
 
 }  // namespace xsearch::test
+
+namespace xsearch::test {
+
+// Runs the ffmpeg CLI (quiet, overwrite) with `args`; the test fails if it does.
+inline void ffmpeg(const std::string& args) {
+  const std::string cmd = "ffmpeg -nostdin -y -loglevel error " + args;
+  INFO("command: " << cmd);
+  REQUIRE(std::system(cmd.c_str()) == 0);
+}
+
+}  // namespace xsearch::test

@@ -1,0 +1,113 @@
+// Video decoding (FFmpeg), clip windows, frame choice and X-CLIP preprocessing. No FFmpeg or LibTorch
+// types here: frames are RGB24 byte buffers and pixel values plain floats.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace xsearch {
+
+struct VideoInfo {
+  std::filesystem::path path;
+  std::string container;      // FFmpeg's demuxer name, e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+  std::string codec;          // e.g. "h264"
+  int coded_width = 0, coded_height = 0;  // as stored
+  int width = 0, height = 0;  // as shown: after the rotation and the sample aspect ratio
+  int rotation = 0;           // clockwise degrees applied to make frames upright: 0, 90, 180 or 270
+  int sar_num = 1, sar_den = 1;
+  double fps = 0;             // average frame rate
+  bool variable_frame_rate = false;
+  double start = 0;           // presentation time of the first frame, seconds
+  double end = 0;             // last frame's time plus its duration, seconds
+  double duration() const { return end - start; }
+};
+
+// A decoded frame, upright, RGB24, `width * height * 3` bytes.
+struct RgbFrame {
+  double time = 0;    // presentation time, seconds
+  int64_t index = -1; // position among all decoded frames, when the reader decoded from the start
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;
+};
+
+struct ClipWindowOptions {
+  double window = 4.0;  // seconds
+  double stride = 4.0;  // seconds between window starts
+  // A last window shorter than this share of `window` is dropped (unless it is the only one).
+  double min_last_fraction = 0.5;
+};
+
+struct ClipWindow {
+  double start = 0, end = 0;          // [start, end) in presentation seconds
+  std::vector<double> target_times;   // middles of the num_frames equal segments
+};
+
+// Windows over [info.start, info.end): starts every `stride`, each `window` long, cut at the end; a video
+// shorter than a window is one clip. Each window lists the middle of its num_frames segments.
+std::vector<ClipWindow> plan_clips(double start, double end, int num_frames, const ClipWindowOptions& options = {});
+// The whole video as one clip (what `classify` uses).
+ClipWindow whole_video_clip(const VideoInfo& info, int num_frames);
+
+class VideoReader {
+ public:
+  // Opens and probes `path` (first and last frame times included). Throws xsearch::Error("path: cause")
+  // for a file that is missing, empty, not media, without a video stream, a single image, or undecodable.
+  explicit VideoReader(const std::filesystem::path& path, int threads = 0);
+  ~VideoReader();
+  VideoReader(const VideoReader&) = delete;
+  VideoReader& operator=(const VideoReader&) = delete;
+
+  const VideoInfo& info() const;
+
+  // For each time in `times` (ascending), the first frame whose presentation time is at or after it (the
+  // last frame where none is), decoded and converted to RGB; other frames are decoded but never converted.
+  // Seeks forward over long gaps unless `allow_seek` is false; the frames are the same either way.
+  // `on_frame(k, frame)` receives the frame for times[k]; a frame chosen for several times is passed once
+  // per time.
+  void frames_at_times(const std::vector<double>& times, const std::function<void(std::size_t, const RgbFrame&)>& on_frame,
+                       bool allow_seek = true);
+  // Frames by 0-based index among all decoded frames in presentation order (decodes from the start).
+  std::vector<RgbFrame> frames_at_indices(const std::vector<int64_t>& indices);
+  // The presentation time of every frame (decodes the whole video, converts nothing).
+  std::vector<double> frame_times();
+
+  // Frames decoded so far and frames converted to RGB, for benchmarks and tests.
+  int64_t frames_decoded() const;
+  int64_t frames_converted() const;
+  // Decoding problems met and skipped (corrupt packets); a non-zero count deserves a warning.
+  int64_t decode_errors() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The processor of preprocessor_config.json (VideoMAEImageProcessor as XCLIPProcessor uses it).
+struct PreprocessorConfig {
+  bool do_resize = true;
+  int shortest_edge = 224;
+  int resample = 2;  // PIL filter: 2 bilinear, 3 bicubic
+  bool do_center_crop = true;
+  int crop_height = 224, crop_width = 224;
+  bool do_rescale = true;
+  double rescale_factor = 1.0 / 255.0;
+  bool do_normalize = true;
+  std::vector<double> image_mean = {0.485, 0.456, 0.406};
+  std::vector<double> image_std = {0.229, 0.224, 0.225};
+
+  // Reads DIR/preprocessor_config.json; a missing file gives the defaults (base-patch32's).
+  static PreprocessorConfig load(const std::filesystem::path& model_dir);
+  static PreprocessorConfig parse(const std::string& json_text, const std::string& source);
+};
+
+// Resizes an RGB24 image exactly as PIL's Image.resize does for 8-bit images (separable, antialiased
+// when shrinking, fixed-point coefficients, horizontal pass first).
+std::vector<uint8_t> pil_resize(const uint8_t* rgb, int width, int height, int out_width, int out_height, int resample);
+// One frame -> channels-first floats [3, crop_h, crop_w], appended to `out`.
+void preprocess_frame(const RgbFrame& frame, const PreprocessorConfig& config, std::vector<float>& out);
+
+}  // namespace xsearch

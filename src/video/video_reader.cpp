@@ -1,0 +1,413 @@
+// VideoReader on FFmpeg's libraries: probing (first and last frame times, rotation, aspect), decoding in
+// presentation order with frame threading, seeking over long gaps, and RGB conversion of chosen frames only.
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
+#include <libavutil/imgutils.h>
+#include <libswscale/swscale.h>
+}
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "xsearch/error.hpp"
+#include "xsearch/video.hpp"
+
+namespace xsearch {
+
+namespace {
+
+std::string av_error(int code) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
+  av_strerror(code, buf, sizeof buf);
+  return buf;
+}
+
+// A decoder that keeps failing on every packet is not worth waiting for.
+constexpr int kMaxConsecutiveErrors = 500;
+
+struct FrameDeleter {
+  void operator()(AVFrame* f) const { av_frame_free(&f); }
+};
+using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
+
+FramePtr new_frame() {
+  FramePtr f(av_frame_alloc());
+  if (!f) throw std::bad_alloc();
+  return f;
+}
+
+// Rotates RGB24 clockwise by 90, 180 or 270 degrees.
+void rotate_rgb(RgbFrame& f, int degrees) {
+  if (degrees == 0) return;
+  const int w = f.width, h = f.height;
+  std::vector<uint8_t> out(f.rgb.size());
+  const int ow = degrees == 180 ? w : h, oh = degrees == 180 ? h : w;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      int nx, ny;
+      if (degrees == 90) { nx = h - 1 - y; ny = x; }
+      else if (degrees == 180) { nx = w - 1 - x; ny = h - 1 - y; }
+      else { nx = y; ny = w - 1 - x; }
+      const uint8_t* s = &f.rgb[(static_cast<std::size_t>(y) * w + x) * 3];
+      uint8_t* d = &out[(static_cast<std::size_t>(ny) * ow + nx) * 3];
+      d[0] = s[0];
+      d[1] = s[1];
+      d[2] = s[2];
+    }
+  f.rgb.swap(out);
+  f.width = ow;
+  f.height = oh;
+}
+
+}  // namespace
+
+struct VideoReader::Impl {
+  VideoInfo info;
+  AVFormatContext* fmt = nullptr;
+  AVCodecContext* codec = nullptr;
+  SwsContext* sws = nullptr;
+  AVPacket* packet = nullptr;
+  int stream_index = -1;
+  AVRational time_base{1, 1};
+  double origin = 0;  // the container's start time: times are reported from it, as players show them
+  bool eof_sent = false;
+  bool finished = false;
+  int64_t next_index = 0;  // index of the next frame out of the decoder, or -1 after a seek
+  int64_t decoded = 0, converted = 0, errors = 0;
+  double last_time = -std::numeric_limits<double>::infinity();
+  double frame_step = 1.0 / 30;
+
+  ~Impl() {
+    sws_freeContext(sws);
+    av_packet_free(&packet);
+    avcodec_free_context(&codec);
+    avformat_close_input(&fmt);
+  }
+
+  [[noreturn]] void fail(const std::string& cause) const { throw Error(info.path.string() + ": " + cause); }
+
+  double frame_time(const AVFrame* f) {
+    int64_t ts = f->best_effort_timestamp;
+    if (ts == AV_NOPTS_VALUE) ts = f->pts;
+    // Frames without timestamps follow the previous one by a nominal frame.
+    double t = ts == AV_NOPTS_VALUE ? last_time + frame_step : ts * av_q2d(time_base) - origin;
+    if (!std::isfinite(t)) t = 0;
+    last_time = t;
+    return t;
+  }
+
+  // The next frame in presentation order, or false at the end of the stream.
+  bool next(AVFrame* out) {
+    int consecutive_errors = 0;
+    while (!finished) {
+      const int r = avcodec_receive_frame(codec, out);
+      if (r == 0) {
+        ++decoded;
+        return true;
+      }
+      if (r == AVERROR_EOF) {
+        finished = true;
+        break;
+      }
+      if (r != AVERROR(EAGAIN)) {
+        ++errors;
+        if (++consecutive_errors > kMaxConsecutiveErrors) fail("too many decoding errors (" + av_error(r) + ")");
+        continue;
+      }
+      if (eof_sent) {
+        finished = true;
+        break;
+      }
+      const int rr = av_read_frame(fmt, packet);
+      if (rr < 0) {
+        // End of file, or a read error we treat as the end (a truncated file keeps what was read).
+        if (rr != AVERROR_EOF) ++errors;
+        avcodec_send_packet(codec, nullptr);
+        eof_sent = true;
+        continue;
+      }
+      if (packet->stream_index == stream_index) {
+        const int s = avcodec_send_packet(codec, packet);
+        if (s < 0 && s != AVERROR(EAGAIN)) {
+          ++errors;
+          if (++consecutive_errors > kMaxConsecutiveErrors) fail("too many decoding errors (" + av_error(s) + ")");
+        }
+      }
+      av_packet_unref(packet);
+    }
+    return false;
+  }
+
+  // Repositions so that the next frames come from the last keyframe at or before `time`.
+  void seek(double time) {
+    const int64_t ts = static_cast<int64_t>(std::floor((time + origin) / av_q2d(time_base)));
+    if (av_seek_frame(fmt, stream_index, ts, AVSEEK_FLAG_BACKWARD) < 0) {
+      // Some demuxers only seek by bytes or from the start: fall back to the start.
+      avformat_seek_file(fmt, -1, std::numeric_limits<int64_t>::min(), 0, 0, 0);
+    }
+    avcodec_flush_buffers(codec);
+    eof_sent = false;
+    finished = false;
+    next_index = -1;
+    last_time = -std::numeric_limits<double>::infinity();
+  }
+
+  void rewind() {
+    const int64_t start = fmt->start_time == AV_NOPTS_VALUE ? 0 : fmt->start_time;
+    if (avformat_seek_file(fmt, -1, std::numeric_limits<int64_t>::min(), start, start, 0) < 0)
+      av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BACKWARD);
+    avcodec_flush_buffers(codec);
+    eof_sent = false;
+    finished = false;
+    next_index = 0;
+    last_time = -std::numeric_limits<double>::infinity();
+  }
+
+  RgbFrame convert(const AVFrame* f, double time, int64_t index) {
+    const int dst_w = info.rotation % 180 == 0 ? info.width : info.height;
+    const int dst_h = info.rotation % 180 == 0 ? info.height : info.width;
+    sws = sws_getCachedContext(sws, f->width, f->height, static_cast<AVPixelFormat>(f->format), dst_w, dst_h,
+                               AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr);
+    if (!sws) fail("cannot convert frames of pixel format " + std::to_string(f->format) + " to RGB");
+    RgbFrame out;
+    out.time = time;
+    out.index = index;
+    out.width = dst_w;
+    out.height = dst_h;
+    out.rgb.resize(static_cast<std::size_t>(dst_w) * dst_h * 3);
+    uint8_t* planes[4] = {out.rgb.data(), nullptr, nullptr, nullptr};
+    int strides[4] = {dst_w * 3, 0, 0, 0};
+    sws_scale(sws, f->data, f->linesize, 0, f->height, planes, strides);
+    rotate_rgb(out, info.rotation);
+    ++converted;
+    return out;
+  }
+};
+
+VideoReader::VideoReader(const std::filesystem::path& path, int threads) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.info.path = path;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) m.fail("no such file");
+  if (std::filesystem::is_directory(path, ec)) m.fail("is a directory");
+  if (std::filesystem::file_size(path, ec) == 0) m.fail("empty file");
+  av_log_set_level(AV_LOG_QUIET);
+  int r = avformat_open_input(&m.fmt, path.c_str(), nullptr, nullptr);
+  if (r < 0) m.fail("not a readable video (" + av_error(r) + ")");
+  r = avformat_find_stream_info(m.fmt, nullptr);
+  if (r < 0) m.fail("cannot read stream information (" + av_error(r) + ")");
+  const std::string demuxer = m.fmt->iformat->name;
+  m.info.container = demuxer;
+  for (unsigned i = 0; i < m.fmt->nb_streams; ++i) {
+    const AVStream* s = m.fmt->streams[i];
+    if (s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !(s->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
+      m.stream_index = static_cast<int>(i);
+      break;
+    }
+  }
+  if (m.stream_index < 0) m.fail("no video stream");
+  if (demuxer == "image2" || demuxer.find("_pipe") != std::string::npos) m.fail("a single image, not a video");
+  AVStream* stream = m.fmt->streams[m.stream_index];
+  m.time_base = stream->time_base;
+  m.origin = m.fmt->start_time == AV_NOPTS_VALUE ? 0.0 : m.fmt->start_time / static_cast<double>(AV_TIME_BASE);
+  const AVCodec* decoder = avcodec_find_decoder(stream->codecpar->codec_id);
+  if (!decoder) m.fail("no decoder for codec \"" + std::string(avcodec_get_name(stream->codecpar->codec_id)) + "\"");
+  m.info.codec = decoder->name;
+  m.codec = avcodec_alloc_context3(decoder);
+  if (!m.codec) throw std::bad_alloc();
+  avcodec_parameters_to_context(m.codec, stream->codecpar);
+  m.codec->thread_count = threads;  // 0: as many as FFmpeg sees fit
+  m.codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  r = avcodec_open2(m.codec, decoder, nullptr);
+  if (r < 0) m.fail("cannot open the " + m.info.codec + " decoder (" + av_error(r) + ")");
+  m.packet = av_packet_alloc();
+  if (!m.packet) throw std::bad_alloc();
+
+  m.info.coded_width = m.codec->width;
+  m.info.coded_height = m.codec->height;
+  if (m.info.coded_width <= 0 || m.info.coded_height <= 0) m.fail("video stream without a frame size");
+  AVRational sar = av_guess_sample_aspect_ratio(m.fmt, stream, nullptr);
+  if (sar.num <= 0 || sar.den <= 0) sar = {1, 1};
+  av_reduce(&m.info.sar_num, &m.info.sar_den, sar.num, sar.den, 1 << 20);
+  const uint8_t* matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, nullptr);
+  if (matrix) {
+    const double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(matrix));
+    if (std::isfinite(ccw)) {
+      int cw = static_cast<int>(std::lround(-ccw / 90.0)) * 90 % 360;
+      if (cw < 0) cw += 360;
+      m.info.rotation = cw;
+    }
+  }
+  // Shown size: the sample aspect ratio stretches the width; then the rotation may swap the sides.
+  int shown_w = m.info.coded_width;
+  if (m.info.sar_num != m.info.sar_den)
+    shown_w = std::max(2, static_cast<int>(std::lround(static_cast<double>(shown_w) * m.info.sar_num / m.info.sar_den)));
+  const bool swap = m.info.rotation % 180 != 0;
+  m.info.width = swap ? m.info.coded_height : shown_w;
+  m.info.height = swap ? shown_w : m.info.coded_height;
+
+  const AVRational rate = av_guess_frame_rate(m.fmt, stream, nullptr);
+  m.info.fps = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 0.0;
+  if (m.info.fps > 0) m.frame_step = 1.0 / m.info.fps;
+  if (stream->avg_frame_rate.num > 0 && stream->r_frame_rate.num > 0)
+    m.info.variable_frame_rate = std::fabs(av_q2d(stream->avg_frame_rate) - av_q2d(stream->r_frame_rate)) > 0.01 * av_q2d(stream->r_frame_rate);
+
+  // First frame.
+  FramePtr frame = new_frame();
+  if (!m.next(frame.get())) m.fail("no decodable video frames");
+  m.info.start = m.frame_time(frame.get());
+  av_frame_unref(frame.get());
+  // Last frame: on a long video, seek near the end and decode from there; otherwise (or when the seek
+  // finds nothing) decode through. Its time plus its duration is where the video ends.
+  const double estimate = stream->duration != AV_NOPTS_VALUE ? stream->duration * av_q2d(stream->time_base)
+                          : m.fmt->duration != AV_NOPTS_VALUE ? m.fmt->duration / static_cast<double>(AV_TIME_BASE)
+                                                                : 0.0;
+  auto decode_to_end = [&](int64_t& frames, double& last, int64_t& last_duration) {
+    while (m.next(frame.get())) {
+      last = std::max(last, m.frame_time(frame.get()));
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 30, 100)
+      last_duration = frame->duration;
+#else
+      last_duration = frame->pkt_duration;
+#endif
+      ++frames;
+      av_frame_unref(frame.get());
+    }
+  };
+  int64_t frames_after = 0, last_duration = 0;
+  double last = m.info.start;
+  if (estimate > 10.0) {
+    m.seek(estimate - 5.0);
+    decode_to_end(frames_after, last, last_duration);
+  }
+  if (frames_after == 0) {
+    m.rewind();
+    m.next(frame.get());  // the first frame again
+    av_frame_unref(frame.get());
+    decode_to_end(frames_after, last, last_duration);
+    if (frames_after == 0) m.fail("a single image, not a video");
+  }
+  const double step = last_duration > 0 ? last_duration * av_q2d(m.time_base) : m.frame_step;
+  m.info.end = last + step;
+  m.decoded = 0;
+  m.errors = 0;
+  m.rewind();
+}
+
+VideoReader::~VideoReader() = default;
+
+const VideoInfo& VideoReader::info() const { return impl_->info; }
+int64_t VideoReader::frames_decoded() const { return impl_->decoded; }
+int64_t VideoReader::frames_converted() const { return impl_->converted; }
+int64_t VideoReader::decode_errors() const { return impl_->errors; }
+
+void VideoReader::frames_at_times(const std::vector<double>& times, const std::function<void(std::size_t, const RgbFrame&)>& on_frame,
+                                  bool allow_seek) {
+  Impl& m = *impl_;
+  if (!std::is_sorted(times.begin(), times.end())) throw Error("frames_at_times: times must be ascending");
+  m.rewind();
+  FramePtr current = new_frame(), candidate = new_frame();
+  bool have_current = false;
+  double current_time = -std::numeric_limits<double>::infinity();
+  int64_t current_index = -1;
+  bool exhausted = false;
+  // Decoding through is cheaper than a seek unless the gap spans several keyframe intervals; without
+  // knowing the GOP, 8 seconds is a safe threshold (typical GOPs are 0.5 to 5 s).
+  constexpr double kSeekGap = 8.0;
+  std::size_t k = 0;
+  RgbFrame converted;
+  double converted_for = std::numeric_limits<double>::quiet_NaN();
+  for (; k < times.size(); ++k) {
+    const double target = times[k];
+    if (allow_seek && !exhausted && (!have_current ? target - m.info.start : target - current_time) > kSeekGap) {
+      // Seek, and make sure the first frame after it is not past the target (else seek further back).
+      for (double back = 1.0;; back *= 2) {
+        m.seek(target - back);
+        if (!m.next(candidate.get())) {
+          exhausted = true;
+          break;
+        }
+        const double t = m.frame_time(candidate.get());
+        if (t <= target + 1e-9 || target - back < m.info.start - 1.0) {
+          av_frame_unref(current.get());
+          av_frame_move_ref(current.get(), candidate.get());
+          current_time = t;
+          current_index = -1;
+          have_current = true;
+          break;
+        }
+        av_frame_unref(candidate.get());
+      }
+    }
+    // A tolerance of 1e-9 s absorbs rounding in pts * time_base (a frame at exactly the target counts).
+    while (!exhausted && (!have_current || current_time < target - 1e-9)) {
+      if (!m.next(candidate.get())) {
+        exhausted = true;
+        break;
+      }
+      const double t = m.frame_time(candidate.get());
+      av_frame_unref(current.get());
+      av_frame_move_ref(current.get(), candidate.get());
+      current_time = t;
+      current_index = m.next_index >= 0 ? m.next_index++ : -1;
+      have_current = true;
+    }
+    if (!have_current) throw Error(m.info.path.string() + ": no frame at " + std::to_string(target) + " s");
+    // The same frame may serve several targets (a short clip of a low frame rate video): convert once.
+    if (!(converted_for == current_time)) {
+      converted = m.convert(current.get(), current_time, current_index);
+      converted_for = current_time;
+    }
+    on_frame(k, converted);
+  }
+}
+
+std::vector<RgbFrame> VideoReader::frames_at_indices(const std::vector<int64_t>& indices) {
+  Impl& m = *impl_;
+  std::vector<int64_t> wanted = indices;
+  std::sort(wanted.begin(), wanted.end());
+  if (!wanted.empty() && wanted.front() < 0) throw Error("frame indices must not be negative");
+  m.rewind();
+  std::vector<RgbFrame> found;
+  FramePtr f = new_frame();
+  int64_t index = 0;
+  std::size_t w = 0;
+  while (w < wanted.size() && m.next(f.get())) {
+    const double t = m.frame_time(f.get());
+    while (w < wanted.size() && wanted[w] == index) {
+      found.push_back(m.convert(f.get(), t, index));
+      ++w;
+    }
+    av_frame_unref(f.get());
+    ++index;
+  }
+  if (w < wanted.size())
+    throw Error(m.info.path.string() + ": frame " + std::to_string(wanted[w]) + " does not exist (the video has " +
+                std::to_string(index) + " frames)");
+  // Back to the caller's order.
+  std::vector<RgbFrame> out;
+  for (int64_t i : indices)
+    for (const auto& fr : found)
+      if (fr.index == i) {
+        out.push_back(fr);
+        break;
+      }
+  return out;
+}
+
+std::vector<double> VideoReader::frame_times() {
+  Impl& m = *impl_;
+  m.rewind();
+  std::vector<double> times;
+  FramePtr f = new_frame();
+  while (m.next(f.get())) {
+    times.push_back(m.frame_time(f.get()));
+    av_frame_unref(f.get());
+  }
+  return times;
+}
+
+}  // namespace xsearch

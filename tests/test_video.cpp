@@ -1,0 +1,252 @@
+// The video reader, clip windows, frame choice and preprocessing, against the reference fixture and
+// against videos made here with the ffmpeg CLI.
+#include <cstring>
+
+#include "helpers.hpp"
+#include "xsearch/safetensors.hpp"
+#include "xsearch/video.hpp"
+
+using namespace xsearch;
+using xsearch::test::fixtures_dir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// For each target, the first of `times` at or after it (the last frame where none is).
+std::vector<double> expected_choice(const std::vector<double>& times, const std::vector<double>& targets) {
+  std::vector<double> out;
+  for (double t : targets) {
+    auto it = std::find_if(times.begin(), times.end(), [&](double x) { return x >= t - 1e-9; });
+    out.push_back(it == times.end() ? times.back() : *it);
+  }
+  return out;
+}
+
+std::vector<double> chosen_times(VideoReader& r, const std::vector<double>& targets, bool allow_seek = true) {
+  std::vector<double> out(targets.size());
+  r.frames_at_times(targets, [&](std::size_t k, const RgbFrame& f) { out[k] = f.time; }, allow_seek);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("reader and processor reproduce the reference frames and pixel values", "[video]") {
+  const auto dir = fixtures_dir() / "video";
+  const SafetensorsFile expected(dir / "visible-640x360-h264.expected.safetensors");
+  const auto indices = expected.read("frame_indices").to_int64();
+  VideoReader reader(dir / "visible-640x360-h264.mp4");
+  CHECK(reader.info().width == 640);
+  CHECK(reader.info().height == 360);
+  CHECK(reader.info().fps == Approx(30));
+  CHECK(reader.info().duration() == Approx(6.0));
+  const auto frames = reader.frames_at_indices(indices);
+  REQUIRE(frames.size() == indices.size());
+  HostTensor rgb;
+  rgb.dtype = DType::U8;
+  rgb.shape = {static_cast<int64_t>(frames.size()), 360, 640, 3};
+  std::vector<float> pixels;
+  for (const auto& f : frames) {
+    rgb.bytes.insert(rgb.bytes.end(), f.rgb.begin(), f.rgb.end());
+    preprocess_frame(f, PreprocessorConfig{}, pixels);
+  }
+  // The issue's bounds: RGB within 2 levels with a mean below 0.5; pixel values within 0.05 with a mean
+  // below 0.005. swscale's YUV->RGB and our PIL-exact resize in fact reproduce both to float rounding.
+  const auto want_rgb = expected.read("frames_rgb").to_float();
+  const auto got_rgb = rgb.to_float();
+  double max_rgb = 0, sum_rgb = 0;
+  for (std::size_t i = 0; i < got_rgb.size(); ++i) {
+    const double d = std::fabs(got_rgb[i] - want_rgb[i]);
+    max_rgb = std::max(max_rgb, d);
+    sum_rgb += d;
+  }
+  CHECK(max_rgb <= 2);
+  CHECK(sum_rgb / got_rgb.size() < 0.5);
+  const auto want_px = expected.read("pixel_values").to_float();
+  REQUIRE(pixels.size() == want_px.size());
+  double max_px = 0, sum_px = 0;
+  for (std::size_t i = 0; i < pixels.size(); ++i) {
+    const double d = std::fabs(pixels[i] - want_px[i]);
+    max_px = std::max(max_px, d);
+    sum_px += d;
+  }
+  CHECK(max_px <= 0.05);
+  CHECK(sum_px / pixels.size() < 0.005);
+}
+
+TEST_CASE("the whole-video clip picks the reference's frames", "[video]") {
+  const SafetensorsFile classify(fixtures_dir() / "xclip-tiny-full" / "visible-640x360-h264.classify.safetensors");
+  VideoReader reader(fixtures_dir() / "video" / "visible-640x360-h264.mp4");
+  const ClipWindow clip = whole_video_clip(reader.info(), 8);
+  CHECK(clip.start == Approx(0.0));
+  CHECK(clip.end == Approx(6.0));
+  std::vector<int64_t> indices(8);
+  reader.frames_at_times(clip.target_times, [&](std::size_t k, const RgbFrame& f) { indices[k] = f.index; });
+  CHECK(indices == classify.read("frame_indices").to_int64());
+}
+
+TEST_CASE("clip windows: default stride, short last window, very short videos", "[video]") {
+  auto spans = [](const std::vector<ClipWindow>& clips) {
+    std::vector<std::pair<double, double>> out;
+    for (const auto& c : clips) out.emplace_back(c.start, c.end);
+    return out;
+  };
+  using P = std::vector<std::pair<double, double>>;
+  CHECK(spans(plan_clips(0, 10, 8)) == P{{0, 4}, {4, 8}, {8, 10}});
+  CHECK(spans(plan_clips(0, 9, 8)) == P{{0, 4}, {4, 8}});  // the 1 s tail is shorter than half a window
+  CHECK(spans(plan_clips(0, 3, 8)) == P{{0, 3}});          // shorter than a window: one clip
+  CHECK(spans(plan_clips(0, 0.2, 8)) == P{{0, 0.2}});
+  ClipWindowOptions o;
+  o.window = 4;
+  o.stride = 2;
+  CHECK(spans(plan_clips(0, 10, 8, o)) == P{{0, 4}, {2, 6}, {4, 8}, {6, 10}});
+  o.window = 1;
+  o.stride = 5;
+  CHECK(spans(plan_clips(1, 12, 8, o)) == P{{1, 2}, {6, 7}, {11, 12}});
+  const auto c = plan_clips(0, 4, 8).front();
+  REQUIRE(c.target_times.size() == 8);
+  CHECK(c.target_times[0] == Approx(0.25));
+  CHECK(c.target_times[7] == Approx(3.75));
+  CHECK_THROWS(plan_clips(0, 10, 8, ClipWindowOptions{0, 1, 0.5}));
+}
+
+TEST_CASE("frames follow the first-frame-at-or-after rule at constant and variable frame rates", "[video]") {
+  test::TempDir tmp;
+  const auto cfr = tmp / "cfr.mp4";
+  test::ffmpeg("-f lavfi -i testsrc=size=160x120:rate=25:duration=10 -c:v libx264 -g 50 -pix_fmt yuv420p " + cfr.string());
+  // Variable rate: 25 fps for 2 s, then frames 0.1 s apart, then 0.02 s apart.
+  const auto vfr = tmp / "vfr.mkv";
+  test::ffmpeg("-f lavfi -i testsrc=size=160x120:rate=25:duration=8 -vf \"setpts='if(lt(N,50),N/25,if(lt(N,100),2+(N-50)/10,7+(N-100)/50))/TB'\" "
+               "-fps_mode vfr -c:v libx264 -pix_fmt yuv420p " + vfr.string());
+  for (const auto& path : {cfr, vfr}) {
+    INFO(path);
+    VideoReader reader(path);
+    const auto times = reader.frame_times();
+    REQUIRE(times.size() > 100);
+    const auto& info = reader.info();
+    CHECK(info.start == Approx(times.front()));
+    CHECK(info.end > times.back());
+    const auto clips = plan_clips(info.start, info.end, 8);
+    REQUIRE(!clips.empty());
+    std::vector<double> targets;
+    for (const auto& c : clips) targets.insert(targets.end(), c.target_times.begin(), c.target_times.end());
+    CHECK(chosen_times(reader, targets) == expected_choice(times, targets));
+  }
+  VideoReader v(vfr);
+  const auto t = v.frame_times();
+  // Really variable (the encoder's 1/25 s time base rounds the 0.1 s steps to 0.08 / 0.12).
+  double min_gap = 1e9, max_gap = 0;
+  for (std::size_t i = 1; i < t.size(); ++i) {
+    min_gap = std::min(min_gap, t[i] - t[i - 1]);
+    max_gap = std::max(max_gap, t[i] - t[i - 1]);
+  }
+  CHECK(min_gap < 0.045);
+  CHECK(max_gap > 0.075);
+}
+
+TEST_CASE("seeking gives the same frames as decoding through, with less decoding", "[video]") {
+  test::TempDir tmp;
+  const auto path = tmp / "long.mp4";
+  test::ffmpeg("-f lavfi -i testsrc2=size=160x120:rate=25:duration=60 -c:v libx264 -g 25 -pix_fmt yuv420p " + path.string());
+  ClipWindowOptions o;
+  o.window = 1;
+  o.stride = 20;  // sparse windows: long gaps between them
+  std::vector<double> targets;
+  VideoReader seeking(path), through(path);
+  for (const auto& c : plan_clips(seeking.info().start, seeking.info().end, 4, o))
+    targets.insert(targets.end(), c.target_times.begin(), c.target_times.end());
+  std::vector<RgbFrame> a(targets.size()), b(targets.size());
+  seeking.frames_at_times(targets, [&](std::size_t k, const RgbFrame& f) { a[k] = f; }, true);
+  through.frames_at_times(targets, [&](std::size_t k, const RgbFrame& f) { b[k] = f; }, false);
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    INFO("target " << targets[k]);
+    CHECK(a[k].time == Approx(b[k].time));
+    CHECK(a[k].rgb == b[k].rgb);
+  }
+  CHECK(seeking.frames_decoded() < through.frames_decoded() / 2);
+  // Only the chosen frames were converted to RGB.
+  CHECK(through.frames_converted() == static_cast<int64_t>(targets.size()));
+}
+
+TEST_CASE("rotated videos come out upright, as ffmpeg shows them", "[video]") {
+  test::TempDir tmp;
+  const auto plain = tmp / "plain.mp4";
+  const auto rotated = tmp / "rotated.mp4";
+  // Red left half, blue right half, 64x32.
+  test::ffmpeg("-f lavfi -i color=red:s=32x32:d=1 -f lavfi -i color=blue:s=32x32:d=1 -filter_complex hstack "
+               "-c:v libx264 -pix_fmt yuv420p " + plain.string());
+  test::ffmpeg("-i " + plain.string() + " -c copy -metadata:s:v:0 rotate=90 " + rotated.string());
+  VideoReader reader(rotated);
+  // ffmpeg 5.1 stores the "rotate" tag as a display matrix; whichever way it turns, we must agree with
+  // ffmpeg's own autorotation (checked below, pixel by pixel).
+  const int rotation = reader.info().rotation;
+  CHECK((rotation == 90 || rotation == 270));
+  CHECK(reader.info().width == 32);
+  CHECK(reader.info().height == 64);
+  const auto frames = reader.frames_at_indices({0});
+  REQUIRE(frames[0].width == 32);
+  REQUIRE(frames[0].height == 64);
+  // ffmpeg's own autorotation as the oracle.
+  const auto raw = tmp / "frame.rgb";
+  test::ffmpeg("-i " + rotated.string() + " -frames:v 1 -f rawvideo -pix_fmt rgb24 -sws_flags bilinear " + raw.string());
+  const std::string want = test::read_file(raw);
+  REQUIRE(want.size() == frames[0].rgb.size());
+  int max_diff = 0;
+  for (std::size_t i = 0; i < want.size(); ++i)
+    max_diff = std::max(max_diff, std::abs(static_cast<int>(static_cast<uint8_t>(want[i])) - frames[0].rgb[i]));
+  CHECK(max_diff <= 2);
+  // Red (the left half) is on top after a clockwise quarter turn, at the bottom after a counterclockwise one.
+  const uint8_t* top = &frames[0].rgb[(5 * 32 + 16) * 3];
+  const bool red_on_top = top[0] > 200 && top[2] < 60;
+  const bool blue_on_top = top[2] > 200 && top[0] < 60;
+  CHECK(red_on_top == (rotation == 90));
+  CHECK(blue_on_top == (rotation == 270));
+}
+
+TEST_CASE("very short, tiny and anamorphic videos give clips", "[video]") {
+  test::TempDir tmp;
+  const auto shortv = tmp / "short.mp4";
+  test::ffmpeg("-f lavfi -i testsrc=size=16x16:rate=30:duration=0.3 -c:v libx264 -pix_fmt yuv420p " + shortv.string());
+  VideoReader reader(shortv);
+  CHECK(reader.info().width == 16);
+  const auto clips = plan_clips(reader.info().start, reader.info().end, 8);
+  REQUIRE(clips.size() == 1);
+  std::vector<float> pixels;
+  int n = 0;
+  reader.frames_at_times(clips[0].target_times, [&](std::size_t, const RgbFrame& f) {
+    preprocess_frame(f, PreprocessorConfig{}, pixels);
+    ++n;
+  });
+  CHECK(n == 8);
+  CHECK(pixels.size() == 8u * 3 * 224 * 224);
+
+  const auto anamorphic = tmp / "sar.mkv";
+  test::ffmpeg("-f lavfi -i testsrc=size=100x80:rate=10:duration=1 -vf setsar=2/1 -c:v libx264 -pix_fmt yuv420p " + anamorphic.string());
+  VideoReader sar(anamorphic);
+  CHECK(sar.info().sar_num == 2);
+  CHECK(sar.info().width == 200);  // shown as a player shows it
+  CHECK(sar.frames_at_indices({0})[0].width == 200);
+}
+
+TEST_CASE("preprocessor config reads sizes, crops, means and refuses bad values", "[video]") {
+  const auto c = PreprocessorConfig::load(fixtures_dir() / "xclip-tiny-full");
+  CHECK(c.shortest_edge == 224);
+  CHECK(c.crop_height == 224);
+  CHECK(c.resample == 2);
+  CHECK(c.image_mean[0] == Approx(0.485));
+  const auto d = PreprocessorConfig::parse(R"({"size": {"shortest_edge": 336}, "crop_size": {"height": 336, "width": 336}})", "p");
+  CHECK(d.shortest_edge == 336);
+  CHECK(d.crop_width == 336);
+  CHECK_THROWS_WITH(PreprocessorConfig::parse(R"({"resample": 0})", "p.json"), Catch::Contains("p.json: resample 0"));
+  CHECK_THROWS_WITH(PreprocessorConfig::parse(R"({"image_std": [1, 0, 1]})", "p.json"), Catch::Contains("zero"));
+  // A crop larger than the resized frame pads with zeros (after normalisation: -mean/std).
+  PreprocessorConfig big;
+  big.crop_height = big.crop_width = 300;
+  RgbFrame f;
+  f.width = f.height = 10;
+  f.rgb.assign(300, 255);
+  std::vector<float> out;
+  preprocess_frame(f, big, out);
+  REQUIRE(out.size() == 3u * 300 * 300);
+  CHECK(out[0] == Approx(-0.485 / 0.229));
+  CHECK(out[150 * 300 + 150] == Approx((1.0 - 0.485) / 0.229));
+}
