@@ -110,3 +110,43 @@ TEST_CASE("xsearch dev tokenize reproduces the goldens and the padded batch", "[
   CHECK_THAT(mixed.err, Catch::Contains("stdin:2"));
   CHECK(std::count(mixed.out.begin(), mixed.out.end(), '\n') == 3);
 }
+
+TEST_CASE("xsearch dev frames writes the reference frames and pixel values", "[cli][video]") {
+  const auto dir = fixtures_dir() / "video";
+  const SafetensorsFile expected(dir / "visible-640x360-h264.expected.safetensors");
+  std::string indices;
+  for (int64_t i : expected.read("frame_indices").to_int64()) indices += (indices.empty() ? "" : ",") + std::to_string(i);
+  test::TempDir tmp;
+  const Result r = xsearch_run("dev frames " + (dir / "visible-640x360-h264.mp4").string() + " --indices " + indices +
+                               " --out " + (tmp / "f.safetensors").string());
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const SafetensorsFile got(tmp / "f.safetensors");
+  // Within the issue's bounds (test_video.cpp has the mean checks): 2 levels, 0.05.
+  XSEARCH_CHECK_CLOSE("frames_rgb", got.read("frames_rgb"), expected.read("frames_rgb"), 2.0, 0.0);
+  XSEARCH_CHECK_CLOSE("pixel_values", got.read("pixel_values"), expected.read("pixel_values"), 0.05, 0.0);
+  const Result bad = xsearch_run("dev frames " + (dir / "visible-640x360-h264.mp4").string() + " --indices 0,999 --out " +
+                                 (tmp / "g.safetensors").string());
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.err, Catch::Contains("frame 999 does not exist"));
+}
+
+TEST_CASE("xsearch dev clips prints windows and the frames chosen in them", "[cli][video]") {
+  const auto video = fixtures_dir() / "video" / "visible-640x360-h264.mp4";
+  const Result r = xsearch_run("dev clips " + video.string());
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["duration"].get<double>() == Approx(6.0));
+  REQUIRE(j["clips"].size() == 2);  // [0, 4) and the 2 s tail, half a window
+  CHECK(j["clips"][1]["start"].get<double>() == Approx(4.0));
+  CHECK(j["clips"][1]["end"].get<double>() == Approx(6.0));
+  CHECK(j["clips"][0]["frame_times"].size() == 8);
+  // The whole video as one window picks the reference classify fixture's frames.
+  const Result whole = xsearch_run("dev clips --window 10 " + video.string());
+  const SafetensorsFile classify(fixtures_dir() / "xclip-tiny-full" / "visible-640x360-h264.classify.safetensors");
+  CHECK(nlohmann::json::parse(whole.out)["clips"][0]["frame_indices"].get<std::vector<int64_t>>() ==
+        classify.read("frame_indices").to_int64());
+  const Result missing = xsearch_run("dev clips /nonexistent.mp4");
+  CHECK(missing.status == 2);
+  CHECK_THAT(missing.err, Catch::Equals("xsearch: /nonexistent.mp4: no such file\n"));
+}
