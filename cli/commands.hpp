@@ -12,5 +12,8 @@ using Runner = std::function<int()>;
 
 void add_dev_commands(CLI::App& app, Runner& run);
 void add_dev_video_commands(CLI::App& dev, Runner& run);
+void add_ingest_command(CLI::App& app, Runner& run);
+void add_query_commands(CLI::App& app, Runner& run);
+void add_library_commands(CLI::App& app, Runner& run);
 
 }  // namespace xsearch::cli

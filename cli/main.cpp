@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "xsearch " XSEARCH_VERSION);
   xsearch::cli::Runner run;
+  xsearch::cli::add_ingest_command(app, run);
+  xsearch::cli::add_query_commands(app, run);
+  xsearch::cli::add_library_commands(app, run);
   xsearch::cli::add_dev_commands(app, run);
   try {
     app.parse(argc, argv);

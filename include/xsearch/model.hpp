@@ -62,6 +62,8 @@ class Model {
   std::string device() const;  // "cpu", "cuda:0", ...
   std::string dtype() const;
   double load_seconds() const;
+  // exp(logit_scale): logits are this times a cosine similarity.
+  double logit_scale() const;
 
   // input_ids, attention_mask: int64 [T, L] -> [T, D]
   HostTensor text_features(const HostTensor& input_ids, const HostTensor& attention_mask) const;

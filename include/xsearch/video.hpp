@@ -9,7 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "xsearch/error.hpp"
+
 namespace xsearch {
+
+// The file is readable media but holds no video to index (audio only, a still image): not a failure when
+// walking a folder, just not a video.
+class NotAVideoError : public Error {
+ public:
+  using Error::Error;
+};
 
 struct VideoInfo {
   std::filesystem::path path;
@@ -85,6 +94,10 @@ class VideoReader {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Whether the first bytes of a file are a container FFmpeg could hold video in (mp4, mkv, webm, avi, ts,
+// ...), not an image, audio or subtitle format. Cheap: reads 64 KB, decodes nothing.
+bool probe_video_container(const std::filesystem::path& path);
 
 // The processor of preprocessor_config.json (VideoMAEImageProcessor as XCLIPProcessor uses it).
 struct PreprocessorConfig {

@@ -194,6 +194,10 @@ std::string Model::dtype() const {
   return impl_->dtype == at::kFloat ? "float32" : impl_->dtype == at::kHalf ? "float16" : "bfloat16";
 }
 double Model::load_seconds() const { return impl_->load_seconds; }
+double Model::logit_scale() const {
+  c10::InferenceMode guard;
+  return impl_->module->logit_scale.exp().item<double>();
+}
 
 HostTensor Model::text_features(const HostTensor& input_ids, const HostTensor& attention_mask) const {
   impl_->require(ModelParts::Text, "text_features");

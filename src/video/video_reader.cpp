@@ -88,6 +88,7 @@ struct VideoReader::Impl {
   }
 
   [[noreturn]] void fail(const std::string& cause) const { throw Error(info.path.string() + ": " + cause); }
+  [[noreturn]] void not_a_video(const std::string& cause) const { throw NotAVideoError(info.path.string() + ": " + cause); }
 
   double frame_time(const AVFrame* f) {
     int64_t ts = f->best_effort_timestamp;
@@ -208,8 +209,8 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads) : impl_
       break;
     }
   }
-  if (m.stream_index < 0) m.fail("no video stream");
-  if (demuxer == "image2" || demuxer.find("_pipe") != std::string::npos) m.fail("a single image, not a video");
+  if (m.stream_index < 0) m.not_a_video("no video stream");
+  if (demuxer == "image2" || demuxer.find("_pipe") != std::string::npos) m.not_a_video("a single image, not a video");
   AVStream* stream = m.fmt->streams[m.stream_index];
   m.time_base = stream->time_base;
   m.origin = m.fmt->start_time == AV_NOPTS_VALUE ? 0.0 : m.fmt->start_time / static_cast<double>(AV_TIME_BASE);
@@ -288,7 +289,7 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads) : impl_
     m.next(frame.get());  // the first frame again
     av_frame_unref(frame.get());
     decode_to_end(frames_after, last, last_duration);
-    if (frames_after == 0) m.fail("a single image, not a video");
+    if (frames_after == 0) m.not_a_video("a single image, not a video");
   }
   const double step = last_duration > 0 ? last_duration * av_q2d(m.time_base) : m.frame_step;
   m.info.end = last + step;

@@ -1,0 +1,97 @@
+// `xsearch ingest PATH...`: index the videos under folders (incremental), with progress and a summary.
+#include <fmt/core.h>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/progress.hpp"
+#include "xsearch/pipeline.hpp"
+
+namespace xsearch::cli {
+
+namespace {
+
+struct IngestArgs {
+  std::vector<std::string> paths;
+  std::string db, model, device = "auto";
+  double window = 4.0, stride = 0.0;
+  int batch = 8, threads = 0;
+  bool hidden = false, quiet = false, json = false, store_prompts = false;
+};
+
+int run_ingest(const IngestArgs& a) {
+  IngestOptions o;
+  for (const auto& p : a.paths) o.roots.emplace_back(p);
+  o.db = resolve_db(a.db);
+  o.model_dir = resolve_model(a.model);
+  if (o.model_dir.empty()) {
+    // The library remembers its model: later runs need no --model.
+    if (std::filesystem::exists(o.db))
+      if (auto m = Library::open(o.db, false).model()) o.model_dir = m->name;
+  }
+  o.device = a.device;
+  o.window = a.window;
+  o.stride = a.stride;
+  o.batch = a.batch;
+  o.threads = a.threads;
+  o.include_hidden = a.hidden;
+  o.store_prompts = a.store_prompts;
+  ProgressLine progress(stderr_is_terminal() && !a.quiet && !a.json);
+  IngestObserver observer;
+  observer.on_error = [&](const std::string& message) {
+    progress.clear();
+    fmt::print(stderr, "xsearch: {}\n", message);
+  };
+  observer.on_warning = [&](const std::string& message) {
+    if (a.quiet) return;
+    progress.clear();
+    fmt::print(stderr, "xsearch: warning: {}\n", message);
+  };
+  observer.on_progress = [&](const IngestProgress& p) { progress.update(p); };
+  const IngestReport r = ingest(o, observer);
+  progress.clear();
+  const RunSummary& s = r.summary;
+  if (a.json) {
+    nlohmann::ordered_json failures = nlohmann::ordered_json::array();
+    for (const auto& [path, cause] : r.failures) failures.push_back({{"path", path}, {"error", cause}});
+    write_json({{"db", r.db},
+                {"model", r.model},
+                {"indexed", s.indexed},
+                {"clips", s.clips},
+                {"unchanged", s.unchanged},
+                {"moved", s.moved},
+                {"removed", s.removed},
+                {"failed", s.failed},
+                {"not_video", s.not_video},
+                {"failures", failures},
+                {"seconds", r.seconds},
+                {"clips_per_second", r.clips_per_second}});
+  } else if (!a.quiet) {
+    write_stdout(fmt::format("indexed {} videos ({} clips, {:.2f} clips/s), {} unchanged, {} moved, {} removed, {} failed\n",
+                             s.indexed, s.clips, r.clips_per_second, s.unchanged, s.moved, s.removed, s.failed));
+    for (const auto& [path, cause] : r.failures) write_stdout(fmt::format("  failed: {}: {}\n", path, cause));
+  }
+  return s.failed > 0 ? 2 : 0;
+}
+
+}  // namespace
+
+void add_ingest_command(CLI::App& app, Runner& run) {
+  auto a = std::make_shared<IngestArgs>();
+  CLI::App* cmd = app.add_subcommand("ingest", "Index the videos under folders or files (incremental)");
+  cmd->add_option("paths", a->paths, "Folders or video files")->required();
+  add_db_option(cmd, a->db);
+  cmd->add_option("--model", a->model, "Model folder (default: $XSEARCH_MODEL, or the library's model)");
+  cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N");
+  cmd->add_option("--window", a->window, "Clip length in seconds")->check(CLI::PositiveNumber);
+  cmd->add_option("--stride", a->stride, "Seconds between clip starts (default: the window)");
+  cmd->add_option("--batch", a->batch, "Clips per model batch")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", a->threads, "Model threads (default: all cores)");
+  cmd->add_flag("--hidden", a->hidden, "Also index hidden files and folders");
+  cmd->add_flag("--store-prompts", a->store_prompts,
+                "Store each clip's prompt tokens for `query --rerank` (50 KB per clip for base-patch32)");
+  cmd->add_flag("-q,--quiet", a->quiet, "Print errors only");
+  cmd->add_flag("--json", a->json, "Print the summary as JSON");
+  cmd->callback([a, &run] { run = [a] { return run_ingest(*a); }; });
+}
+
+}  // namespace xsearch::cli

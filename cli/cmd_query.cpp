@@ -1,0 +1,107 @@
+// `xsearch query TEXT` and `xsearch export`: ranked clips for a text or a clip, every clip of the library.
+#include <fmt/core.h>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "xsearch/pipeline.hpp"
+
+namespace xsearch::cli {
+
+namespace {
+
+struct QueryArgs {
+  std::string text, db, model, device = "auto", glob, like;
+  int k = 10, threads = 0;
+  double min_score = -1e9;
+  bool json = false, rerank = false;
+};
+
+nlohmann::ordered_json result_json(const QueryResult& r) {
+  nlohmann::ordered_json results = nlohmann::ordered_json::array();
+  for (const auto& h : r.results)
+    results.push_back({{"rank", h.rank}, {"path", h.path}, {"start", h.start}, {"end", h.end}, {"score", h.score}, {"clip_ids", h.clip_ids}});
+  return {{"query", r.query}, {"model", r.model}, {"reranked", r.reranked}, {"results", results}};
+}
+
+QueryOptions options_from(const QueryArgs& a) {
+  QueryOptions o;
+  o.text = a.text;
+  o.like = a.like;
+  o.db = resolve_db(a.db);
+  o.model_dir = resolve_model(a.model);
+  o.device = a.device;
+  o.k = a.k;
+  o.min_score = a.min_score;
+  o.path_glob = a.glob;
+  o.rerank = a.rerank;
+  o.threads = a.threads;
+  return o;
+}
+
+int run_query(const QueryArgs& a) {
+  const QueryResult r = query(options_from(a));
+  if (a.json) {
+    write_json(result_json(r));
+  } else {
+    for (const auto& h : r.results)
+      write_stdout(fmt::format("{:>3}  {:.4f}  {}  {}-{}\n", h.rank, h.score, h.path, format_time(h.start), format_time(h.end)));
+  }
+  return r.results.empty() ? 1 : 0;
+}
+
+struct ExportArgs {
+  std::string db, query, model;
+  int k = 100;
+  bool json = false;
+};
+
+int run_export(const ExportArgs& a) {
+  if (!a.query.empty()) {
+    QueryArgs q;
+    q.text = a.query;
+    q.db = a.db;
+    q.model = a.model;
+    q.k = a.k;
+    q.json = a.json;
+    return run_query(q);
+  }
+  const auto clips = export_clips(resolve_db(a.db));
+  if (a.json) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& c : clips) list.push_back({{"clip_id", c.clip_id}, {"video_id", c.video_id}, {"path", c.path}, {"start", c.start}, {"end", c.end}});
+    write_json({{"clips", list}});
+  } else {
+    for (const auto& c : clips) write_stdout(fmt::format("{}\t{:.3f}\t{:.3f}\n", c.path, c.start, c.end));
+  }
+  return clips.empty() ? 1 : 0;
+}
+
+}  // namespace
+
+void add_query_commands(CLI::App& app, Runner& run) {
+  auto a = std::make_shared<QueryArgs>();
+  CLI::App* cmd = app.add_subcommand("query", "Find the clips that match a text (or, with --like, a clip)");
+  cmd->add_option("text", a->text, "What to look for, in plain language");
+  add_db_option(cmd, a->db);
+  cmd->add_option("-k", a->k, "Number of results")->check(CLI::PositiveNumber);
+  cmd->add_option("--min-score", a->min_score, "Drop results below this cosine similarity");
+  cmd->add_option("--path", a->glob, "Only videos whose absolute path matches this glob");
+  cmd->add_option("--like", a->like, "PATH@SECONDS: clips similar to that clip of that video");
+  cmd->add_flag("--rerank", a->rerank, "Re-score the top candidates with X-CLIP's exact, video-prompted score");
+  cmd->add_option("--model", a->model, "Model folder (default: the library's)");
+  cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N");
+  cmd->add_option("--threads", a->threads, "Model threads (default: all cores)");
+  cmd->add_flag("--json", a->json, "Print JSON (schema in README.md)");
+  cmd->callback([a, &run] { run = [a] { return run_query(*a); }; });
+
+  auto e = std::make_shared<ExportArgs>();
+  CLI::App* ex = app.add_subcommand("export", "Export every clip of the library, or a query's hits");
+  add_db_option(ex, e->db);
+  ex->add_option("--query", e->query, "Export this query's hits instead of every clip");
+  ex->add_option("-k", e->k, "Hits to export with --query");
+  ex->add_option("--model", e->model, "Model folder (default: the library's)");
+  ex->add_flag("--json", e->json, "JSON instead of tab-separated lines");
+  ex->callback([e, &run] { run = [e] { return run_export(*e); }; });
+}
+
+}  // namespace xsearch::cli

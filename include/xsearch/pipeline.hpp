@@ -1,0 +1,104 @@
+// The two jobs of xsearch over a library: ingest (walk folders, decode, embed, store) and query (text or a
+// clip -> ranked, merged segments). Plain types only; progress and errors reach the caller through
+// IngestObserver, the library itself never prints.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "xsearch/library.hpp"
+
+namespace xsearch {
+
+struct IngestOptions {
+  std::vector<std::filesystem::path> roots;
+  std::filesystem::path db;
+  std::filesystem::path model_dir;
+  std::string device = "auto";
+  double window = 4.0;
+  double stride = 0.0;  // 0: equal to the window
+  int batch = 8;
+  int threads = 0;
+  bool include_hidden = false;
+  // Also store each clip's prompt tokens (float16, P x D values) so that `query --rerank` can give
+  // X-CLIP's exact score; base-patch32: 49 x 512 x 2 bytes = 50 KB per clip.
+  bool store_prompts = false;
+};
+
+struct IngestProgress {
+  int64_t files_done = 0, files_total = 0;
+  int64_t clips_done = 0, clips_total = 0;  // clips_total grows as videos are opened
+  double clips_per_second = 0;
+  double eta_seconds = -1;
+};
+
+// Messages read "path: cause".
+struct IngestObserver {
+  std::function<void(const std::string& message)> on_error;
+  std::function<void(const std::string& message)> on_warning;
+  std::function<void(const IngestProgress&)> on_progress;
+};
+
+struct IngestReport {
+  RunSummary summary;
+  std::vector<std::pair<std::string, std::string>> failures;  // path, cause
+  double seconds = 0;
+  double clips_per_second = 0;
+  std::string model;
+  std::string db;
+};
+
+IngestReport ingest(const IngestOptions& options, const IngestObserver& observer);
+
+struct QueryOptions {
+  std::string text;                  // the query text, or empty with `like`
+  std::string like;                  // "PATH@SECONDS": clips similar to that clip
+  std::filesystem::path db;
+  std::filesystem::path model_dir;   // default: the library's model
+  std::string device = "auto";
+  int k = 10;
+  double min_score = -std::numeric_limits<double>::infinity();
+  std::string path_glob;             // keep only videos whose path matches (fnmatch)
+  bool rerank = false;
+  int rerank_candidates = 50;
+  int threads = 0;
+};
+
+struct QueryHit {
+  int rank = 0;
+  std::string path;
+  double start = 0, end = 0;
+  double score = 0;          // cosine similarity (re-ranked: X-CLIP's prompted cosine)
+  std::vector<int64_t> clip_ids;  // the merged clips
+};
+
+struct QueryResult {
+  std::string query;
+  std::string model;
+  bool reranked = false;
+  std::vector<QueryHit> results;
+};
+
+QueryResult query(const QueryOptions& options);
+
+// Every clip of the library (path, start, end, ids), for `xsearch export`.
+struct ExportedClip {
+  int64_t clip_id = 0, video_id = 0;
+  std::string path;
+  double start = 0, end = 0;
+};
+std::vector<ExportedClip> export_clips(const std::filesystem::path& db);
+
+// Removes the videos at `path` (a file, or every video under a folder); returns how many.
+int64_t remove_videos(const std::filesystem::path& db, const std::filesystem::path& path);
+
+// A content fingerprint of a file: its size and digests of its first, middle and last megabyte.
+std::string file_fingerprint(const std::filesystem::path& path);
+// The identity of a model folder (config.json and the weights' header and sampled bytes).
+ModelIdentity model_identity(const std::filesystem::path& model_dir, int64_t dim);
+
+}  // namespace xsearch

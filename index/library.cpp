@@ -1,0 +1,348 @@
+// The library's SQLite side: schema and migrations, videos, clips with their embeddings, runs.
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include "library_impl.hpp"
+#include "xsearch/error.hpp"
+
+namespace xsearch {
+
+namespace {
+
+// Schema versions: each entry migrates from version i to i + 1. A database newer than the last is refused.
+const char* const kMigrations[] = {
+    // 0 -> 1
+    R"(CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+       CREATE TABLE videos (
+         id INTEGER PRIMARY KEY,
+         path TEXT NOT NULL UNIQUE,
+         size INTEGER NOT NULL,
+         mtime_ns INTEGER NOT NULL,
+         fingerprint TEXT NOT NULL,
+         duration REAL NOT NULL DEFAULT 0,
+         fps REAL NOT NULL DEFAULT 0,
+         width INTEGER NOT NULL DEFAULT 0,
+         height INTEGER NOT NULL DEFAULT 0,
+         status TEXT NOT NULL CHECK (status IN ('indexed', 'failed')),
+         error TEXT,
+         updated_at INTEGER NOT NULL);
+       CREATE INDEX videos_fingerprint ON videos (fingerprint);
+       CREATE TABLE clips (
+         id INTEGER PRIMARY KEY,
+         video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+         start REAL NOT NULL,
+         end REAL NOT NULL,
+         embedding BLOB NOT NULL,
+         prompt_tokens BLOB);
+       CREATE INDEX clips_video ON clips (video_id);
+       CREATE TABLE runs (
+         id INTEGER PRIMARY KEY,
+         started_at INTEGER NOT NULL,
+         finished_at INTEGER,
+         roots TEXT NOT NULL,
+         status TEXT NOT NULL,
+         indexed INTEGER NOT NULL DEFAULT 0,
+         clips INTEGER NOT NULL DEFAULT 0,
+         unchanged INTEGER NOT NULL DEFAULT 0,
+         moved INTEGER NOT NULL DEFAULT 0,
+         removed INTEGER NOT NULL DEFAULT 0,
+         failed INTEGER NOT NULL DEFAULT 0);
+       INSERT INTO meta VALUES ('generation', '0');)",
+};
+constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+VideoRecord read_video(const db::Statement& s) {
+  VideoRecord v;
+  v.id = s.int64(0);
+  v.path = s.text(1);
+  v.size = s.int64(2);
+  v.mtime_ns = s.int64(3);
+  v.fingerprint = s.text(4);
+  v.duration = s.real(5);
+  v.fps = s.real(6);
+  v.width = static_cast<int>(s.int64(7));
+  v.height = static_cast<int>(s.int64(8));
+  v.status = s.text(9);
+  v.error = s.text(10);
+  v.clips = s.int64(11);
+  return v;
+}
+
+const char* const kVideoColumns =
+    "SELECT v.id, v.path, v.size, v.mtime_ns, v.fingerprint, v.duration, v.fps, v.width, v.height, v.status, "
+    "coalesce(v.error, ''), (SELECT count(*) FROM clips c WHERE c.video_id = v.id) FROM videos v ";
+
+}  // namespace
+
+std::filesystem::path default_library_path() {
+  if (const char* env = std::getenv("XSEARCH_DB"); env && *env) return env;
+  std::filesystem::path base;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) base = xdg;
+  else if (const char* home = std::getenv("HOME"); home && *home) base = std::filesystem::path(home) / ".local" / "share";
+  else base = ".";
+  return base / "xsearch" / "library.db";
+}
+
+std::string Library::Impl::meta(const std::string& key, const std::string& fallback) const {
+  auto s = conn->prepare("SELECT value FROM meta WHERE key = ?");
+  s.bind(1, key);
+  return s.step() ? s.text(0) : fallback;
+}
+
+void Library::Impl::set_meta(const std::string& key, const std::string& value) {
+  conn->prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .bind(1, key)
+      .bind(2, value)
+      .run();
+}
+
+int64_t Library::Impl::generation() const { return std::stoll(meta("generation", "0")); }
+void Library::Impl::bump_generation() { conn->exec("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"); }
+
+Library::Library(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Library::Library(Library&&) noexcept = default;
+Library& Library::operator=(Library&&) noexcept = default;
+Library::~Library() = default;
+
+Library Library::open(const std::filesystem::path& db_path, bool writable) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = db_path;
+  impl->writable = writable;
+  if (!writable && !std::filesystem::exists(db_path))
+    throw Error(db_path.string() + ": no library here yet (run `xsearch ingest FOLDER` first, or pass --db)");
+  if (writable && db_path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(db_path.parent_path(), ec);
+    if (ec) throw Error(db_path.parent_path().string() + ": cannot create the library folder (" + ec.message() + ")");
+  }
+  impl->conn = std::make_unique<db::Connection>(db_path.string(), !writable);
+  auto& c = *impl->conn;
+  c.exec("PRAGMA foreign_keys = ON");
+  // The version check also tells a damaged or foreign file apart early, with the path in the message.
+  int version = 0;
+  {
+    auto version_stmt = c.prepare("PRAGMA user_version");
+    version_stmt.step();
+    version = static_cast<int>(version_stmt.int64(0));
+  }  // finalised here: an open statement would hold a read transaction
+  if (version > kSchemaVersion)
+    throw Error(db_path.string() + ": library schema version " + std::to_string(version) +
+                " is newer than this xsearch supports (" + std::to_string(kSchemaVersion) + "): upgrade xsearch");
+  if (writable) {
+    c.exec("PRAGMA journal_mode = WAL");
+    c.exec("PRAGMA synchronous = NORMAL");
+    for (int v = version; v < kSchemaVersion; ++v) {
+      db::Transaction t(c);
+      c.exec(kMigrations[v]);
+      c.exec("PRAGMA user_version = " + std::to_string(v + 1));
+      t.commit();
+    }
+  } else if (version < kSchemaVersion) {
+    throw Error(db_path.string() + ": library schema version " + std::to_string(version) +
+                " is older than this xsearch's; run `xsearch ingest` or `xsearch reindex` once to upgrade it");
+  }
+  return Library(std::move(impl));
+}
+
+const std::filesystem::path& Library::path() const { return impl_->path; }
+
+std::filesystem::path Library::index_path() const {
+  std::filesystem::path p = impl_->path;
+  return p.replace_extension(".faiss");
+}
+
+std::optional<ModelIdentity> Library::model() const {
+  const std::string fp = impl_->meta("model_fingerprint");
+  if (fp.empty()) return std::nullopt;
+  ModelIdentity m;
+  m.fingerprint = fp;
+  m.name = impl_->meta("model_name");
+  m.dim = std::stoll(impl_->meta("embedding_dim", "0"));
+  return m;
+}
+
+void Library::claim_model(const ModelIdentity& model) {
+  db::Transaction t(*impl_->conn);
+  const auto current = this->model();
+  if (current) {
+    if (current->fingerprint != model.fingerprint)
+      throw Error(impl_->path.string() + ": this library was built with the model \"" + current->name +
+                  "\"; \"" + model.name + "\" is a different model (use that model, or another --db)");
+    if (current->name != model.name) impl_->set_meta("model_name", model.name);  // the same model moved
+  } else {
+    impl_->set_meta("model_name", model.name);
+    impl_->set_meta("model_fingerprint", model.fingerprint);
+    impl_->set_meta("embedding_dim", std::to_string(model.dim));
+    impl_->set_meta("embedding_dtype", "float32");
+  }
+  t.commit();
+}
+
+std::optional<VideoRecord> Library::find_video(const std::string& path) const {
+  auto s = impl_->conn->prepare(std::string(kVideoColumns) + "WHERE v.path = ?");
+  s.bind(1, path);
+  if (!s.step()) return std::nullopt;
+  return read_video(s);
+}
+
+std::vector<VideoRecord> Library::find_by_fingerprint(const std::string& fingerprint) const {
+  auto s = impl_->conn->prepare(std::string(kVideoColumns) + "WHERE v.fingerprint = ? AND v.status = 'indexed'");
+  s.bind(1, fingerprint);
+  std::vector<VideoRecord> out;
+  while (s.step()) out.push_back(read_video(s));
+  return out;
+}
+
+std::vector<VideoRecord> Library::videos() const {
+  auto s = impl_->conn->prepare(std::string(kVideoColumns) + "ORDER BY v.path");
+  std::vector<VideoRecord> out;
+  while (s.step()) out.push_back(read_video(s));
+  return out;
+}
+
+int64_t Library::video_count() const {
+  auto s = impl_->conn->prepare("SELECT count(*) FROM videos WHERE status = 'indexed'");
+  s.step();
+  return s.int64(0);
+}
+
+int64_t Library::clip_count() const {
+  auto s = impl_->conn->prepare("SELECT count(*) FROM clips");
+  s.step();
+  return s.int64(0);
+}
+
+namespace {
+
+int64_t upsert_video(db::Connection& c, const VideoRecord& v, const char* status) {
+  auto s = c.prepare(
+      "INSERT INTO videos (path, size, mtime_ns, fingerprint, duration, fps, width, height, status, error, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET size = excluded.size, "
+      "mtime_ns = excluded.mtime_ns, fingerprint = excluded.fingerprint, duration = excluded.duration, "
+      "fps = excluded.fps, width = excluded.width, height = excluded.height, status = excluded.status, "
+      "error = excluded.error, updated_at = excluded.updated_at RETURNING id");
+  s.bind(1, v.path).bind(2, v.size).bind(3, v.mtime_ns).bind(4, v.fingerprint).bind(5, v.duration).bind(6, v.fps);
+  s.bind(7, static_cast<int64_t>(v.width)).bind(8, static_cast<int64_t>(v.height)).bind(9, std::string(status));
+  if (v.error.empty()) s.bind_null(10);
+  else s.bind(10, v.error);
+  s.bind(11, now_seconds());
+  if (!s.step()) c.fail("cannot save " + v.path);
+  const int64_t id = s.int64(0);
+  s.reset();
+  return id;
+}
+
+}  // namespace
+
+void Library::save_video(const VideoRecord& video, const std::vector<ClipData>& clips) {
+  auto& c = *impl_->conn;
+  db::Transaction t(c);
+  const int64_t id = upsert_video(c, video, "indexed");
+  c.prepare("DELETE FROM clips WHERE video_id = ?").bind(1, id).run();
+  auto insert = c.prepare("INSERT INTO clips (video_id, start, end, embedding, prompt_tokens) VALUES (?, ?, ?, ?, ?)");
+  for (const auto& clip : clips) {
+    insert.bind(1, id).bind(2, clip.start).bind(3, clip.end);
+    insert.bind_blob(4, clip.embedding.data(), clip.embedding.size() * sizeof(float));
+    if (clip.prompt_tokens.empty()) insert.bind_null(5);
+    else insert.bind_blob(5, clip.prompt_tokens.data(), clip.prompt_tokens.size() * sizeof(uint16_t));
+    insert.run();
+  }
+  if (!clips.empty() && !clips[0].prompt_tokens.empty())
+    impl_->set_meta("prompt_tokens", std::to_string(clips[0].prompt_tokens.size() / std::max<std::size_t>(1, clips[0].embedding.size())));
+  impl_->bump_generation();
+  t.commit();
+}
+
+void Library::save_failure(const VideoRecord& video) {
+  auto& c = *impl_->conn;
+  db::Transaction t(c);
+  const int64_t id = upsert_video(c, video, "failed");
+  c.prepare("DELETE FROM clips WHERE video_id = ?").bind(1, id).run();
+  if (c.changes() > 0) impl_->bump_generation();
+  t.commit();
+}
+
+void Library::touch_video(int64_t id, int64_t size, int64_t mtime_ns) {
+  impl_->conn->prepare("UPDATE videos SET size = ?, mtime_ns = ? WHERE id = ?").bind(1, size).bind(2, mtime_ns).bind(3, id).run();
+}
+
+void Library::move_video(int64_t id, const std::string& new_path, int64_t size, int64_t mtime_ns) {
+  auto& c = *impl_->conn;
+  db::Transaction t(c);
+  // A failed row at the destination path (an earlier attempt) gives way to the moved video.
+  c.prepare("DELETE FROM videos WHERE path = ? AND id != ?").bind(1, new_path).bind(2, id).run();
+  c.prepare("UPDATE videos SET path = ?, size = ?, mtime_ns = ? WHERE id = ?").bind(1, new_path).bind(2, size).bind(3, mtime_ns).bind(4, id).run();
+  t.commit();
+}
+
+void Library::remove_video(int64_t id) {
+  auto& c = *impl_->conn;
+  db::Transaction t(c);
+  c.prepare("DELETE FROM videos WHERE id = ?").bind(1, id).run();
+  impl_->bump_generation();
+  t.commit();
+}
+
+int64_t Library::begin_run(const std::vector<std::string>& roots) {
+  std::string joined;
+  for (const auto& r : roots) joined += (joined.empty() ? "" : "\n") + r;
+  impl_->conn->prepare("INSERT INTO runs (started_at, roots, status) VALUES (?, ?, 'running')").bind(1, now_seconds()).bind(2, joined).run();
+  return impl_->conn->last_insert_rowid();
+}
+
+void Library::finish_run(int64_t run, const RunSummary& s, const std::string& status) {
+  impl_->conn
+      ->prepare("UPDATE runs SET finished_at = ?, status = ?, indexed = ?, clips = ?, unchanged = ?, moved = ?, removed = ?, "
+                "failed = ? WHERE id = ?")
+      .bind(1, now_seconds()).bind(2, status).bind(3, s.indexed).bind(4, s.clips).bind(5, s.unchanged).bind(6, s.moved)
+      .bind(7, s.removed).bind(8, s.failed).bind(9, run)
+      .run();
+}
+
+std::vector<ClipRow> Library::clips_by_id(const std::vector<int64_t>& ids) const {
+  auto s = impl_->conn->prepare("SELECT c.id, c.video_id, v.path, c.start, c.end FROM clips c JOIN videos v ON v.id = c.video_id WHERE c.id = ?");
+  std::vector<ClipRow> out;
+  for (int64_t id : ids) {
+    s.bind(1, id);
+    if (s.step()) out.push_back({s.int64(0), s.int64(1), s.text(2), s.real(3), s.real(4)});
+    s.reset();
+  }
+  return out;
+}
+
+std::vector<ClipRow> Library::clips_of_video(int64_t video_id) const {
+  auto s = impl_->conn->prepare("SELECT c.id, c.video_id, v.path, c.start, c.end FROM clips c JOIN videos v ON v.id = c.video_id WHERE c.video_id = ? ORDER BY c.start");
+  s.bind(1, video_id);
+  std::vector<ClipRow> out;
+  while (s.step()) out.push_back({s.int64(0), s.int64(1), s.text(2), s.real(3), s.real(4)});
+  return out;
+}
+
+std::vector<float> Library::clip_embedding(int64_t clip_id) const {
+  auto s = impl_->conn->prepare("SELECT embedding FROM clips WHERE id = ?");
+  s.bind(1, clip_id);
+  if (!s.step()) throw Error(impl_->path.string() + ": no clip " + std::to_string(clip_id));
+  std::vector<float> v(static_cast<std::size_t>(s.blob_bytes(0)) / sizeof(float));
+  if (!v.empty()) std::memcpy(v.data(), s.blob(0), v.size() * sizeof(float));
+  return v;
+}
+
+std::vector<uint16_t> Library::clip_prompt_tokens(int64_t clip_id) const {
+  auto s = impl_->conn->prepare("SELECT prompt_tokens FROM clips WHERE id = ?");
+  s.bind(1, clip_id);
+  std::vector<uint16_t> v;
+  if (s.step() && !s.is_null(0)) {
+    v.resize(static_cast<std::size_t>(s.blob_bytes(0)) / sizeof(uint16_t));
+    std::memcpy(v.data(), s.blob(0), v.size() * sizeof(uint16_t));
+  }
+  return v;
+}
+
+int64_t Library::prompt_token_count() const { return std::stoll(impl_->meta("prompt_tokens", "0")); }
+
+}  // namespace xsearch

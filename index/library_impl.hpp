@@ -1,0 +1,26 @@
+// Library's private state, shared by library.cpp (SQLite) and vector_index.cpp (FAISS).
+#pragma once
+
+#include <faiss/Index.h>
+
+#include <memory>
+
+#include "sqlite.hpp"
+#include "xsearch/library.hpp"
+
+namespace xsearch {
+
+struct Library::Impl {
+  std::filesystem::path path;
+  bool writable = false;
+  std::unique_ptr<db::Connection> conn;
+  std::unique_ptr<faiss::Index> index;  // loaded or built for `index_generation`
+  int64_t index_generation = -1;
+
+  std::string meta(const std::string& key, const std::string& fallback = "") const;
+  void set_meta(const std::string& key, const std::string& value);
+  int64_t generation() const;
+  void bump_generation();
+};
+
+}  // namespace xsearch

@@ -1,0 +1,193 @@
+// The library's FAISS side: an index of the stored clip embeddings (ids = clip rowids), exact inner product
+// below a size limit and HNSW above it, saved beside the database with the generation it was built from.
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/impl/io.h>
+#include <faiss/index_io.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "library_impl.hpp"
+#include "io/half_float.hpp"
+#include "xsearch/error.hpp"
+
+namespace xsearch {
+
+namespace {
+
+constexpr char kMagic[4] = {'X', 'S', 'I', 'X'};
+constexpr uint32_t kFormat = 1;
+// HNSW settings: 32 links per node and a search beam of 128 keep recall@10 above 0.95 (tests measure it).
+constexpr int kHnswLinks = 32;
+constexpr int kHnswBuildBeam = 64;
+constexpr int kHnswSearchBeam = 128;
+
+struct FileCloser {
+  void operator()(FILE* f) const {
+    if (f) std::fclose(f);
+  }
+};
+
+std::unique_ptr<faiss::Index> load_index_file(const std::filesystem::path& p, int64_t want_generation) {
+  std::unique_ptr<FILE, FileCloser> f(std::fopen(p.c_str(), "rb"));
+  if (!f) return nullptr;
+  char magic[4];
+  uint32_t format = 0;
+  int64_t generation = -1;
+  if (std::fread(magic, 1, 4, f.get()) != 4 || std::memcmp(magic, kMagic, 4) != 0 ||
+      std::fread(&format, sizeof format, 1, f.get()) != 1 || format != kFormat ||
+      std::fread(&generation, sizeof generation, 1, f.get()) != 1 || generation != want_generation)
+    return nullptr;
+  try {
+    faiss::FileIOReader reader(f.get());
+    return std::unique_ptr<faiss::Index>(faiss::read_index(&reader));
+  } catch (const std::exception&) {
+    return nullptr;  // damaged: rebuilt from SQLite by the caller
+  }
+}
+
+void save_index_file(const std::filesystem::path& p, const faiss::Index& index, int64_t generation) {
+  // A name of our own: a query rebuilding the index may race an ingest saving it.
+  const std::filesystem::path tmp = p.string() + "." + std::to_string(::getpid()) + ".tmp";
+  {
+    std::unique_ptr<FILE, FileCloser> f(std::fopen(tmp.c_str(), "wb"));
+    if (!f) return;  // a read-only folder: the index simply stays in memory
+    std::fwrite(kMagic, 1, 4, f.get());
+    std::fwrite(&kFormat, sizeof kFormat, 1, f.get());
+    std::fwrite(&generation, sizeof generation, 1, f.get());
+    faiss::FileIOWriter writer(f.get());
+    faiss::write_index(&index, &writer);
+    if (std::fflush(f.get()) != 0) return;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, p, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+}
+
+std::unique_ptr<faiss::Index> build_index(db::Connection& c, int64_t dim) {
+  auto count_stmt = c.prepare("SELECT count(*) FROM clips");
+  count_stmt.step();
+  const int64_t n = count_stmt.int64(0);
+  std::vector<float> vectors;
+  std::vector<faiss::Index::idx_t> ids;
+  vectors.reserve(static_cast<std::size_t>(n * dim));
+  ids.reserve(static_cast<std::size_t>(n));
+  auto s = c.prepare("SELECT id, embedding FROM clips ORDER BY id");
+  while (s.step()) {
+    if (s.blob_bytes(1) != static_cast<int>(dim * sizeof(float)))
+      throw Error(c.path() + ": clip " + std::to_string(s.int64(0)) + " has an embedding of the wrong size");
+    const auto* v = static_cast<const float*>(s.blob(1));
+    vectors.insert(vectors.end(), v, v + dim);
+    ids.push_back(s.int64(0));
+  }
+  std::unique_ptr<faiss::Index> inner;
+  if (static_cast<int64_t>(ids.size()) > Library::exact_search_limit()) {
+    auto hnsw = std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(dim), kHnswLinks, faiss::METRIC_INNER_PRODUCT);
+    hnsw->hnsw.efConstruction = kHnswBuildBeam;
+    hnsw->hnsw.efSearch = kHnswSearchBeam;
+    inner = std::move(hnsw);
+  } else {
+    inner = std::make_unique<faiss::IndexFlatIP>(static_cast<int>(dim));
+  }
+  auto map = std::make_unique<faiss::IndexIDMap2>(inner.release());
+  map->own_fields = true;
+  if (!ids.empty()) map->add_with_ids(static_cast<faiss::Index::idx_t>(ids.size()), vectors.data(), ids.data());
+  return map;
+}
+
+}  // namespace
+
+int64_t Library::exact_search_limit() {
+  if (const char* env = std::getenv("XSEARCH_EXACT_LIMIT"); env && *env) return std::atoll(env);
+  return 250000;
+}
+
+void Library::rebuild_index() {
+  const auto m = model();
+  if (!m) return;
+  const int64_t generation = impl_->generation();
+  impl_->index = build_index(*impl_->conn, m->dim);
+  impl_->index_generation = generation;
+  save_index_file(index_path(), *impl_->index, generation);
+}
+
+std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>& query, int64_t k) {
+  const auto m = model();
+  if (!m) return {};
+  if (static_cast<int64_t>(query.size()) != m->dim)
+    throw Error("query vector has " + std::to_string(query.size()) + " values; the library's embeddings have " + std::to_string(m->dim));
+  const int64_t generation = impl_->generation();
+  if (!impl_->index || impl_->index_generation != generation) {
+    impl_->index = load_index_file(index_path(), generation);
+    if (!impl_->index) {
+      impl_->index = build_index(*impl_->conn, m->dim);
+      save_index_file(index_path(), *impl_->index, generation);
+    }
+    impl_->index_generation = generation;
+  }
+  faiss::Index& index = *impl_->index;
+  if (auto* map = dynamic_cast<faiss::IndexIDMap2*>(&index))
+    if (auto* hnsw = dynamic_cast<faiss::IndexHNSWFlat*>(map->index))
+      hnsw->hnsw.efSearch = std::max<int>(kHnswSearchBeam, static_cast<int>(2 * k));
+  k = std::min<int64_t>(k, index.ntotal);
+  if (k <= 0) return {};
+  std::vector<float> scores(static_cast<std::size_t>(k));
+  std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(k));
+  index.search(1, query.data(), k, scores.data(), labels.data());
+  std::vector<std::pair<int64_t, float>> out;
+  for (int64_t i = 0; i < k; ++i)
+    if (labels[i] >= 0) out.emplace_back(labels[i], scores[i]);  // FAISS pads short results with -1
+  return out;
+}
+
+std::vector<uint16_t> to_float16(const float* values, std::size_t n) {
+  std::vector<uint16_t> out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    uint32_t x;
+    std::memcpy(&x, &values[i], 4);
+    const uint32_t sign = (x >> 16) & 0x8000u;
+    const int32_t exponent = static_cast<int32_t>((x >> 23) & 0xff) - 127 + 15;
+    uint32_t mantissa = x & 0x7fffffu;
+    uint16_t h;
+    if (((x >> 23) & 0xff) == 0xff) h = static_cast<uint16_t>(sign | 0x7c00u | (mantissa ? 0x200u : 0));
+    else if (exponent >= 31) h = static_cast<uint16_t>(sign | 0x7c00u);  // overflow: infinity
+    else if (exponent <= 0) {
+      if (exponent < -10) h = static_cast<uint16_t>(sign);
+      else {
+        mantissa |= 0x800000u;
+        const int shift = 14 - exponent;
+        uint32_t m = mantissa >> shift;
+        const uint32_t rest = mantissa & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rest > half || (rest == half && (m & 1))) ++m;
+        h = static_cast<uint16_t>(sign | m);
+      }
+    } else {
+      uint32_t m = mantissa >> 13;
+      const uint32_t rest = mantissa & 0x1fffu;
+      uint32_t e = static_cast<uint32_t>(exponent);
+      if (rest > 0x1000u || (rest == 0x1000u && (m & 1))) {  // round half to even
+        if (++m == 0x400u) {
+          m = 0;
+          ++e;
+        }
+      }
+      h = static_cast<uint16_t>(sign | (e >= 31 ? 0x7c00u : (e << 10) | m));
+    }
+    out[i] = h;
+  }
+  return out;
+}
+
+std::vector<float> from_float16(const std::vector<uint16_t>& values) {
+  std::vector<float> out(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) out[i] = half_to_float(values[i]);
+  return out;
+}
+
+}  // namespace xsearch

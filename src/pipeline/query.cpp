@@ -1,0 +1,198 @@
+// xsearch query: text (or a clip) -> embedding -> FAISS -> SQLite -> filtered, merged, ranked segments;
+// optionally re-scored with X-CLIP's exact, video-prompted score. And export / remove.
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "pipeline/walk.hpp"
+#include "xsearch/error.hpp"
+#include "xsearch/model.hpp"
+#include "xsearch/pipeline.hpp"
+#include "xsearch/tokenizer.hpp"
+
+namespace xsearch {
+
+namespace {
+
+struct Candidate {
+  ClipRow clip;
+  double score;
+};
+
+std::vector<float> normalised(std::vector<float> v) {
+  double n = 0;
+  for (float x : v) n += static_cast<double>(x) * x;
+  n = std::sqrt(n);
+  if (n > 0)
+    for (float& x : v) x = static_cast<float>(x / n);
+  return v;
+}
+
+// "PATH@SECONDS" -> (absolute path, seconds).
+std::pair<std::string, double> parse_like(const std::string& like) {
+  const auto at = like.rfind('@');
+  if (at == std::string::npos || at == 0) throw Error("--like: expected PATH@SECONDS, got \"" + like + "\"");
+  double seconds;
+  try {
+    std::size_t used = 0;
+    seconds = std::stod(like.substr(at + 1), &used);
+    if (used != like.size() - at - 1) throw std::invalid_argument("");
+  } catch (const std::exception&) {
+    throw Error("--like: \"" + like.substr(at + 1) + "\" is not a number of seconds");
+  }
+  return {std::filesystem::absolute(like.substr(0, at)).lexically_normal().string(), seconds};
+}
+
+// Adjacent or overlapping hits of one video become one segment with the best score.
+std::vector<QueryHit> merge_segments(std::vector<Candidate> candidates) {
+  std::map<int64_t, std::vector<Candidate>> by_video;
+  for (auto& c : candidates) by_video[c.clip.video_id].push_back(std::move(c));
+  std::vector<QueryHit> hits;
+  for (auto& [video, list] : by_video) {
+    std::sort(list.begin(), list.end(), [](const Candidate& a, const Candidate& b) { return a.clip.start < b.clip.start; });
+    QueryHit cur;
+    bool open = false;
+    for (const auto& c : list) {
+      if (open && c.clip.start <= cur.end + 1e-6) {
+        cur.end = std::max(cur.end, c.clip.end);
+        cur.score = std::max(cur.score, c.score);
+        cur.clip_ids.push_back(c.clip.id);
+        continue;
+      }
+      if (open) hits.push_back(cur);
+      cur = QueryHit{};
+      cur.path = c.clip.path;
+      cur.start = c.clip.start;
+      cur.end = c.clip.end;
+      cur.score = c.score;
+      cur.clip_ids = {c.clip.id};
+      open = true;
+    }
+    if (open) hits.push_back(cur);
+  }
+  std::sort(hits.begin(), hits.end(), [](const QueryHit& a, const QueryHit& b) {
+    return a.score != b.score ? a.score > b.score : a.path != b.path ? a.path < b.path : a.start < b.start;
+  });
+  return hits;
+}
+
+}  // namespace
+
+QueryResult query(const QueryOptions& o) {
+  if (o.k <= 0) throw Error("-k must be at least 1");
+  if (o.text.empty() == o.like.empty()) throw Error("query: give either a text or --like PATH@SECONDS");
+  Library library = Library::open(o.db, false);
+  const auto identity = library.model();
+  QueryResult result;
+  if (!identity) return result;  // an empty library
+  result.model = identity->name;
+  const std::filesystem::path model_dir = o.model_dir.empty() ? std::filesystem::path(identity->name) : o.model_dir;
+
+  std::vector<float> query_vector;
+  std::vector<float> text_raw;
+  std::optional<Model> model;
+  if (!o.like.empty()) {
+    const auto [path, seconds] = parse_like(o.like);
+    result.query = o.like;
+    const auto video = library.find_video(path);
+    if (!video || video->status != "indexed") throw Error(path + ": not in the library");
+    const auto clips = library.clips_of_video(video->id);
+    if (clips.empty()) throw Error(path + ": no clips in the library");
+    const ClipRow* best = &clips.front();
+    for (const auto& c : clips)
+      if (c.start <= seconds && seconds < c.end) {
+        best = &c;
+        break;
+      } else if (std::fabs(c.start - seconds) < std::fabs(best->start - seconds)) {
+        best = &c;
+      }
+    query_vector = library.clip_embedding(best->id);
+  } else {
+    result.query = o.text;
+    const ClipTokenizer tokenizer = ClipTokenizer::load(model_dir);
+    ModelOptions mo;
+    mo.device = o.device;
+    mo.threads = o.threads;
+    mo.parts = o.rerank ? ModelParts::All : ModelParts::Text;
+    model.emplace(Model::load(model_dir, mo));
+    if (model_identity(model_dir, model->config().projection_dim).fingerprint != identity->fingerprint)
+      throw Error(model_dir.string() + ": not the model this library was built with (" + identity->name + ")");
+    const TokenBatch tokens = tokenizer.encode_batch({o.text});
+    text_raw = model->text_features(tokens.ids_tensor(), tokens.mask_tensor()).to_float();
+    query_vector = normalised(text_raw);
+  }
+
+  // Enough candidates that filtering and merging still leave k segments in the usual case.
+  const int64_t wanted = std::max<int64_t>({static_cast<int64_t>(o.k) * 8, 64, o.rerank ? o.rerank_candidates : 0});
+  const auto found = library.search(query_vector, o.path_glob.empty() ? wanted : std::max<int64_t>(wanted, 1000));
+  std::vector<int64_t> ids;
+  for (const auto& f : found) ids.push_back(f.first);
+  const auto rows = library.clips_by_id(ids);
+  std::map<int64_t, double> score_of(found.begin(), found.end());
+  std::vector<Candidate> candidates;
+  for (const auto& row : rows) {
+    if (!o.path_glob.empty() && fnmatch(o.path_glob.c_str(), row.path.c_str(), 0) != 0) continue;
+    candidates.push_back({row, score_of[row.id]});
+  }
+
+  if (o.rerank && !candidates.empty()) {
+    if (library.prompt_token_count() <= 0)
+      throw Error(library.path().string() + ": --rerank needs prompt tokens stored at ingest (xsearch ingest --store-prompts)");
+    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
+    if (static_cast<int>(candidates.size()) > o.rerank_candidates) candidates.resize(static_cast<std::size_t>(o.rerank_candidates));
+    const int64_t dim = identity->dim, p = library.prompt_token_count();
+    std::vector<float> embeds, prompts;
+    for (const auto& c : candidates) {
+      const auto e = library.clip_embedding(c.clip.id);
+      const auto t = from_float16(library.clip_prompt_tokens(c.clip.id));
+      if (static_cast<int64_t>(t.size()) != p * dim) throw Error(c.clip.path + ": clip stored without prompt tokens (ingest again with --store-prompts)");
+      embeds.insert(embeds.end(), e.begin(), e.end());
+      prompts.insert(prompts.end(), t.begin(), t.end());
+    }
+    const int64_t n = static_cast<int64_t>(candidates.size());
+    VideoFeatures videos;
+    videos.embeds = HostTensor::from_f32({n, dim}, embeds);
+    videos.prompt_tokens = HostTensor::from_f32({n, p, dim}, prompts);
+    const auto logits = model->logits(HostTensor::from_f32({1, dim}, text_raw), videos).to_float();
+    // Logits are exp(logit_scale) times a cosine; report the cosine, on the scale of unranked scores.
+    const double scale = model->logit_scale();
+    for (int64_t i = 0; i < n; ++i) candidates[static_cast<std::size_t>(i)].score = logits[static_cast<std::size_t>(i)] / scale;
+    result.reranked = true;
+  }
+
+  auto hits = merge_segments(std::move(candidates));
+  std::vector<QueryHit> kept;
+  for (auto& h : hits) {
+    if (h.score < o.min_score) continue;
+    if (static_cast<int>(kept.size()) >= o.k) break;
+    h.rank = static_cast<int>(kept.size()) + 1;
+    kept.push_back(std::move(h));
+  }
+  result.results = std::move(kept);
+  return result;
+}
+
+std::vector<ExportedClip> export_clips(const std::filesystem::path& db) {
+  Library library = Library::open(db, false);
+  std::vector<ExportedClip> out;
+  for (const auto& v : library.videos())
+    for (const auto& c : library.clips_of_video(v.id)) out.push_back({c.id, c.video_id, c.path, c.start, c.end});
+  return out;
+}
+
+int64_t remove_videos(const std::filesystem::path& db, const std::filesystem::path& path) {
+  Library library = Library::open(db, true);
+  const std::string target = std::filesystem::absolute(path).lexically_normal().string();
+  int64_t removed = 0;
+  for (const auto& v : library.videos())
+    if (pipeline::path_under(v.path, target)) {
+      library.remove_video(v.id);
+      ++removed;
+    }
+  if (removed > 0) library.rebuild_index();
+  return removed;
+}
+
+}  // namespace xsearch
