@@ -92,6 +92,7 @@ QueryResult query(const QueryOptions& o) {
 
   std::vector<float> query_vector;
   std::vector<float> text_raw;
+  int64_t source_clip = -1;  // with --like: the clip asked about, first among equals
   std::optional<Model> model;
   if (!o.like.empty()) {
     const auto [path, seconds] = parse_like(o.like);
@@ -109,6 +110,7 @@ QueryResult query(const QueryOptions& o) {
         best = &c;
       }
     query_vector = library.clip_embedding(best->id);
+    source_clip = best->id;
   } else {
     result.query = o.text;
     const ClipTokenizer tokenizer = ClipTokenizer::load(model_dir);
@@ -163,6 +165,12 @@ QueryResult query(const QueryOptions& o) {
   }
 
   auto hits = merge_segments(std::move(candidates));
+  if (source_clip >= 0) {
+    auto own = std::find_if(hits.begin(), hits.end(), [&](const QueryHit& h) {
+      return std::find(h.clip_ids.begin(), h.clip_ids.end(), source_clip) != h.clip_ids.end();
+    });
+    if (own != hits.end() && !hits.empty() && own->score >= hits.front().score - 1e-6) std::rotate(hits.begin(), own, own + 1);
+  }
   std::vector<QueryHit> kept;
   for (auto& h : hits) {
     if (h.score < o.min_score) continue;

@@ -152,7 +152,8 @@ std::vector<ClipWindow> plan_clips(double start, double end, int num_frames, con
     const double s = start + static_cast<double>(k) * o.stride;
     if (s >= end - 1e-9) break;
     const double e = std::min(s + o.window, end);
-    if (e - s < o.window - 1e-9 && e - s < o.min_last_fraction * o.window && !clips.empty()) break;
+    // 10 ms of slack: containers with millisecond timestamps (Matroska) end a 6 s video at 5.999 s.
+    if (e - s < o.window - 1e-9 && e - s < o.min_last_fraction * o.window - 0.01 && !clips.empty()) break;
     make(s, e);
     if (e >= end) break;
   }

@@ -1,0 +1,111 @@
+// The library store on its own: schema, transactions, refusal of foreign or newer databases, and the
+// approximate index's recall against exact search.
+#include <random>
+
+#include "helpers.hpp"
+#include "xsearch/error.hpp"
+#include "xsearch/library.hpp"
+
+using namespace xsearch;
+
+namespace {
+
+std::vector<float> unit(std::vector<float> v) {
+  double n = 0;
+  for (float x : v) n += x * x;
+  for (float& x : v) x = static_cast<float>(x / std::sqrt(n));
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("library keeps videos and clips, replaces a re-saved video, refuses another model", "[index]") {
+  test::TempDir tmp;
+  Library lib = Library::open(tmp / "lib.db", true);
+  CHECK_FALSE(lib.model());
+  lib.claim_model({"model-a", "fp-a", 4});
+  CHECK_THROWS_WITH(lib.claim_model({"model-b", "fp-b", 4}), Catch::Contains("different model"));
+  VideoRecord v;
+  v.path = "/videos/a.mp4";
+  v.size = 10;
+  v.fingerprint = "f";
+  lib.save_video(v, {{0, 4, unit({1, 0, 0, 0}), {}}, {4, 8, unit({0, 1, 0, 0}), {}}});
+  CHECK(lib.clip_count() == 2);
+  lib.save_video(v, {{0, 4, unit({0, 0, 1, 0}), {}}});  // re-embedded: replaces, no duplicates
+  CHECK(lib.clip_count() == 1);
+  CHECK(lib.video_count() == 1);
+  const auto hits = lib.search(unit({0, 0, 1, 0}), 5);
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].second == Approx(1.0));
+  const auto row = lib.find_video("/videos/a.mp4");
+  REQUIRE(row);
+  lib.move_video(row->id, "/videos/b.mp4", 10, 0);
+  CHECK(lib.clips_by_id({hits[0].first})[0].path == "/videos/b.mp4");
+  lib.remove_video(row->id);
+  CHECK(lib.clip_count() == 0);
+  CHECK(lib.search(unit({0, 0, 1, 0}), 5).empty());
+}
+
+TEST_CASE("library refuses a damaged file and a newer schema with clear messages", "[index]") {
+  test::TempDir tmp;
+  test::write_file(tmp / "junk.db", std::string(4096, 'x'));
+  CHECK_THROWS_WITH(Library::open(tmp / "junk.db", false), Catch::Contains("junk.db") && Catch::Contains("not a database"));
+  CHECK_THROWS_WITH(Library::open(tmp / "none.db", false), Catch::Contains("no library here yet"));
+  { Library::open(tmp / "new.db", true); }
+  REQUIRE(std::system(("sqlite3 " + (tmp / "new.db").string() + " 'PRAGMA user_version = 99'").c_str()) == 0);
+  CHECK_THROWS_WITH(Library::open(tmp / "new.db", true), Catch::Contains("newer than this xsearch supports"));
+}
+
+TEST_CASE("the approximate index keeps recall@10 above 0.95 against exact search", "[index]") {
+  test::TempDir tmp;
+  ::setenv("XSEARCH_EXACT_LIMIT", "1000", 1);
+  const int dim = 64, n = 20000, clusters = 200;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  // Clustered unit vectors, as real clip embeddings are (similar scenes), with spread inside clusters.
+  std::vector<std::vector<float>> centers(clusters, std::vector<float>(dim));
+  for (auto& c : centers)
+    for (float& x : c) x = normal(rng);
+  std::vector<std::vector<float>> vectors;
+  Library lib = Library::open(tmp / "lib.db", true);
+  lib.claim_model({"m", "fp", dim});
+  for (int video = 0; video < n / 100; ++video) {
+    std::vector<ClipData> clips;
+    for (int c = 0; c < 100; ++c) {
+      std::vector<float> v = centers[rng() % clusters];
+      for (float& x : v) x += 0.6f * normal(rng);
+      v = unit(v);
+      vectors.push_back(v);
+      clips.push_back({c * 4.0, c * 4.0 + 4, v, {}});
+    }
+    VideoRecord r;
+    r.path = "/v/" + std::to_string(video) + ".mp4";
+    r.fingerprint = std::to_string(video);
+    lib.save_video(r, clips);
+  }
+  double recall = 0;
+  const int queries = 50;
+  for (int q = 0; q < queries; ++q) {
+    std::vector<float> query = centers[rng() % clusters];
+    for (float& x : query) x += 0.6f * normal(rng);
+    query = unit(query);
+    // Exact top 10 by brute force (clip ids are insertion order + 1).
+    std::vector<std::pair<float, int64_t>> exact;
+    for (std::size_t i = 0; i < vectors.size(); ++i) {
+      float dot = 0;
+      for (int d = 0; d < dim; ++d) dot += vectors[i][d] * query[d];
+      exact.emplace_back(dot, static_cast<int64_t>(i) + 1);
+    }
+    std::partial_sort(exact.begin(), exact.begin() + 10, exact.end(), std::greater<>());
+    const auto got = lib.search(query, 10);
+    int hit = 0;
+    for (int i = 0; i < 10; ++i)
+      for (const auto& g : got) hit += g.first == exact[i].second;
+    recall += hit / 10.0;
+  }
+  recall /= queries;
+  ::unsetenv("XSEARCH_EXACT_LIMIT");
+  INFO("recall@10 = " << recall);
+  CHECK(recall >= 0.95);
+  CHECK(recall <= 1.0);
+}
