@@ -22,12 +22,13 @@ int run_ingest(const IngestArgs& a) {
   IngestOptions o;
   for (const auto& p : a.paths) o.roots.emplace_back(p);
   o.db = resolve_db(a.db);
-  o.model_dir = resolve_model(a.model);
-  if (o.model_dir.empty()) {
+  o.model_name = resolve_model(a.model);
+  if (o.model_name.empty()) {
     // The library remembers its model: later runs need no --model.
     if (std::filesystem::exists(o.db))
-      if (auto m = Library::open(o.db, false).model()) o.model_dir = m->name;
+      if (auto m = Library::open(o.db, false).model()) o.model_name = m->name;
   }
+  o.model_dir = resolve_model_dir(o.model_name);
   o.device = a.device;
   o.window = a.window;
   o.stride = a.stride;

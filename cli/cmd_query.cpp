@@ -28,7 +28,7 @@ QueryOptions options_from(const QueryArgs& a) {
   o.text = a.text;
   o.like = a.like;
   o.db = resolve_db(a.db);
-  o.model_dir = resolve_model(a.model);
+  if (const std::string m = resolve_model(a.model); !m.empty()) o.model_dir = resolve_model_dir(m);
   o.device = a.device;
   o.k = a.k;
   o.min_score = a.min_score;

@@ -15,5 +15,6 @@ void add_dev_video_commands(CLI::App& dev, Runner& run);
 void add_ingest_command(CLI::App& app, Runner& run);
 void add_query_commands(CLI::App& app, Runner& run);
 void add_library_commands(CLI::App& app, Runner& run);
+void add_classify_command(CLI::App& app, Runner& run);
 
 }  // namespace xsearch::cli

@@ -124,3 +124,33 @@ TEST_CASE("xsearch dev clips prints windows and the frames chosen in them", "[cl
   CHECK(missing.status == 2);
   CHECK_THAT(missing.err, Catch::Equals("xsearch: /nonexistent.mp4: no such file\n"));
 }
+
+TEST_CASE("xsearch classify reproduces the reference's zero-shot probabilities and logits", "[cli][model][video]") {
+  const auto video = fixtures_dir() / "video" / "visible-640x360-h264.mp4";
+  const auto model = fixtures_dir() / "xclip-tiny-full";
+  const SafetensorsFile ref(model / "visible-640x360-h264.classify.safetensors");
+  const Result r = xsearch_run("classify " + video.string() + " --labels 'playing sports, eating spaghetti,go shopping' --json --model " +
+                               model.string());
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["labels"] == nlohmann::json::parse(ref.metadata().at("labels")));
+  const auto probs = ref.read("probs").to_float(), logits = ref.read("logits_per_video").to_float();
+  for (std::size_t i = 0; i < 3; ++i) {
+    // The issue's bounds: probabilities within 0.002, logits within 0.01.
+    CHECK(j["probs"][i].get<double>() == Approx(probs[i]).margin(0.002));
+    CHECK(j["logits"][i].get<double>() == Approx(logits[i]).margin(0.01));
+  }
+  const Result per_clip = xsearch_run("classify " + video.string() + " --labels 'a dog,a cat' --per-clip --json --model " + model.string());
+  REQUIRE(per_clip.status == 0);
+  const auto clips = nlohmann::json::parse(per_clip.out)["clips"];
+  REQUIRE(clips.size() == 2);
+  CHECK(clips[0]["probs"][0].get<double>() + clips[0]["probs"][1].get<double>() == Approx(1.0));
+  CHECK(clips[1]["start"].get<double>() == Approx(4.0));
+  const Result human = xsearch_run("classify " + video.string() + " --labels 'a dog,a cat' --model " + model.string());
+  CHECK(human.status == 0);
+  CHECK_THAT(human.out, Catch::Contains("%") && Catch::Contains("a dog"));
+  const Result no_model = xsearch_run("classify " + video.string() + " --labels x --model not-here/nothing");
+  CHECK(no_model.status == 2);
+  CHECK_THAT(no_model.err, Catch::Contains("not downloaded yet"));
+}

@@ -18,6 +18,7 @@ struct IngestOptions {
   std::vector<std::filesystem::path> roots;
   std::filesystem::path db;
   std::filesystem::path model_dir;
+  std::string model_name;  // how the user named it (hub id or folder); recorded in the library
   std::string device = "auto";
   double window = 4.0;
   double stride = 0.0;  // 0: equal to the window
@@ -98,7 +99,41 @@ int64_t remove_videos(const std::filesystem::path& db, const std::filesystem::pa
 
 // A content fingerprint of a file: its size and digests of its first, middle and last megabyte.
 std::string file_fingerprint(const std::filesystem::path& path);
-// The identity of a model folder (config.json and the weights' header and sampled bytes).
-ModelIdentity model_identity(const std::filesystem::path& model_dir, int64_t dim);
+// The identity of a model folder (config.json and the weights' header and sampled bytes); `name` is what
+// the library shows (default: the folder's absolute path).
+ModelIdentity model_identity(const std::filesystem::path& model_dir, int64_t dim, const std::string& name = "");
+
+}  // namespace xsearch
+
+namespace xsearch {
+
+// Zero-shot classification, exactly the reference XCLIPModel forward followed by a softmax over
+// logits_per_video. Without per_clip the whole video is one clip.
+struct ClassifyOptions {
+  std::filesystem::path video;
+  std::vector<std::string> labels;
+  std::filesystem::path model_dir;
+  std::string device = "auto";
+  bool per_clip = false;
+  double window = 4.0, stride = 0.0;
+  int threads = 0;
+};
+
+struct ClassifiedClip {
+  double start = 0, end = 0;
+  std::vector<double> probs, logits;  // one per label
+};
+
+struct ClassifyResult {
+  std::string video;
+  std::vector<std::string> labels;
+  std::vector<ClassifiedClip> clips;  // one without per_clip
+};
+
+ClassifyResult classify(const ClassifyOptions& options);
+
+// A model given as a folder, or as a hub id ("microsoft/xclip-base-patch32") already in the Hugging Face
+// cache ($HF_HOME/hub, else ~/.cache/huggingface/hub). Throws with what to do when it is neither.
+std::filesystem::path resolve_model_dir(const std::string& spec);
 
 }  // namespace xsearch

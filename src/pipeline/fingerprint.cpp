@@ -53,14 +53,14 @@ std::string file_fingerprint(const std::filesystem::path& path) {
   return hex(h.h);
 }
 
-ModelIdentity model_identity(const std::filesystem::path& model_dir, int64_t dim) {
+ModelIdentity model_identity(const std::filesystem::path& model_dir, int64_t dim, const std::string& name) {
   Fnv64 h;
   add_chunks(h, model_dir / "config.json");
   add_chunks(h, model_dir / "model.safetensors");
   ModelIdentity id;
   std::error_code ec;
   const auto abs = std::filesystem::weakly_canonical(std::filesystem::absolute(model_dir), ec);
-  id.name = ec ? model_dir.string() : abs.string();
+  id.name = !name.empty() ? name : ec ? model_dir.string() : abs.string();
   id.fingerprint = hex(h.h);
   id.dim = dim;
   return id;

@@ -125,7 +125,7 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   mo.threads = o.threads;
   mo.parts = ModelParts::Video;
   const Model model = Model::load(o.model_dir, mo);
-  const ModelIdentity identity = model_identity(o.model_dir, model.config().projection_dim);
+  const ModelIdentity identity = model_identity(o.model_dir, model.config().projection_dim, o.model_name);
   library.claim_model(identity);
   report.model = identity.name;
   const PreprocessorConfig pre = PreprocessorConfig::load(o.model_dir);

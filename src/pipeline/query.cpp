@@ -88,7 +88,7 @@ QueryResult query(const QueryOptions& o) {
   QueryResult result;
   if (!identity) return result;  // an empty library
   result.model = identity->name;
-  const std::filesystem::path model_dir = o.model_dir.empty() ? std::filesystem::path(identity->name) : o.model_dir;
+  const std::filesystem::path model_dir = o.model_dir.empty() && o.like.empty() ? resolve_model_dir(identity->name) : o.model_dir;
 
   std::vector<float> query_vector;
   std::vector<float> text_raw;
