@@ -60,7 +60,7 @@ int run_classify(const ClassifyArgs& a) {
     std::vector<std::size_t> order(r.labels.size());
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return c.probs[x] > c.probs[y]; });
-    for (std::size_t i : order) write_stdout(fmt::format("{:7.2%}  {:8.3f}  {}\n", c.probs[i], c.logits[i], r.labels[i]));
+    for (std::size_t i : order) write_stdout(fmt::format("{:6.2f}%  {:8.3f}  {}\n", 100 * c.probs[i], c.logits[i], r.labels[i]));
   }
   return 0;
 }
