@@ -1,9 +1,13 @@
 // `xsearch ingest PATH...`: index the videos under folders (incremental), with progress and a summary.
 #include <fmt/core.h>
 
+#include <iostream>
+
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/progress.hpp"
+#include "xsearch/error.hpp"
+#include "xsearch/hub.hpp"
 #include "xsearch/pipeline.hpp"
 
 namespace xsearch::cli {
@@ -15,7 +19,7 @@ struct IngestArgs {
   std::string db, model, device = "auto";
   double window = 4.0, stride = 0.0;
   int batch = 8, threads = 0;
-  bool hidden = false, quiet = false, json = false, store_prompts = false;
+  bool hidden = false, quiet = false, json = false, store_prompts = false, yes = false;
 };
 
 int run_ingest(const IngestArgs& a) {
@@ -27,6 +31,24 @@ int run_ingest(const IngestArgs& a) {
     // The library remembers its model: later runs need no --model.
     if (std::filesystem::exists(o.db))
       if (auto m = Library::open(o.db, false).model()) o.model_name = m->name;
+  }
+  if (o.model_name.empty()) {
+    // First run: the default model, downloaded once (asked on a terminal; --yes in scripts).
+    o.model_name = kDefaultModelId;
+    try {
+      o.model_dir = resolve_model_dir(o.model_name);
+    } catch (const Error&) {
+      bool agreed = a.yes;
+      if (!agreed && ::isatty(STDIN_FILENO) && stderr_is_terminal()) {
+        fmt::print(stderr, "xsearch needs the model {} (about 790 MB) from the Hugging Face hub. Download it now? [y/N] ", o.model_name);
+        std::string answer;
+        std::getline(std::cin, answer);
+        agreed = !answer.empty() && (answer[0] == 'y' || answer[0] == 'Y');
+      }
+      if (!agreed)
+        throw Error("no model: pass --model FOLDER|ID, run `xsearch model pull`, or add --yes to download " + o.model_name);
+      pull_with_progress(o.model_name, a.quiet);
+    }
   }
   o.model_dir = resolve_model_dir(o.model_name);
   o.device = a.device;
@@ -90,6 +112,7 @@ void add_ingest_command(CLI::App& app, Runner& run) {
   cmd->add_flag("--hidden", a->hidden, "Also index hidden files and folders");
   cmd->add_flag("--store-prompts", a->store_prompts,
                 "Store each clip's prompt tokens for `query --rerank` (50 KB per clip for base-patch32)");
+  cmd->add_flag("-y,--yes", a->yes, "Download the default model without asking when none is given");
   cmd->add_flag("-q,--quiet", a->quiet, "Print errors only");
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
   cmd->callback([a, &run] { run = [a] { return run_ingest(*a); }; });

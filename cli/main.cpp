@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   xsearch::cli::add_query_commands(app, run);
   xsearch::cli::add_library_commands(app, run);
   xsearch::cli::add_classify_command(app, run);
+  xsearch::cli::add_model_commands(app, run);
   xsearch::cli::add_dev_commands(app, run);
   try {
     app.parse(argc, argv);

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "xsearch/error.hpp"
+#include "xsearch/hub.hpp"
 #include "xsearch/pipeline.hpp"
 
 namespace xsearch {

@@ -1,0 +1,80 @@
+// `xsearch model pull [ID]` and `xsearch model list`: models in the Hugging Face cache.
+#include <fmt/core.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "xsearch/hub.hpp"
+
+namespace xsearch::cli {
+
+namespace {
+
+struct ModelArgs {
+  std::string id = kDefaultModelId;
+  bool quiet = false, json = false;
+};
+
+}  // namespace
+
+std::filesystem::path pull_with_progress(const std::string& id, bool quiet) {
+  PullOptions o;
+  o.id = id;
+  const bool bar = stderr_is_terminal() && !quiet;
+  auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  o.on_progress = [&](const PullProgress& p) {
+    if (!bar) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::milliseconds(100) && p.done < p.total) return;
+    last = now;
+    const double frac = p.total > 0 ? static_cast<double>(p.done) / p.total : 0;
+    const int filled = static_cast<int>(frac * 24);
+    const double eta = p.bytes_per_second > 0 && p.total > 0 ? (p.total - p.done) / p.bytes_per_second : -1;
+    fmt::print(stderr, "\r\033[K{} [{}{}] {:.1f}/{:.1f} MB  {:.1f} MB/s  ETA {}", p.file, std::string(filled, '#'),
+               std::string(24 - filled, '-'), p.done / 1e6, p.total / 1e6, p.bytes_per_second / 1e6,
+               eta >= 0 ? fmt::format("{}s", static_cast<long>(eta)) : "--");
+  };
+  o.on_message = [&](const std::string& m) {
+    if (bar) fmt::print(stderr, "\r\033[K");
+    if (!quiet) fmt::print(stderr, "{}\n", m);
+  };
+  return pull_model(o);
+}
+
+void add_model_commands(CLI::App& app, Runner& run) {
+  CLI::App* model = app.add_subcommand("model", "Models in the Hugging Face cache");
+  model->require_subcommand(1);
+  auto a = std::make_shared<ModelArgs>();
+  CLI::App* pull = model->add_subcommand("pull", "Download a model from the hub (resumable, verified)");
+  pull->add_option("id", a->id, "Hub id (default: microsoft/xclip-base-patch32)");
+  pull->add_flag("-q,--quiet", a->quiet, "No progress");
+  pull->callback([a, &run] {
+    run = [a] {
+      const auto dir = pull_with_progress(a->id, a->quiet);
+      write_stdout(dir.string() + "\n");
+      return 0;
+    };
+  });
+  auto l = std::make_shared<ModelArgs>();
+  CLI::App* list = model->add_subcommand("list", "Show the models in the cache");
+  list->add_flag("--json", l->json, "Print JSON");
+  list->callback([l, &run] {
+    run = [l] {
+      const auto models = list_cached_models();
+      if (l->json) {
+        nlohmann::ordered_json j = nlohmann::ordered_json::array();
+        for (const auto& m : models)
+          j.push_back({{"id", m.id}, {"revision", m.revision}, {"path", m.dir.string()}, {"bytes", m.bytes}, {"complete", m.complete}});
+        write_json(j);
+      } else {
+        for (const auto& m : models)
+          write_stdout(fmt::format("{}  {:.1f} MB  {}{}\n", m.id, m.bytes / 1e6, m.dir.string(), m.complete ? "" : "  (incomplete)"));
+      }
+      return models.empty() ? 1 : 0;
+    };
+  });
+}
+
+}  // namespace xsearch::cli
