@@ -1,6 +1,8 @@
 // `xsearch query TEXT` and `xsearch export`: ranked clips for a text or a clip, every clip of the library.
 #include <fmt/core.h>
 
+#include <chrono>
+
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "xsearch/pipeline.hpp"
@@ -13,7 +15,7 @@ struct QueryArgs {
   std::string text, db, model, device = "auto", glob, like;
   int k = 10, threads = 0;
   double min_score = -1e9;
-  bool json = false, rerank = false;
+  bool json = false, rerank = false, timings = false;
 };
 
 nlohmann::ordered_json result_json(const QueryResult& r) {
@@ -39,7 +41,13 @@ QueryOptions options_from(const QueryArgs& a) {
 }
 
 int run_query(const QueryArgs& a) {
+  const auto start = std::chrono::steady_clock::now();
   const QueryResult r = query(options_from(a));
+  if (a.timings) {
+    for (const auto& [name, secs] : r.timings) fmt::print(stderr, "{:>16}: {:7.1f} ms\n", name, secs * 1e3);
+    fmt::print(stderr, "{:>16}: {:7.1f} ms\n", "total in query()",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() * 1e3);
+  }
   if (a.json) {
     write_json(result_json(r));
   } else {
@@ -92,6 +100,7 @@ void add_query_commands(CLI::App& app, Runner& run) {
   cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--threads", a->threads, "Model threads (default: all cores)");
   cmd->add_flag("--json", a->json, "Print JSON (schema in README.md)");
+  cmd->add_flag("--timings", a->timings, "Print how long each step took (stderr)");
   cmd->callback([a, &run] { run = [a] { return run_query(*a); }; });
 
   auto e = std::make_shared<ExportArgs>();

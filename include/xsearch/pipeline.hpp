@@ -82,6 +82,7 @@ struct QueryResult {
   std::string model;
   bool reranked = false;
   std::vector<QueryHit> results;
+  std::vector<std::pair<std::string, double>> timings;  // phase, seconds (for --timings)
 };
 
 QueryResult query(const QueryOptions& options);

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <map>
 
@@ -81,12 +82,19 @@ std::vector<QueryHit> merge_segments(std::vector<Candidate> candidates) {
 }  // namespace
 
 QueryResult query(const QueryOptions& o) {
+  auto phase_start = std::chrono::steady_clock::now();
+  QueryResult result;
+  auto phase = [&](const char* name) {
+    const auto now = std::chrono::steady_clock::now();
+    result.timings.emplace_back(name, std::chrono::duration<double>(now - phase_start).count());
+    phase_start = now;
+  };
   if (o.k <= 0) throw Error("-k must be at least 1");
   if (o.text.empty() == o.like.empty()) throw Error("query: give either a text or --like PATH@SECONDS");
   Library library = Library::open(o.db, false);
   const auto identity = library.model();
-  QueryResult result;
   if (!identity) return result;  // an empty library
+  phase("open library");
   result.model = identity->name;
   const std::filesystem::path model_dir = o.model_dir.empty() && o.like.empty() ? resolve_model_dir(identity->name) : o.model_dir;
 
@@ -114,16 +122,19 @@ QueryResult query(const QueryOptions& o) {
   } else {
     result.query = o.text;
     const ClipTokenizer tokenizer = ClipTokenizer::load(model_dir);
+    phase("load tokenizer");
     ModelOptions mo;
     mo.device = o.device;
     mo.threads = o.threads;
     mo.parts = o.rerank ? ModelParts::All : ModelParts::Text;
     model.emplace(Model::load(model_dir, mo));
+    phase("load model");
     if (model_identity(model_dir, model->config().projection_dim).fingerprint != identity->fingerprint)
       throw Error(model_dir.string() + ": not the model this library was built with (" + identity->name + ")");
     const TokenBatch tokens = tokenizer.encode_batch({o.text});
     text_raw = model->text_features(tokens.ids_tensor(), tokens.mask_tensor()).to_float();
     query_vector = normalised(text_raw);
+    phase("encode text");
   }
 
   // Enough candidates that filtering and merging still leave k segments in the usual case.
@@ -131,6 +142,7 @@ QueryResult query(const QueryOptions& o) {
   const auto found = library.search(query_vector, o.path_glob.empty() ? wanted : std::max<int64_t>(wanted, 1000));
   std::vector<int64_t> ids;
   for (const auto& f : found) ids.push_back(f.first);
+  phase("search");
   const auto rows = library.clips_by_id(ids);
   std::map<int64_t, double> score_of(found.begin(), found.end());
   std::vector<Candidate> candidates;
@@ -179,6 +191,7 @@ QueryResult query(const QueryOptions& o) {
     kept.push_back(std::move(h));
   }
   result.results = std::move(kept);
+  phase("join and merge");
   return result;
 }
 
