@@ -7,6 +7,8 @@
 
 #include "cli_runner.hpp"
 #include "helpers.hpp"
+#include "xsearch/config.hpp"
+#include "xsearch/model.hpp"
 #include "xsearch/safetensors.hpp"
 
 using namespace xsearch;
@@ -153,4 +155,31 @@ TEST_CASE("xsearch classify reproduces the reference's zero-shot probabilities a
   const Result no_model = xsearch_run("classify " + video.string() + " --labels x --model not-here/nothing");
   CHECK(no_model.status == 2);
   CHECK_THAT(no_model.err, Catch::Contains("not downloaded yet"));
+}
+
+TEST_CASE("any checkpoint geometry works: frame count, patch size and image size come from the model's files", "[cli][model][video]") {
+  // A large-patch14-16-frames-like geometry (patch 14, 16 frames, 336 px) at tiny widths.
+  test::TempDir tmp;
+  XCLIPConfig c = parse_xclip_config(test::read_file(fixtures_dir() / "xclip-tiny-full" / "config.json"), "config.json");
+  c.vision_config.patch_size = 14;
+  c.vision_config.num_frames = 16;
+  c.vision_config.image_size = 336;
+  write_random_checkpoint(tmp.path(), c, 5);
+  for (const char* f : {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"})
+    std::filesystem::copy_file(fixtures_dir() / "xclip-tiny-full" / f, tmp / f);
+  test::write_file(tmp / "preprocessor_config.json", R"({"size": 336, "crop_size": 336, "resample": 2,
+    "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]})");
+  const auto video = fixtures_dir() / "video" / "visible-640x360-h264.mp4";
+  const Result r = xsearch_run("classify " + video.string() + " --labels 'a,b,c' --json --model " + tmp.path().string());
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  double sum = 0;
+  for (const auto& p : j["probs"]) sum += p.get<double>();
+  CHECK(sum == Approx(1.0));
+  // 16 frames per clip, 336 px crops: the model refuses anything else, so running at all proves the geometry.
+  const Model m = Model::load(tmp.path());
+  CHECK(m.config().vision_config.num_frames == 16);
+  CHECK_THROWS_WITH(m.video_features(HostTensor::from_f32({1, 8, 3, 336, 336}, std::vector<float>(8 * 3 * 336 * 336))),
+                    Catch::Contains("takes 16"));
 }

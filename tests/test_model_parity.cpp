@@ -7,6 +7,8 @@
 // 1e-2 or more (the prompt generator alone moves logits by 0.147).
 #include <ATen/ATen.h>
 
+#include <cstdlib>
+
 #include "helpers.hpp"
 #include "xsearch/dev.hpp"
 #include "xsearch/model.hpp"
@@ -21,9 +23,12 @@ namespace {
 constexpr double kAtol = 1e-4;
 constexpr double kRtol = 1e-4;
 
+// The device under test: the CPU, or $XSEARCH_TEST_DEVICE (e.g. "cuda" on a GPU machine, float32 with
+// TF32 off, where the same tolerances hold).
 ModelOptions cpu_options() {
   ModelOptions o;
-  o.device = "cpu";
+  const char* d = std::getenv("XSEARCH_TEST_DEVICE");
+  o.device = d && *d ? d : "cpu";
   return o;
 }
 

@@ -183,6 +183,11 @@ Model Model::load(const std::filesystem::path& dir, const ModelOptions& options)
   model::load_checkpoint(*impl->module, file, prefixes_for(options.parts));
   if (impl->device != torch::Device(torch::kCPU) || impl->dtype != at::kFloat)
     impl->module->to(impl->device, impl->dtype);
+  if (impl->device.is_cuda() && impl->dtype == at::kFloat) {
+    // float32 means float32: TF32 matmuls and convolutions would move results by about 1e-3.
+    at::globalContext().setAllowTF32CuBLAS(false);
+    at::globalContext().setAllowTF32CuDNN(false);
+  }
   impl->load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return Model(std::move(impl));
 }
