@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/full_exec.hpp"
 #include "xsearch/pipeline.hpp"
 
 namespace xsearch::cli {
@@ -31,6 +32,7 @@ std::vector<std::string> split_labels(const std::string& text) {
   return out;
 }
 
+#ifdef XSEARCH_FULL
 int run_classify(const ClassifyArgs& a) {
   ClassifyOptions o;
   o.video = a.video;
@@ -64,6 +66,7 @@ int run_classify(const ClassifyArgs& a) {
   }
   return 0;
 }
+#endif
 
 }  // namespace
 
@@ -79,7 +82,7 @@ void add_classify_command(CLI::App& app, Runner& run) {
   cmd->add_option("--stride", a->stride, "Seconds between clip starts, with --per-clip (default: the window)");
   cmd->add_option("--threads", a->threads, "Model threads (default: all cores)");
   cmd->add_flag("--json", a->json, "Print JSON");
-  cmd->callback([a, &run] { run = [a] { return run_classify(*a); }; });
+  cmd->callback([a, &run] { run = [a] { return XSEARCH_FULL_ONLY(run_classify(*a)); }; });
 }
 
 }  // namespace xsearch::cli

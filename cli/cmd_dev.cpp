@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/full_exec.hpp"
 #include "cli/output.hpp"
 #include "xsearch/dev.hpp"
 #include "xsearch/error.hpp"
@@ -78,9 +79,13 @@ void add_dev_commands(CLI::App& app, Runner& run) {
   forward->add_option("--threads", forward_args->threads, "Intra-op threads (default: all cores)");
   forward->callback([forward_args, &run] {
     run = [forward_args] {
+#ifdef XSEARCH_FULL
       dev_forward(forward_args->model, forward_args->inputs, forward_args->out, forward_args->interpolate,
                   forward_args->threads);
       return 0;
+#else
+      return XSEARCH_FULL_ONLY(0);
+#endif
     };
   });
 

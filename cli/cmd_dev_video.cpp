@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/full_exec.hpp"
 #include "cli/output.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/safetensors.hpp"
@@ -24,6 +25,7 @@ struct ClipsArgs {
   int num_frames = 0;
 };
 
+#ifdef XSEARCH_FULL
 std::vector<int64_t> parse_indices(const std::string& text) {
   std::vector<int64_t> out;
   std::stringstream s(text);
@@ -114,6 +116,7 @@ int run_clips(const ClipsArgs& a) {
   write_stdout(out.dump(1) + "\n");
   return 0;
 }
+#endif
 
 }  // namespace
 
@@ -126,7 +129,7 @@ void add_dev_video_commands(CLI::App& dev, Runner& run) {
   frames->add_option("--model", fa->model, "Model folder whose preprocessor_config.json to use (default: base-patch32's)");
   frames->add_option("--size", fa->size, "Shortest edge after resizing (overrides the processor's)");
   frames->add_option("--crop", fa->crop, "Center crop size (overrides the processor's)");
-  frames->callback([fa, &run] { run = [fa] { return run_frames(*fa); }; });
+  frames->callback([fa, &run] { run = [fa] { return XSEARCH_FULL_ONLY(run_frames(*fa)); }; });
 
   auto ca = std::make_shared<ClipsArgs>();
   CLI::App* clips = dev.add_subcommand("clips", "Print a video's clip windows and chosen frame times as JSON");
@@ -134,7 +137,7 @@ void add_dev_video_commands(CLI::App& dev, Runner& run) {
   clips->add_option("--window", ca->window, "Clip length in seconds (default 4)");
   clips->add_option("--stride", ca->stride, "Seconds between clip starts (default: the window)");
   clips->add_option("--num-frames", ca->num_frames, "Frames per clip (default 8)");
-  clips->callback([ca, &run] { run = [ca] { return run_clips(*ca); }; });
+  clips->callback([ca, &run] { run = [ca] { return XSEARCH_FULL_ONLY(run_clips(*ca)); }; });
 }
 
 }  // namespace xsearch::cli

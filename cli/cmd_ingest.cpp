@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/full_exec.hpp"
 #include "cli/progress.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/hub.hpp"
@@ -22,6 +23,7 @@ struct IngestArgs {
   bool hidden = false, quiet = false, json = false, store_prompts = false, yes = false;
 };
 
+#ifdef XSEARCH_FULL
 int run_ingest(const IngestArgs& a) {
   IngestOptions o;
   for (const auto& p : a.paths) o.roots.emplace_back(p);
@@ -95,6 +97,7 @@ int run_ingest(const IngestArgs& a) {
   }
   return s.failed > 0 ? 2 : 0;
 }
+#endif
 
 }  // namespace
 
@@ -115,7 +118,7 @@ void add_ingest_command(CLI::App& app, Runner& run) {
   cmd->add_flag("-y,--yes", a->yes, "Download the default model without asking when none is given");
   cmd->add_flag("-q,--quiet", a->quiet, "Print errors only");
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
-  cmd->callback([a, &run] { run = [a] { return run_ingest(*a); }; });
+  cmd->callback([a, &run] { run = [a] { return XSEARCH_FULL_ONLY(run_ingest(*a)); }; });
 }
 
 }  // namespace xsearch::cli

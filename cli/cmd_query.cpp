@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/full_exec.hpp"
 #include "xsearch/pipeline.hpp"
 
 namespace xsearch::cli {
@@ -36,11 +37,17 @@ QueryOptions options_from(const QueryArgs& a) {
   o.min_score = a.min_score;
   o.path_glob = a.glob;
   o.rerank = a.rerank;
+#ifdef XSEARCH_FULL
+  if (a.rerank) o.reranker = exact_reranker();
+#endif
   o.threads = a.threads;
   return o;
 }
 
 int run_query(const QueryArgs& a) {
+#ifndef XSEARCH_FULL
+  if (a.rerank) exec_full();  // the exact score needs LibTorch
+#endif
   const auto start = std::chrono::steady_clock::now();
   const QueryResult r = query(options_from(a));
   if (a.timings) {

@@ -6,12 +6,14 @@
 #include <fmt/core.h>
 
 #include "cli/commands.hpp"
+#include "cli/full_exec.hpp"
 #include "cli/output.hpp"
 #include "xsearch/error.hpp"
 
 int main(int argc, char** argv) {
   // Writing to a closed pipe must give EPIPE (handled as a quiet end), not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
+  xsearch::cli::remember_arguments(argc, argv);
   CLI::App app{"xsearch: search a folder of videos in plain language (X-CLIP, FAISS, SQLite)"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "xsearch " XSEARCH_VERSION);

@@ -224,7 +224,7 @@ TEST_CASE("a damaged or newer library database gives a clear error", "[cli][inde
   CHECK_THAT(missing.err, Catch::Contains("no library here yet"));
 }
 
-TEST_CASE("--like finds the clip itself first", "[cli][index]") {
+TEST_CASE("query with --like finds the clip itself first", "[cli][index]") {
   test::TempDir tmp;
   const auto videos = tmp / "videos";
   make_video(videos / "a.mp4", "testsrc2", 12);

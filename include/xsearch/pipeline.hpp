@@ -55,6 +55,16 @@ struct IngestReport {
 
 IngestReport ingest(const IngestOptions& options, const IngestObserver& observer);
 
+struct QueryOptions;
+
+// Re-scores candidate clips with X-CLIP's exact, prompted score. text_raw [D] (get_text_features),
+// embeds [N, D], prompt tokens [N, P, D] -> N cosines (logits / exp(logit_scale)). Needs LibTorch: the
+// full pipeline provides it (exact_reranker()); without one, --rerank is refused.
+using Reranker = std::function<std::vector<double>(const std::filesystem::path& model_dir, const std::vector<float>& text_raw,
+                                                   const std::vector<float>& embeds, const std::vector<float>& prompts,
+                                                   int64_t n, int64_t p, int64_t dim, const QueryOptions& options)>;
+Reranker exact_reranker();
+
 struct QueryOptions {
   std::string text;                  // the query text, or empty with `like`
   std::string like;                  // "PATH@SECONDS": clips similar to that clip
@@ -66,6 +76,7 @@ struct QueryOptions {
   std::string path_glob;             // keep only videos whose path matches (fnmatch)
   bool rerank = false;
   int rerank_candidates = 50;
+  Reranker reranker;  // needed with rerank
   int threads = 0;
 };
 

@@ -20,7 +20,9 @@ namespace xsearch {
 
 namespace {
 
-using namespace pipeline;
+using pipeline::BlockingQueue;
+using pipeline::FoundFile;
+using pipeline::find_videos;
 using clock_type = std::chrono::steady_clock;
 
 struct Job {

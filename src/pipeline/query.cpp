@@ -7,9 +7,9 @@
 #include <cmath>
 #include <map>
 
-#include "pipeline/walk.hpp"
+#include "pipeline/paths.hpp"
+#include "text_encoder/native_text_encoder.hpp"
 #include "xsearch/error.hpp"
-#include "xsearch/model.hpp"
 #include "xsearch/pipeline.hpp"
 #include "xsearch/tokenizer.hpp"
 
@@ -101,7 +101,6 @@ QueryResult query(const QueryOptions& o) {
   std::vector<float> query_vector;
   std::vector<float> text_raw;
   int64_t source_clip = -1;  // with --like: the clip asked about, first among equals
-  std::optional<Model> model;
   if (!o.like.empty()) {
     const auto [path, seconds] = parse_like(o.like);
     result.query = o.like;
@@ -123,16 +122,12 @@ QueryResult query(const QueryOptions& o) {
     result.query = o.text;
     const ClipTokenizer tokenizer = ClipTokenizer::load(model_dir);
     phase("load tokenizer");
-    ModelOptions mo;
-    mo.device = o.device;
-    mo.threads = o.threads;
-    mo.parts = o.rerank ? ModelParts::All : ModelParts::Text;
-    model.emplace(Model::load(model_dir, mo));
-    phase("load model");
-    if (model_identity(model_dir, model->config().projection_dim).fingerprint != identity->fingerprint)
+    // The text side runs without LibTorch (same numbers; the process never loads it).
+    const NativeTextEncoder encoder = NativeTextEncoder::load(model_dir);
+    phase("load text model");
+    if (model_identity(model_dir, encoder.config().projection_dim).fingerprint != identity->fingerprint)
       throw Error(model_dir.string() + ": not the model this library was built with (" + identity->name + ")");
-    const TokenBatch tokens = tokenizer.encode_batch({o.text});
-    text_raw = model->text_features(tokens.ids_tensor(), tokens.mask_tensor()).to_float();
+    text_raw = encoder.encode(tokenizer.encode(o.text));
     query_vector = normalised(text_raw);
     phase("encode text");
   }
@@ -166,13 +161,9 @@ QueryResult query(const QueryOptions& o) {
       prompts.insert(prompts.end(), t.begin(), t.end());
     }
     const int64_t n = static_cast<int64_t>(candidates.size());
-    VideoFeatures videos;
-    videos.embeds = HostTensor::from_f32({n, dim}, embeds);
-    videos.prompt_tokens = HostTensor::from_f32({n, p, dim}, prompts);
-    const auto logits = model->logits(HostTensor::from_f32({1, dim}, text_raw), videos).to_float();
-    // Logits are exp(logit_scale) times a cosine; report the cosine, on the scale of unranked scores.
-    const double scale = model->logit_scale();
-    for (int64_t i = 0; i < n; ++i) candidates[static_cast<std::size_t>(i)].score = logits[static_cast<std::size_t>(i)] / scale;
+    if (!o.reranker) throw Error("--rerank needs the full xsearch (with LibTorch)");
+    const auto scores = o.reranker(model_dir, text_raw, embeds, prompts, n, p, dim, o);
+    for (int64_t i = 0; i < n; ++i) candidates[static_cast<std::size_t>(i)].score = scores[static_cast<std::size_t>(i)];
     result.reranked = true;
   }
 
@@ -208,7 +199,7 @@ int64_t remove_videos(const std::filesystem::path& db, const std::filesystem::pa
   const std::string target = std::filesystem::absolute(path).lexically_normal().string();
   int64_t removed = 0;
   for (const auto& v : library.videos())
-    if (pipeline::path_under(v.path, target)) {
+    if (path_under(v.path, target)) {
       library.remove_video(v.id);
       ++removed;
     }

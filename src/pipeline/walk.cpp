@@ -1,7 +1,5 @@
 #include "pipeline/walk.hpp"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <set>
 
@@ -32,20 +30,6 @@ bool hidden(const fs::path& p) {
 }
 
 }  // namespace
-
-bool stat_file(const std::string& path, int64_t& size, int64_t& mtime_ns) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  size = st.st_size;
-  mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  return true;
-}
-
-bool path_under(const std::string& path, const std::string& root) {
-  if (path == root) return true;
-  const std::string prefix = root.empty() || root.back() == '/' ? root : root + "/";
-  return path.compare(0, prefix.size(), prefix) == 0;
-}
 
 std::vector<FoundFile> find_videos(const std::vector<fs::path>& roots, bool include_hidden, const std::vector<fs::path>& exclude,
                                    const std::function<void(const std::string&, const std::string&)>& on_error) {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/paths.hpp"
+
 namespace xsearch::pipeline {
 
 struct FoundFile {
@@ -19,11 +21,5 @@ struct FoundFile {
 std::vector<FoundFile> find_videos(const std::vector<std::filesystem::path>& roots, bool include_hidden,
                                    const std::vector<std::filesystem::path>& exclude,
                                    const std::function<void(const std::string&, const std::string&)>& on_error);
-
-// size and modification time (nanoseconds) of a file; false if it is not there.
-bool stat_file(const std::string& path, int64_t& size, int64_t& mtime_ns);
-
-// Whether `path` is `root` or lies under it.
-bool path_under(const std::string& path, const std::string& root);
 
 }  // namespace xsearch::pipeline
