@@ -19,6 +19,11 @@ struct EncoderOptions {
   int64_t num_hidden_layers = 0;
   double layer_norm_eps = 1e-5;
   Activation hidden_act = Activation::QuickGelu;
+
+  static EncoderOptions make(int64_t hidden, int64_t intermediate, int64_t heads, int64_t layers, double eps,
+                             const std::string& act) {
+    return {hidden, intermediate, heads, layers, eps, activation_from_name(act)};
+  }
 };
 
 // What the reference's BaseModelOutput(WithPooling) holds. `hidden_states` (the embeddings, then each

@@ -9,14 +9,9 @@ namespace xsearch::model {
 XCLIPMultiframeIntegrationTransformerImpl::XCLIPMultiframeIntegrationTransformerImpl(const XCLIPVisionConfig& c) {
   position_embedding = register_parameter("position_embedding", torch::empty({1, c.num_frames, c.mit_hidden_size}));
   // The reference copies the vision config and swaps in the mit_* sizes.
-  EncoderOptions o;
-  o.hidden_size = c.mit_hidden_size;
-  o.intermediate_size = c.mit_intermediate_size;
-  o.num_attention_heads = c.mit_num_attention_heads;
-  o.num_hidden_layers = c.mit_num_hidden_layers;
-  o.layer_norm_eps = c.layer_norm_eps;
-  o.hidden_act = activation_from_name(c.hidden_act);
-  encoder = register_module("encoder", XCLIPEncoder(o));
+  encoder = register_module("encoder", XCLIPEncoder(EncoderOptions::make(c.mit_hidden_size, c.mit_intermediate_size,
+                                                                          c.mit_num_attention_heads, c.mit_num_hidden_layers,
+                                                                          c.layer_norm_eps, c.hidden_act)));
 }
 
 EncoderOutput XCLIPMultiframeIntegrationTransformerImpl::forward(const torch::Tensor& hidden_states,

@@ -41,14 +41,8 @@ torch::Tensor XCLIPTextEmbeddingsImpl::forward(const torch::Tensor& input_ids) {
 
 XCLIPTextTransformerImpl::XCLIPTextTransformerImpl(const XCLIPTextConfig& c) {
   embeddings = register_module("embeddings", XCLIPTextEmbeddings(c));
-  EncoderOptions o;
-  o.hidden_size = c.hidden_size;
-  o.intermediate_size = c.intermediate_size;
-  o.num_attention_heads = c.num_attention_heads;
-  o.num_hidden_layers = c.num_hidden_layers;
-  o.layer_norm_eps = c.layer_norm_eps;
-  o.hidden_act = activation_from_name(c.hidden_act);
-  encoder = register_module("encoder", XCLIPEncoder(o));
+  encoder = register_module("encoder", XCLIPEncoder(EncoderOptions::make(c.hidden_size, c.intermediate_size, c.num_attention_heads,
+                                                                          c.num_hidden_layers, c.layer_norm_eps, c.hidden_act)));
   final_layer_norm = register_module("final_layer_norm", LayerNorm(c.hidden_size, c.layer_norm_eps));
 }
 
