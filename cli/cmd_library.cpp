@@ -21,7 +21,7 @@ int run_info(const LibraryArgs& a) {
   int64_t failed = 0;
   for (const auto& v : videos) failed += v.status == "failed";
   const int64_t clips = library.clip_count();
-  const std::string index = clips > Library::exact_search_limit() ? "hnsw" : "exact";
+  const std::string index = clips > Library::exact_search_limit() ? "ivf" : "exact";
   if (a.json) {
     write_json({{"db", library.path().string()},
                 {"model", model ? nlohmann::ordered_json(model->name) : nlohmann::ordered_json(nullptr)},

@@ -1,7 +1,7 @@
 // The library's FAISS side: an index of the stored clip embeddings (ids = clip rowids), exact inner product
-// below a size limit and HNSW above it, saved beside the database with the generation it was built from.
+// below a size limit and IVF-Flat above it, saved beside the database with the generation it was built from.
 #include <faiss/IndexFlat.h>
-#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/impl/io.h>
 #include <faiss/index_io.h>
@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -24,10 +25,11 @@ namespace {
 
 constexpr char kMagic[4] = {'X', 'S', 'I', 'X'};
 constexpr uint32_t kFormat = 1;
-// HNSW settings: 32 links per node and a search beam of 128 keep recall@10 above 0.95 (tests measure it).
-constexpr int kHnswLinks = 32;
-constexpr int kHnswBuildBeam = 64;
-constexpr int kHnswSearchBeam = 128;
+// The approximate index is IVF-Flat: about 4 sqrt(n) lists, k-means on a sample, and a search that visits
+// one list in 32 (at least 16), split over the threads. It builds in about a minute at 1M clips on 2 cores (HNSW took over 40
+// minutes there) and keeps recall@10 above 0.95 on clustered embeddings (tests measure it).
+int64_t ivf_lists(int64_t n) { return std::clamp<int64_t>(static_cast<int64_t>(4 * std::sqrt(static_cast<double>(n))), 16, 16384); }
+int64_t ivf_probes(int64_t lists) { return std::clamp<int64_t>(lists / 32, 16, lists); }
 
 struct FileCloser {
   void operator()(FILE* f) const {
@@ -88,11 +90,18 @@ std::unique_ptr<faiss::Index> build_index(db::Connection& c, int64_t dim) {
     ids.push_back(s.int64(0));
   }
   std::unique_ptr<faiss::Index> inner;
-  if (static_cast<int64_t>(ids.size()) > Library::exact_search_limit()) {
-    auto hnsw = std::make_unique<faiss::IndexHNSWFlat>(static_cast<int>(dim), kHnswLinks, faiss::METRIC_INNER_PRODUCT);
-    hnsw->hnsw.efConstruction = kHnswBuildBeam;
-    hnsw->hnsw.efSearch = kHnswSearchBeam;
-    inner = std::move(hnsw);
+  const auto count = static_cast<int64_t>(ids.size());
+  if (count > Library::exact_search_limit()) {
+    const int64_t lists = ivf_lists(count);
+    auto quantizer = std::make_unique<faiss::IndexFlatIP>(static_cast<int>(dim));
+    auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer.release(), static_cast<int>(dim), static_cast<size_t>(lists),
+                                                     faiss::METRIC_INNER_PRODUCT);
+    ivf->own_fields = true;
+    ivf->cp.niter = 10;                     // k-means iterations: enough for list assignment
+    ivf->cp.max_points_per_centroid = 64;   // train on a sample of 64 points per list
+    ivf->train(count, vectors.data());
+    ivf->nprobe = static_cast<size_t>(ivf_probes(lists));
+    inner = std::move(ivf);
   } else {
     inner = std::make_unique<faiss::IndexFlatIP>(static_cast<int>(dim));
   }
@@ -137,8 +146,10 @@ std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>&
   // AVX2 kernels and threads): 5x faster for the exact index at 100k clips here.
   faiss::distance_compute_blas_threshold = 1;
   if (auto* map = dynamic_cast<faiss::IndexIDMap2*>(&index))
-    if (auto* hnsw = dynamic_cast<faiss::IndexHNSWFlat*>(map->index))
-      hnsw->hnsw.efSearch = std::max<int>(kHnswSearchBeam, static_cast<int>(2 * k));
+    if (auto* ivf = dynamic_cast<faiss::IndexIVFFlat*>(map->index)) {
+      ivf->nprobe = static_cast<size_t>(ivf_probes(static_cast<int64_t>(ivf->nlist)));
+      ivf->parallel_mode = 1;  // one query: share its lists among the threads
+    }
   k = std::min<int64_t>(k, index.ntotal);
   if (k <= 0) return {};
   std::vector<float> scores(static_cast<std::size_t>(k));

@@ -92,7 +92,7 @@ class Library {
   std::vector<std::pair<int64_t, float>> search(const std::vector<float>& query, int64_t k);
   // Rebuilds the FAISS index from SQLite and saves it (temporary file, then rename).
   void rebuild_index();
-  // The number of clips above which the index is approximate (HNSW) rather than exact.
+  // The number of clips above which the index is approximate (IVF-Flat) rather than exact.
   static int64_t exact_search_limit();
 
   struct Impl;

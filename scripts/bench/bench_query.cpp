@@ -84,7 +84,7 @@ int main(int argc, char** argv) {
   rusage u{};
   getrusage(RUSAGE_CHILDREN, &u);
   std::printf("clips %lld (%s index): index load %.0f ms, warm search (k=80) median %.2f ms, fresh `xsearch query` process median %.0f ms, its peak RSS %ld MB\n",
-              static_cast<long long>(clips), clips > xsearch::Library::exact_search_limit() ? "HNSW" : "exact", load * 1e3,
+              static_cast<long long>(clips), clips > xsearch::Library::exact_search_limit() ? "IVF-Flat" : "exact", load * 1e3,
               median(warm) * 1e3, median(cold) * 1e3, u.ru_maxrss / 1024);
   return 0;
 }

@@ -147,6 +147,18 @@ const TensorInfo* SafetensorsFile::find(const std::string& name) const {
 
 const uint8_t* SafetensorsFile::data(const TensorInfo& info) const { return map_ + data_start_ + info.begin; }
 
+void SafetensorsFile::prefetch(const TensorInfo& info) const {
+  if (info.end == info.begin) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(data(info)) & ~(page - 1);
+  const auto end = reinterpret_cast<uintptr_t>(data(info)) + (info.end - info.begin);
+  void* addr = reinterpret_cast<void*>(begin);
+#ifdef MADV_POPULATE_READ
+  if (::madvise(addr, end - begin, MADV_POPULATE_READ) == 0) return;  // Linux 5.14+
+#endif
+  ::madvise(addr, end - begin, MADV_WILLNEED);
+}
+
 HostTensor SafetensorsFile::read(const std::string& name) const {
   const TensorInfo* info = find(name);
   if (!info) fail(path_, "no tensor named \"" + name + "\"");

@@ -77,6 +77,7 @@ struct NativeTextEncoder::Impl {
     w.shape = std::move(shape);
     const uint8_t* bytes = file->data(*info);
     if (info->dtype == DType::F32 && reinterpret_cast<uintptr_t>(bytes) % alignof(float) == 0) {
+      file->prefetch(*info);
       w.data = reinterpret_cast<const float*>(bytes);
       return w;
     }
