@@ -71,7 +71,7 @@ void add_library_commands(CLI::App& app, Runner& run) {
   remove->callback([r, &run] { run = [r] { return run_remove(*r); }; });
 
   auto x = std::make_shared<LibraryArgs>();
-  CLI::App* reindex = app.add_subcommand("reindex", "Rebuild the FAISS index from the stored embeddings");
+  CLI::App* reindex = app.add_subcommand("reindex", "Rebuild the vector index from the stored embeddings");
   add_db_option(reindex, x->db);
   reindex->add_flag("--json", x->json, "Print JSON");
   reindex->callback([x, &run] { run = [x] { return run_reindex(*x); }; });

@@ -153,7 +153,7 @@ const std::filesystem::path& Library::path() const { return impl_->path; }
 
 std::filesystem::path Library::index_path() const {
   std::filesystem::path p = impl_->path;
-  return p.replace_extension(".faiss");
+  return p.replace_extension(".index");
 }
 
 std::optional<ModelIdentity> Library::model() const {

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "exact_file.hpp"
 #include "sqlite.hpp"
 #include "xsearch/library.hpp"
 
@@ -14,7 +15,9 @@ struct Library::Impl {
   std::filesystem::path path;
   bool writable = false;
   std::unique_ptr<db::Connection> conn;
-  std::unique_ptr<faiss::Index> index;  // loaded or built for `index_generation`
+  // The index for `index_generation`: an exact file (mapped) or a FAISS IVF index (loaded).
+  std::unique_ptr<ExactFile> exact;
+  std::unique_ptr<faiss::Index> index;
   int64_t index_generation = -1;
 
   std::string meta(const std::string& key, const std::string& fallback = "") const;

@@ -1,5 +1,6 @@
-// The library's FAISS side: an index of the stored clip embeddings (ids = clip rowids), exact inner product
-// below a size limit and IVF-Flat above it, saved beside the database with the generation it was built from.
+// The library's vector index of the stored clip embeddings (ids = clip rowids): exact inner product over a
+// mapped file below a size limit, FAISS IVF-Flat above it; saved beside the database with the generation it
+// was built from.
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/IndexIDMap.h>
@@ -73,12 +74,11 @@ void save_index_file(const std::filesystem::path& p, const faiss::Index& index, 
   if (ec) std::filesystem::remove(tmp, ec);
 }
 
-std::unique_ptr<faiss::Index> build_index(db::Connection& c, int64_t dim) {
+// Every stored embedding with its clip id, in id order.
+void read_embeddings(db::Connection& c, int64_t dim, std::vector<int64_t>& ids, std::vector<float>& vectors) {
   auto count_stmt = c.prepare("SELECT count(*) FROM clips");
   count_stmt.step();
   const int64_t n = count_stmt.int64(0);
-  std::vector<float> vectors;
-  std::vector<faiss::Index::idx_t> ids;
   vectors.reserve(static_cast<std::size_t>(n * dim));
   ids.reserve(static_cast<std::size_t>(n));
   auto s = c.prepare("SELECT id, embedding FROM clips ORDER BY id");
@@ -89,25 +89,22 @@ std::unique_ptr<faiss::Index> build_index(db::Connection& c, int64_t dim) {
     vectors.insert(vectors.end(), v, v + dim);
     ids.push_back(s.int64(0));
   }
-  std::unique_ptr<faiss::Index> inner;
+}
+
+std::unique_ptr<faiss::Index> build_ivf(int64_t dim, const std::vector<int64_t>& ids, const std::vector<float>& vectors) {
   const auto count = static_cast<int64_t>(ids.size());
-  if (count > Library::exact_search_limit()) {
-    const int64_t lists = ivf_lists(count);
-    auto quantizer = std::make_unique<faiss::IndexFlatIP>(static_cast<int>(dim));
-    auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer.release(), static_cast<int>(dim), static_cast<size_t>(lists),
-                                                     faiss::METRIC_INNER_PRODUCT);
-    ivf->own_fields = true;
-    ivf->cp.niter = 10;                     // k-means iterations: enough for list assignment
-    ivf->cp.max_points_per_centroid = 64;   // train on a sample of 64 points per list
-    ivf->train(count, vectors.data());
-    ivf->nprobe = static_cast<size_t>(ivf_probes(lists));
-    inner = std::move(ivf);
-  } else {
-    inner = std::make_unique<faiss::IndexFlatIP>(static_cast<int>(dim));
-  }
-  auto map = std::make_unique<faiss::IndexIDMap2>(inner.release());
+  const int64_t lists = ivf_lists(count);
+  auto quantizer = std::make_unique<faiss::IndexFlatIP>(static_cast<int>(dim));
+  auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer.release(), static_cast<int>(dim), static_cast<size_t>(lists),
+                                                   faiss::METRIC_INNER_PRODUCT);
+  ivf->own_fields = true;
+  ivf->cp.niter = 10;                    // k-means iterations: enough for list assignment
+  ivf->cp.max_points_per_centroid = 64;  // train on a sample of 64 points per list
+  ivf->train(count, vectors.data());
+  auto map = std::make_unique<faiss::IndexIDMap2>(ivf.release());
   map->own_fields = true;
-  if (!ids.empty()) map->add_with_ids(static_cast<faiss::Index::idx_t>(ids.size()), vectors.data(), ids.data());
+  std::vector<faiss::Index::idx_t> labels(ids.begin(), ids.end());
+  map->add_with_ids(count, vectors.data(), labels.data());
   return map;
 }
 
@@ -118,13 +115,39 @@ int64_t Library::exact_search_limit() {
   return 250000;
 }
 
+namespace {
+
+// Builds the index for the library's current generation and saves it; `impl` then holds it.
+void build_and_save(Library::Impl& impl, const std::filesystem::path& path, int64_t dim, int64_t generation) {
+  std::vector<int64_t> ids;
+  std::vector<float> vectors;
+  read_embeddings(*impl.conn, dim, ids, vectors);
+  impl.exact.reset();
+  impl.index.reset();
+  if (static_cast<int64_t>(ids.size()) > Library::exact_search_limit()) {
+    impl.index = build_ivf(dim, ids, vectors);
+    save_index_file(path, *impl.index, generation);
+  } else {
+    ExactFile::write(path, generation, dim, ids, vectors);
+    impl.exact = ExactFile::open(path, generation, dim);
+    if (!impl.exact) {
+      // The folder is read-only (or the write failed): search in memory through FAISS instead.
+      auto flat = std::make_unique<faiss::IndexIDMap2>(new faiss::IndexFlatIP(static_cast<int>(dim)));
+      flat->own_fields = true;
+      std::vector<faiss::Index::idx_t> labels(ids.begin(), ids.end());
+      if (!ids.empty()) flat->add_with_ids(static_cast<faiss::Index::idx_t>(ids.size()), vectors.data(), labels.data());
+      impl.index = std::move(flat);
+    }
+  }
+  impl.index_generation = generation;
+}
+
+}  // namespace
+
 void Library::rebuild_index() {
   const auto m = model();
   if (!m) return;
-  const int64_t generation = impl_->generation();
-  impl_->index = build_index(*impl_->conn, m->dim);
-  impl_->index_generation = generation;
-  save_index_file(index_path(), *impl_->index, generation);
+  build_and_save(*impl_, index_path(), m->dim, impl_->generation());
 }
 
 std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>& query, int64_t k) {
@@ -133,17 +156,16 @@ std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>&
   if (static_cast<int64_t>(query.size()) != m->dim)
     throw Error("query vector has " + std::to_string(query.size()) + " values; the library's embeddings have " + std::to_string(m->dim));
   const int64_t generation = impl_->generation();
-  if (!impl_->index || impl_->index_generation != generation) {
-    impl_->index = load_index_file(index_path(), generation);
-    if (!impl_->index) {
-      impl_->index = build_index(*impl_->conn, m->dim);
-      save_index_file(index_path(), *impl_->index, generation);
-    }
-    impl_->index_generation = generation;
+  if ((!impl_->index && !impl_->exact) || impl_->index_generation != generation) {
+    impl_->exact = ExactFile::open(index_path(), generation, m->dim);
+    impl_->index = impl_->exact ? nullptr : load_index_file(index_path(), generation);
+    if (impl_->exact || impl_->index) impl_->index_generation = generation;
+    else build_and_save(*impl_, index_path(), m->dim, generation);
   }
+  if (impl_->exact) return impl_->exact->search(query.data(), k);
   faiss::Index& index = *impl_->index;
   // FAISS scores a single query with its own generic SIMD loop unless told to use the BLAS (OpenBLAS has
-  // AVX2 kernels and threads): 5x faster for the exact index at 100k clips here.
+  // AVX2 kernels and threads).
   faiss::distance_compute_blas_threshold = 1;
   if (auto* map = dynamic_cast<faiss::IndexIDMap2*>(&index))
     if (auto* ivf = dynamic_cast<faiss::IndexIVFFlat*>(map->index)) {

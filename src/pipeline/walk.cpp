@@ -17,7 +17,7 @@ const std::set<std::string> kVideoExtensions = {".mp4", ".m4v", ".mov", ".mkv", 
 // Extensions never worth probing (common non-video files in video folders).
 const std::set<std::string> kSkipExtensions = {".txt", ".srt", ".vtt", ".ass", ".json", ".xml", ".nfo", ".jpg",
                                                ".jpeg", ".png", ".gif", ".webp", ".heic", ".db", ".db-wal", ".db-shm",
-                                               ".faiss", ".md", ".pdf", ".zip", ".part", ".tmp"};
+                                               ".faiss", ".index", ".md", ".pdf", ".zip", ".part", ".tmp"};
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
