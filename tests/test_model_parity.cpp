@@ -25,7 +25,7 @@ constexpr double kRtol = 1e-4;
 
 // The device under test: the CPU, or $XSEARCH_TEST_DEVICE (e.g. "cuda" on a GPU machine, float32 with
 // TF32 off, where the same tolerances hold).
-ModelOptions cpu_options() {
+ModelOptions test_options() {
   ModelOptions o;
   const char* d = std::getenv("XSEARCH_TEST_DEVICE");
   o.device = d && *d ? d : "cpu";
@@ -34,14 +34,15 @@ ModelOptions cpu_options() {
 
 }  // namespace
 
-TEST_CASE("the forward pass reproduces every reference tensor of xclip-tiny", "[model]") {
+// Runs dev_forward on one of the fixture's input files and compares every tensor of its expected file.
+static void check_every_tensor(const std::string& inputs, const std::string& expected_file, bool interpolate, std::size_t at_least) {
   const auto dir = fixtures_dir() / "xclip-tiny";
   test::TempDir tmp;
   const auto out_path = tmp / "out.safetensors";
-  dev_forward(dir, dir / "inputs.safetensors", out_path, false);
-  const SafetensorsFile expected(dir / "expected.safetensors");
+  dev_forward(dir, dir / inputs, out_path, interpolate);
+  const SafetensorsFile expected(dir / expected_file);
   const SafetensorsFile actual(out_path);
-  REQUIRE(expected.tensors().size() >= 20);
+  REQUIRE(expected.tensors().size() >= at_least);
   for (const auto& info : expected.tensors()) {
     INFO("tensor " << info.name);
     REQUIRE(actual.find(info.name) != nullptr);
@@ -49,28 +50,22 @@ TEST_CASE("the forward pass reproduces every reference tensor of xclip-tiny", "[
   }
 }
 
+TEST_CASE("the forward pass reproduces every reference tensor of xclip-tiny", "[model]") {
+  check_every_tensor("inputs.safetensors", "expected.safetensors", false, 20);
+}
+
 TEST_CASE("interpolate_pos_encoding reproduces the reference on 48x48 frames", "[model]") {
+  check_every_tensor("inputs-interpolate.safetensors", "expected-interpolate.safetensors", true, 7);
   const auto dir = fixtures_dir() / "xclip-tiny";
-  test::TempDir tmp;
-  const auto out_path = tmp / "out.safetensors";
-  dev_forward(dir, dir / "inputs-interpolate.safetensors", out_path, true);
-  const SafetensorsFile expected(dir / "expected-interpolate.safetensors");
-  const SafetensorsFile actual(out_path);
-  REQUIRE(expected.tensors().size() >= 7);
-  for (const auto& info : expected.tensors()) {
-    INFO("tensor " << info.name);
-    REQUIRE(actual.find(info.name) != nullptr);
-    XSEARCH_CHECK_CLOSE(info.name, actual.read(info.name), expected.read(info.name), kAtol, kRtol);
-  }
   // Without the option, other frame sizes are refused with a clear message.
-  const Model model = Model::load(dir, cpu_options());
+  const Model model = Model::load(dir, test_options());
   const SafetensorsFile inputs(dir / "inputs-interpolate.safetensors");
   CHECK_THROWS_WITH(model.video_features(inputs.read("pixel_values")), Catch::Contains("48x48"));
 }
 
 TEST_CASE("the public API gives the reference features, logits and loss", "[model]") {
   const auto dir = fixtures_dir() / "xclip-tiny";
-  const Model model = Model::load(dir, cpu_options());
+  const Model model = Model::load(dir, test_options());
   const SafetensorsFile inputs(dir / "inputs.safetensors");
   const SafetensorsFile expected(dir / "expected.safetensors");
   const HostTensor ids = inputs.read("input_ids"), mask = inputs.read("attention_mask");
@@ -109,7 +104,7 @@ TEST_CASE("the public API gives the reference features, logits and loss", "[mode
 
 TEST_CASE("towers return every layer's hidden states and attention maps on request", "[model]") {
   const auto dir = fixtures_dir() / "xclip-tiny";
-  const Model model = Model::load(dir, cpu_options());
+  const Model model = Model::load(dir, test_options());
   const SafetensorsFile inputs(dir / "inputs.safetensors");
   const auto& tc = model.config().text_config;
   const HostTensor ids = inputs.read("input_ids"), mask = inputs.read("attention_mask");
@@ -148,7 +143,7 @@ TEST_CASE("towers return every layer's hidden states and attention maps on reque
 
 TEST_CASE("gradients of the contrastive loss reach every parameter and match finite differences", "[model]") {
   const auto dir = fixtures_dir() / "xclip-tiny";
-  const Model model = Model::load(dir, cpu_options());
+  const Model model = Model::load(dir, test_options());
   auto& m = torch_module(model);
   const SafetensorsFile inputs(dir / "inputs.safetensors");
   const auto ids = to_tensor(inputs.read("input_ids_pair"));
