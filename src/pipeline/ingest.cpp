@@ -56,7 +56,6 @@ void produce(const std::vector<Job>& jobs, const IngestOptions& o, const Preproc
   windows.stride = o.stride > 0 ? o.stride : o.window;
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     VideoFinished done{j, {}, false, {}};
-    std::size_t sent = 0;
     try {
       VideoReader reader(jobs[j].file.path);
       const auto clips = plan_clips(reader.info().start, reader.info().end, num_frames, windows);
@@ -73,7 +72,6 @@ void produce(const std::vector<Job>& jobs, const IngestOptions& o, const Preproc
           const std::size_t c = k / num_frames;
           if (!queue.push(ClipItem{j, c, clips[c].start, clips[c].end, std::move(pixels)})) stopped = true;
           pixels.clear();
-          ++sent;
         }
       });
       if (stopped) return;
@@ -85,7 +83,6 @@ void produce(const std::vector<Job>& jobs, const IngestOptions& o, const Preproc
     } catch (const std::exception& e) {
       done.error = e.what();
     }
-    (void)sent;
     if (!queue.push(std::move(done))) return;
   }
   queue.close();
