@@ -248,3 +248,29 @@ TEST_CASE("preprocessor config reads sizes, crops, means and refuses bad values"
   CHECK(out[0] == Approx(-0.485 / 0.229));
   CHECK(out[150 * 300 + 150] == Approx((1.0 - 0.485) / 0.229));
 }
+
+TEST_CASE("common codecs and containers decode: HEVC, VP9, AV1, MPEG-4 in mp4, webm, mkv, avi", "[video]") {
+  test::TempDir tmp;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"hevc.mp4", "-c:v libx265 -x265-params log-level=none"},
+      {"vp9.webm", "-c:v libvpx-vp9 -deadline realtime"},
+      {"av1.mkv", "-c:v libaom-av1 -cpu-used 8"},
+      {"mpeg4.avi", "-c:v mpeg4"},
+      {"h264.mov", "-c:v libx264"},
+  };
+  for (const auto& [name, codec] : cases) {
+    INFO(name);
+    test::ffmpeg("-f lavfi -i testsrc=size=96x64:rate=10:duration=3 " + codec + " -pix_fmt yuv420p " + (tmp / name).string());
+    VideoReader reader(tmp / name);
+    CHECK(reader.info().width == 96);
+    CHECK(reader.info().height == 64);
+    CHECK(reader.info().duration() == Approx(3.0).margin(0.11));
+    const auto clip = whole_video_clip(reader.info(), 8);
+    int frames = 0;
+    reader.frames_at_times(clip.target_times, [&](std::size_t, const RgbFrame& f) {
+      CHECK(f.rgb.size() == 96u * 64 * 3);
+      ++frames;
+    });
+    CHECK(frames == 8);
+  }
+}
