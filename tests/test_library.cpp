@@ -110,3 +110,49 @@ TEST_CASE("the approximate index keeps recall@10 above 0.95 against exact search
   CHECK(recall >= 0.95);
   CHECK(recall <= 1.0);
 }
+
+TEST_CASE("the approximate index follows additions and removals between rebuilds", "[index]") {
+  test::TempDir tmp;
+  ::setenv("XSEARCH_EXACT_LIMIT", "500", 1);
+  const int dim = 32;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  auto random_unit = [&] {
+    std::vector<float> v(dim);
+    for (float& x : v) x = normal(rng);
+    return unit(v);
+  };
+  Library lib = Library::open(tmp / "lib.db", true);
+  lib.claim_model({"m", "fp", dim});
+  std::vector<std::vector<float>> first_video;
+  for (int video = 0; video < 12; ++video) {
+    std::vector<ClipData> clips;
+    for (int c = 0; c < 100; ++c) clips.push_back({c * 4.0, c * 4.0 + 4, random_unit(), {}});
+    if (video == 0)
+      for (const auto& c : clips) first_video.push_back(c.embedding);
+    VideoRecord r;
+    r.path = "/v/" + std::to_string(video) + ".mp4";
+    r.fingerprint = r.path;
+    lib.save_video(r, clips);
+  }
+  lib.rebuild_index();
+  REQUIRE(lib.search(first_video[3], 1).at(0).second == Approx(1.0).margin(1e-5));
+  // A new video, and the first one gone: the next rebuild updates the index.
+  const auto fresh = random_unit();
+  VideoRecord r;
+  r.path = "/v/new.mp4";
+  r.fingerprint = r.path;
+  lib.save_video(r, {{0, 4, fresh, {}}});
+  lib.remove_video(lib.find_video("/v/0.mp4")->id);
+  lib.rebuild_index();
+  const auto hit = lib.search(fresh, 1);
+  REQUIRE(hit.size() == 1);
+  CHECK(hit[0].second == Approx(1.0).margin(1e-5));
+  CHECK(lib.clips_by_id({hit[0].first}).at(0).path == "/v/new.mp4");
+  for (const auto& gone : first_video)
+    for (const auto& [id, score] : lib.search(gone, 5)) CHECK(lib.clips_by_id({id}).at(0).path != "/v/0.mp4");
+  // A fresh process (another Library) sees the same through the saved file.
+  Library again = Library::open(tmp / "lib.db", false);
+  CHECK(again.search(fresh, 1).at(0).first == hit[0].first);
+  ::unsetenv("XSEARCH_EXACT_LIMIT");
+}
