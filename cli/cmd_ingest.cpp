@@ -91,8 +91,9 @@ int run_ingest(const IngestArgs& a) {
                 {"seconds", r.seconds},
                 {"clips_per_second", r.clips_per_second}});
   } else if (!a.quiet) {
-    write_stdout(fmt::format("indexed {} videos ({} clips, {:.2f} clips/s), {} unchanged, {} moved, {} removed, {} failed\n",
-                             s.indexed, s.clips, r.clips_per_second, s.unchanged, s.moved, s.removed, s.failed));
+    write_stdout(fmt::format("indexed {} video{} ({} clips, {:.2f} clips/s), {} unchanged, {} moved, {} removed, {} failed\n",
+                             s.indexed, s.indexed == 1 ? "" : "s", s.clips, r.clips_per_second, s.unchanged, s.moved,
+                             s.removed, s.failed));
     for (const auto& [path, cause] : r.failures) write_stdout(fmt::format("  failed: {}: {}\n", path, cause));
   }
   return s.failed > 0 ? 2 : 0;
