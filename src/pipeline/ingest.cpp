@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "pipeline/blocking_queue.hpp"
+#include "pipeline/vectors.hpp"
 #include "pipeline/walk.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/model.hpp"
@@ -94,9 +95,19 @@ std::string cause_of(const std::string& message, const std::string& path) {
   return message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message;
 }
 
+// What the library records of a job's file before anything is decoded.
+VideoRecord record_of(const Job& job) {
+  VideoRecord r;
+  r.path = job.file.path;
+  r.size = job.file.size;
+  r.mtime_ns = job.file.mtime_ns;
+  r.fingerprint = job.fingerprint;
+  return r;
+}
+
 struct PendingVideo {
   VideoRecord record;
-  std::size_t expected = 0, received = 0, embedded = 0;
+  std::size_t received = 0, embedded = 0;
   bool finished = false;
   VideoFinished end;
   std::vector<ClipData> clips;
@@ -245,12 +256,8 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
       ClipData clip;
       clip.start = batch[i].start;
       clip.end = batch[i].end;
-      clip.embedding.assign(embeds.begin() + static_cast<std::ptrdiff_t>(i * dim), embeds.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
-      double norm = 0;
-      for (float x : clip.embedding) norm += static_cast<double>(x) * x;
-      norm = std::sqrt(norm);
-      if (norm > 0)
-        for (float& x : clip.embedding) x = static_cast<float>(x / norm);
+      clip.embedding = normalised(std::vector<float>(embeds.begin() + static_cast<std::ptrdiff_t>(i * dim),
+                                                     embeds.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim)));
       if (o.store_prompts) clip.prompt_tokens = to_float16(prompts.data() + i * prompt_values, static_cast<std::size_t>(prompt_values));
       PendingVideo& v = pending[batch[i].job];
       if (v.clips.size() <= batch[i].clip) v.clips.resize(batch[i].clip + 1);
@@ -270,16 +277,11 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
     while (auto msg = queue.pop()) {
       if (auto* opened = std::get_if<VideoOpened>(&*msg)) {
         PendingVideo& v = pending[opened->job];
-        const Job& job = jobs[opened->job];
-        v.record.path = job.file.path;
-        v.record.size = job.file.size;
-        v.record.mtime_ns = job.file.mtime_ns;
-        v.record.fingerprint = job.fingerprint;
+        v.record = record_of(jobs[opened->job]);
         v.record.duration = opened->info.duration();
         v.record.fps = opened->info.fps;
         v.record.width = opened->info.width;
         v.record.height = opened->info.height;
-        v.expected = opened->clips;
         clips_known += static_cast<int64_t>(opened->clips);
         ++videos_opened;
       } else if (auto* clip = std::get_if<ClipItem>(&*msg)) {
@@ -289,12 +291,8 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
       } else {
         auto& done = std::get<VideoFinished>(*msg);
         PendingVideo& v = pending[done.job];
-        if (v.record.path.empty()) {
-          const Job& job = jobs[done.job];
-          v.record.path = job.file.path;
-          v.record.size = job.file.size;
-          v.record.mtime_ns = job.file.mtime_ns;
-          v.record.fingerprint = job.fingerprint;
+        if (v.record.path.empty()) {  // it failed before it was opened
+          v.record = record_of(jobs[done.job]);
           ++videos_opened;
         }
         v.finished = true;
