@@ -59,9 +59,7 @@ int run_frames(const FramesArgs& a) {
     rgb.bytes.insert(rgb.bytes.end(), f.rgb.begin(), f.rgb.end());
     preprocess_frame(f, config, pixels);
   }
-  const int64_t per_frame = static_cast<int64_t>(pixels.size()) / t;
-  const int64_t h = config.do_center_crop ? config.crop_height : static_cast<int64_t>(per_frame / 3 / (frames[0].width));
-  const int64_t w = per_frame / 3 / h;
+  const auto [h, w] = preprocessed_size(frames[0].width, frames[0].height, config);
   std::vector<int64_t> idx;
   for (const auto& f : frames) idx.push_back(f.index);
   write_safetensors(a.out, {{"frames_rgb", rgb},

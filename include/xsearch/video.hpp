@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "xsearch/error.hpp"
@@ -120,7 +121,10 @@ struct PreprocessorConfig {
 // Resizes an RGB24 image exactly as PIL's Image.resize does for 8-bit images (separable, antialiased
 // when shrinking, fixed-point coefficients, horizontal pass first).
 std::vector<uint8_t> pil_resize(const uint8_t* rgb, int width, int height, int out_width, int out_height, int resample);
-// One frame -> channels-first floats [3, crop_h, crop_w], appended to `out`.
+// The (height, width) of a frame of `width` x `height` after the processor: the crop, or without one the
+// resized size.
+std::pair<int, int> preprocessed_size(int width, int height, const PreprocessorConfig& config);
+// One frame -> channels-first floats [3, H, W] (H, W as preprocessed_size gives), appended to `out`.
 void preprocess_frame(const RgbFrame& frame, const PreprocessorConfig& config, std::vector<float>& out);
 
 }  // namespace xsearch

@@ -41,12 +41,13 @@ ClassifyResult classify(const ClassifyOptions& o) {
   result.video = o.video.string();
   result.labels = o.labels;
   const auto& vc = model.config().vision_config;
-  const bool interpolate = pre.crop_height != vc.image_size || pre.crop_width != vc.image_size;
+  const auto [height, width] = preprocessed_size(reader.info().width, reader.info().height, pre);
+  const bool interpolate = height != vc.image_size || width != vc.image_size;
   const std::size_t per_clip = pixels.size() / clips.size();
   for (std::size_t c = 0; c < clips.size(); ++c) {
     std::vector<float> one(pixels.begin() + static_cast<std::ptrdiff_t>(c * per_clip),
                            pixels.begin() + static_cast<std::ptrdiff_t>((c + 1) * per_clip));
-    const HostTensor px = HostTensor::from_f32({1, frames, 3, pre.crop_height, pre.crop_width}, one);
+    const HostTensor px = HostTensor::from_f32({1, frames, 3, height, width}, one);
     const auto logits = model.forward(ids, mask, px, false, interpolate).logits_per_video.to_float();
     ClassifiedClip out;
     out.start = clips[c].start;

@@ -77,17 +77,33 @@ PreprocessorConfig PreprocessorConfig::load(const std::filesystem::path& model_d
   return parse(s.str(), p.string());
 }
 
+namespace {
+
+// (width, height) after the resize step: the shorter side becomes shortest_edge, the longer
+// int(shortest_edge * long / short).
+std::pair<int, int> resized_size(int w, int h, const PreprocessorConfig& c) {
+  if (!c.do_resize) return {w, h};
+  const bool wide = w > h;
+  const int short_side = wide ? h : w, long_side = wide ? w : h;
+  const int new_short = c.shortest_edge;
+  const int new_long = static_cast<int>(static_cast<double>(new_short) * long_side / short_side);
+  return {wide ? new_long : new_short, wide ? new_short : new_long};
+}
+
+}  // namespace
+
+std::pair<int, int> preprocessed_size(int width, int height, const PreprocessorConfig& c) {
+  if (c.do_center_crop) return {c.crop_height, c.crop_width};
+  const auto [w, h] = resized_size(width, height, c);
+  return {h, w};
+}
+
 void preprocess_frame(const RgbFrame& frame, const PreprocessorConfig& c, std::vector<float>& out) {
   int w = frame.width, h = frame.height;
   std::vector<uint8_t> resized;
   const uint8_t* img = frame.rgb.data();
   if (c.do_resize) {
-    // The shorter side becomes shortest_edge, the longer int(shortest_edge * long / short).
-    const bool wide = w > h;
-    const int short_side = wide ? h : w, long_side = wide ? w : h;
-    const int new_short = c.shortest_edge;
-    const int new_long = static_cast<int>(static_cast<double>(new_short) * long_side / short_side);
-    const int nw = wide ? new_long : new_short, nh = wide ? new_short : new_long;
+    const auto [nw, nh] = resized_size(w, h, c);
     resized = pil_resize(img, w, h, nw, nh, c.resample);
     img = resized.data();
     w = nw;
