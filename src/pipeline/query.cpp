@@ -8,6 +8,7 @@
 #include <map>
 
 #include "pipeline/paths.hpp"
+#include "pipeline/vectors.hpp"
 #include "text_encoder/native_text_encoder.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/pipeline.hpp"
@@ -21,15 +22,6 @@ struct Candidate {
   ClipRow clip;
   double score;
 };
-
-std::vector<float> normalised(std::vector<float> v) {
-  double n = 0;
-  for (float x : v) n += static_cast<double>(x) * x;
-  n = std::sqrt(n);
-  if (n > 0)
-    for (float& x : v) x = static_cast<float>(x / n);
-  return v;
-}
 
 // "PATH@SECONDS" -> (absolute path, seconds).
 std::pair<std::string, double> parse_like(const std::string& like) {
@@ -147,11 +139,12 @@ QueryResult query(const QueryOptions& o) {
   }
 
   if (o.rerank && !candidates.empty()) {
-    if (library.prompt_token_count() <= 0)
+    if (!o.reranker) throw Error("--rerank needs the full xsearch (with LibTorch)");
+    const int64_t dim = identity->dim, p = library.prompt_token_count();
+    if (p <= 0)
       throw Error(library.path().string() + ": --rerank needs prompt tokens stored at ingest (xsearch ingest --store-prompts)");
     std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
     if (static_cast<int>(candidates.size()) > o.rerank_candidates) candidates.resize(static_cast<std::size_t>(o.rerank_candidates));
-    const int64_t dim = identity->dim, p = library.prompt_token_count();
     std::vector<float> embeds, prompts;
     for (const auto& c : candidates) {
       const auto e = library.clip_embedding(c.clip.id);
@@ -161,7 +154,6 @@ QueryResult query(const QueryOptions& o) {
       prompts.insert(prompts.end(), t.begin(), t.end());
     }
     const int64_t n = static_cast<int64_t>(candidates.size());
-    if (!o.reranker) throw Error("--rerank needs the full xsearch (with LibTorch)");
     const auto scores = o.reranker(model_dir, text_raw, embeds, prompts, n, p, dim, o);
     for (int64_t i = 0; i < n; ++i) candidates[static_cast<std::size_t>(i)].score = scores[static_cast<std::size_t>(i)];
     result.reranked = true;

@@ -50,13 +50,19 @@ void linear(const float* x, int64_t rows, const Weight& w, const Weight* b, floa
               static_cast<int>(out_dim));
 }
 
-float activate(const std::string& act, float x) {
-  if (act == "quick_gelu") return x / (1.0f + std::exp(-1.702f * x));
-  if (act == "gelu") return 0.5f * x * (1.0f + std::erf(x / std::sqrt(2.0f)));
-  if (act == "gelu_new" || act == "gelu_pytorch_tanh")
-    return 0.5f * x * (1.0f + std::tanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-  if (act == "relu") return x > 0 ? x : 0;
-  return x / (1.0f + std::exp(-x));  // silu
+// The reference's ACT2FN for the names config validation allows, applied in place.
+void activate(const std::string& act, std::vector<float>& values) {
+  if (act == "quick_gelu") {
+    for (float& x : values) x = x / (1.0f + std::exp(-1.702f * x));
+  } else if (act == "gelu") {
+    for (float& x : values) x = 0.5f * x * (1.0f + std::erf(x / std::sqrt(2.0f)));
+  } else if (act == "gelu_new" || act == "gelu_pytorch_tanh") {
+    for (float& x : values) x = 0.5f * x * (1.0f + std::tanh(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+  } else if (act == "relu") {
+    for (float& x : values) x = x > 0 ? x : 0;
+  } else {  // silu
+    for (float& x : values) x = x / (1.0f + std::exp(-x));
+  }
 }
 
 }  // namespace
@@ -182,7 +188,7 @@ std::vector<float> NativeTextEncoder::encode(const std::vector<int64_t>& ids, st
     h = x;
     layer_norm(h.data(), L, H, layer.ln2_w, layer.ln2_b, t.layer_norm_eps);
     linear(h.data(), L, layer.fc1_w, &layer.fc1_b, mid.data());
-    for (float& e : mid) e = activate(t.hidden_act, e);
+    activate(t.hidden_act, mid);
     linear(mid.data(), L, layer.fc2_w, &layer.fc2_b, h.data());
     for (std::size_t e = 0; e < x.size(); ++e) x[e] += h[e];
   }
