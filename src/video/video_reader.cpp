@@ -142,6 +142,15 @@ struct VideoReader::Impl {
     return false;
   }
 
+  // After any repositioning: drop what the decoder holds; `index` is that of the next frame (-1: unknown).
+  void restart_decoding(int64_t index) {
+    avcodec_flush_buffers(codec);
+    eof_sent = false;
+    finished = false;
+    next_index = index;
+    last_time = -std::numeric_limits<double>::infinity();
+  }
+
   // Repositions so that the next frames come from the last keyframe at or before `time`.
   void seek(double time) {
     const int64_t ts = static_cast<int64_t>(std::floor((time + origin) / av_q2d(time_base)));
@@ -149,22 +158,14 @@ struct VideoReader::Impl {
       // Some demuxers only seek by bytes or from the start: fall back to the start.
       avformat_seek_file(fmt, -1, std::numeric_limits<int64_t>::min(), 0, 0, 0);
     }
-    avcodec_flush_buffers(codec);
-    eof_sent = false;
-    finished = false;
-    next_index = -1;
-    last_time = -std::numeric_limits<double>::infinity();
+    restart_decoding(-1);
   }
 
   void rewind() {
     const int64_t start = fmt->start_time == AV_NOPTS_VALUE ? 0 : fmt->start_time;
     if (avformat_seek_file(fmt, -1, std::numeric_limits<int64_t>::min(), start, start, 0) < 0)
       av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BACKWARD);
-    avcodec_flush_buffers(codec);
-    eof_sent = false;
-    finished = false;
-    next_index = 0;
-    last_time = -std::numeric_limits<double>::infinity();
+    restart_decoding(0);
   }
 
   RgbFrame convert(const AVFrame* f, double time, int64_t index) {
