@@ -9,7 +9,7 @@ build=${XSEARCH_BUILD_DIR:-build}
 model=$build/bench-random-b32
 [ -f "$model/model.safetensors" ] || "$build/xsearch-bench-model" --model "$model" --batches 1 --iters 1 >/dev/null
 for f in vocab.json merges.txt tokenizer_config.json special_tokens_map.json preprocessor_config.json; do
-  [ -f "$model/$f" ] || cp "../shared/fixtures/xclip-tiny-full/$f" "$model/"
+  [ -f "$model/$f" ] || cp "tests/fixtures/xclip-tiny-full/$f" "$model/"
 done
 video=$build/bench-720p-h264.mp4
 [ -f "$video" ] || ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=1280x720:rate=30:duration=120 \

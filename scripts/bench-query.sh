@@ -9,7 +9,7 @@ build=${XSEARCH_BUILD_DIR:-build}
 model=$build/bench-random-b32
 [ -f "$model/model.safetensors" ] || "$build/xsearch-bench-model" --model "$model" --batches 1 --iters 1 >/dev/null
 for f in vocab.json merges.txt tokenizer_config.json special_tokens_map.json preprocessor_config.json; do
-  [ -f "$model/$f" ] || cp "../shared/fixtures/xclip-tiny-full/$f" "$model/"
+  [ -f "$model/$f" ] || cp "tests/fixtures/xclip-tiny-full/$f" "$model/"
 done
 mkdir -p "$build/bench-libraries"
 for n in ${@:-10000 100000 1000000}; do

@@ -15,7 +15,7 @@ fi
 prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 build=${XSEARCH_BUILD_DIR:-build-gpu}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DXSEARCH_MODEL_ONLY=ON -DCMAKE_PREFIX_PATH="$prefix" \
-  -DXSEARCH_EXTRA_INCLUDE="$PWD/deps/include" -DXSEARCH_FIXTURES="${XSEARCH_FIXTURES:-$PWD/../shared/fixtures}" \
+  -DXSEARCH_EXTRA_INCLUDE="$PWD/deps/include" -DXSEARCH_FIXTURES="${XSEARCH_FIXTURES:-$PWD/tests/fixtures}" \
   $(command -v ninja >/dev/null && echo -G Ninja) >/dev/null
 cmake --build "$build" -j "$(nproc)"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (Debian packages, as root), builds in Release and runs every
-# Catch2 test through CTest. Needs the reference fixtures in ../shared/fixtures (or $XSEARCH_FIXTURES).
+# Catch2 test through CTest. The reference data the tests read is in the repository (tests/fixtures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -20,15 +20,15 @@ namespace xsearch::test {
 
 namespace fs = std::filesystem;
 
-// The reference fixtures (../shared/fixtures, or $XSEARCH_FIXTURES). A missing folder fails the test with
-// a message saying where it was looked for.
+// The reference fixtures (the repository's tests/fixtures, or $XSEARCH_FIXTURES). A missing folder fails the
+// test with a message saying where it was looked for.
 inline fs::path fixtures_dir() {
   const char* env = std::getenv("XSEARCH_FIXTURES");
   const fs::path dir = env ? fs::path(env) : fs::path(XSEARCH_FIXTURES);
   if (!fs::exists(dir / "README.md"))
     FAIL("reference fixtures not found at " << dir
-                                            << ": the tests need the shared fixtures next to the checkout "
-                                               "(../shared/fixtures) or XSEARCH_FIXTURES set to their folder");
+                                            << ": the tests read the repository's tests/fixtures "
+                                               "(or XSEARCH_FIXTURES set to another copy)");
   return dir;
 }
 

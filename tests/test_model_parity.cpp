@@ -1,4 +1,4 @@
-// Parity of the LibTorch X-CLIP with the reference (../shared/fixtures/xclip-tiny): every output and
+// Parity of the LibTorch X-CLIP with the reference (tests/fixtures/xclip-tiny): every output and
 // intermediate, through the torch module and through the public API.
 //
 // Tolerance: atol 1e-4, rtol 1e-4. The expected tensors were computed in float64; the reference itself run

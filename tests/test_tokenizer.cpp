@@ -1,4 +1,4 @@
-// The CLIP tokenizer against the reference fast tokenizer's ids (../shared/fixtures/tokenizer).
+// The CLIP tokenizer against the reference fast tokenizer's ids (tests/fixtures/tokenizer).
 #include <atomic>
 #include <thread>
 
