@@ -8,7 +8,8 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/full_exec.hpp"
-#include "xsearch/pipeline.hpp"
+#include "xsearch/classify.hpp"
+#include "xsearch/model_resolution.hpp"
 
 namespace xsearch::cli {
 

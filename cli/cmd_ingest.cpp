@@ -9,7 +9,8 @@
 #include "cli/progress.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/hub.hpp"
-#include "xsearch/pipeline.hpp"
+#include "xsearch/ingest.hpp"
+#include "xsearch/model_resolution.hpp"
 
 namespace xsearch::cli {
 

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "xsearch/pipeline.hpp"
+#include "xsearch/ingest.hpp"
 
 namespace xsearch::cli {
 

@@ -4,7 +4,7 @@
 
 #include "xsearch/error.hpp"
 #include "xsearch/model.hpp"
-#include "xsearch/pipeline.hpp"
+#include "xsearch/classify.hpp"
 #include "xsearch/tokenizer.hpp"
 #include "xsearch/video.hpp"
 

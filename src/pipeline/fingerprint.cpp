@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "xsearch/error.hpp"
-#include "xsearch/pipeline.hpp"
+#include "xsearch/fingerprint.hpp"
 
 namespace xsearch {
 

@@ -5,7 +5,7 @@
 
 #include "xsearch/error.hpp"
 #include "xsearch/hub.hpp"
-#include "xsearch/pipeline.hpp"
+#include "xsearch/model_resolution.hpp"
 
 namespace xsearch {
 

@@ -1,6 +1,6 @@
 // The exact re-ranker of `query --rerank`: X-CLIP's prompted score from stored features, on LibTorch.
 #include "xsearch/model.hpp"
-#include "xsearch/pipeline.hpp"
+#include "xsearch/query.hpp"
 
 namespace xsearch {
 

@@ -1,0 +1,58 @@
+// xsearch ingest: walk folders, decode, embed and store every video in a library. Plain types only;
+// progress and errors reach the caller through IngestObserver, the library itself never prints.
+// The stages live in src/pipeline/ingest/ (plan, decode, embed, commit, sweep; ingest.cpp runs them).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "xsearch/library.hpp"
+
+namespace xsearch {
+
+struct IngestOptions {
+  std::vector<std::filesystem::path> roots;
+  std::filesystem::path db;
+  std::filesystem::path model_dir;
+  std::string model_name;  // how the user named it (hub id or folder); recorded in the library
+  std::string device = "auto";
+  double window = 4.0;
+  double stride = 0.0;  // 0: equal to the window
+  int batch = 8;
+  int threads = 0;
+  bool include_hidden = false;
+  // Also store each clip's prompt tokens (float16, P x D values) so that `query --rerank` can give
+  // X-CLIP's exact score; base-patch32: 49 x 512 x 2 bytes = 50 KB per clip.
+  bool store_prompts = false;
+};
+
+struct IngestProgress {
+  int64_t files_done = 0, files_total = 0;
+  int64_t clips_done = 0, clips_total = 0;  // clips_total grows as videos are opened
+  double clips_per_second = 0;
+  double eta_seconds = -1;
+};
+
+// Messages read "path: cause".
+struct IngestObserver {
+  std::function<void(const std::string& message)> on_error;
+  std::function<void(const std::string& message)> on_warning;
+  std::function<void(const IngestProgress&)> on_progress;
+};
+
+struct IngestReport {
+  RunSummary summary;
+  std::vector<std::pair<std::string, std::string>> failures;  // path, cause
+  double seconds = 0;
+  double clips_per_second = 0;
+  std::string model;
+  std::string db;
+};
+
+IngestReport ingest(const IngestOptions& options, const IngestObserver& observer);
+
+}  // namespace xsearch

@@ -1,0 +1,22 @@
+// Library commands beside ingest and query: export every clip, remove videos.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace xsearch {
+
+// Every clip of the library (path, start, end, ids), for `xsearch export`.
+struct ExportedClip {
+  int64_t clip_id = 0, video_id = 0;
+  std::string path;
+  double start = 0, end = 0;
+};
+std::vector<ExportedClip> export_clips(const std::filesystem::path& db);
+
+// Removes the videos at `path` (a file, or every video under a folder); returns how many.
+int64_t remove_videos(const std::filesystem::path& db, const std::filesystem::path& path);
+
+}  // namespace xsearch
