@@ -1,4 +1,4 @@
-#include "pipeline/walk.hpp"
+#include "pipeline/ingest/walk.hpp"
 
 #include <algorithm>
 #include <set>

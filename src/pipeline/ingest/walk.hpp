@@ -1,5 +1,5 @@
-// Finding the videos under the folders a user names: recursive, hidden entries skipped unless asked,
-// directory symlinks not followed (no loops), videos recognised by their content.
+// Stage 1a of ingest, walk: find the videos under the folders a user names: recursive, hidden entries
+// skipped unless asked, directory symlinks not followed (no loops), videos recognised by their content.
 #pragma once
 
 #include <filesystem>

@@ -1,0 +1,72 @@
+// Stage 4 of ingest, commit: gather each video's embedded clips and store the video in one transaction
+// once nothing of it is still on the way. Decoding runs ahead of the model, so a video's clips can sit in
+// the model's batch after the decoder has finished with it; each video therefore moves through
+//
+//   Receiving  the decoder is sending its clips (received counts those handed to the model),
+//   Decoded    the decoder is done with it (why, in `end`), some received clips not yet embedded,
+//   Ready      decoded and every received clip embedded: commit() stores it and forgets it.
+//
+// A video that has not reached Ready when the run stops is never written (the library keeps what it had).
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <vector>
+
+#include "pipeline/ingest/decode.hpp"
+#include "pipeline/ingest/reporter.hpp"
+#include "xsearch/library.hpp"
+
+namespace xsearch::pipeline {
+
+class PendingVideo {
+ public:
+  enum class State { Receiving, Decoded, Ready };
+
+  explicit PendingVideo(VideoRecord record) : record_(std::move(record)) {}
+
+  void opened(const VideoInfo& info);
+  void received() { ++received_; }
+  void embedded(std::size_t clip, ClipData data);
+  void decoded(VideoFinished end) {
+    end_ = std::move(end);
+    decoded_ = true;
+  }
+  State state() const { return !decoded_ ? State::Receiving : embedded_ < received_ ? State::Decoded : State::Ready; }
+
+  VideoRecord& record() { return record_; }
+  const VideoFinished& end() const { return end_; }
+  std::size_t clip_count() const { return received_; }
+  std::vector<ClipData>& clips() { return clips_; }
+
+ private:
+  VideoRecord record_;
+  std::size_t received_ = 0, embedded_ = 0;
+  bool decoded_ = false;
+  VideoFinished end_{};
+  std::vector<ClipData> clips_;  // by clip index
+};
+
+// The videos between the decoder and the library, by job index.
+class Committer {
+ public:
+  Committer(Library& library, const std::vector<Job>& jobs, const Reporter& reporter)
+      : library_(library), jobs_(jobs), reporter_(reporter) {}
+
+  void opened(const VideoOpened& message);
+  void received(const ClipItem& clip);
+  void embedded(std::size_t job, std::size_t clip, ClipData data);
+  void decoded(VideoFinished message);
+  // Stores the video of `job` if it is Ready; true when it did (the file is done).
+  bool commit_if_ready(std::size_t job);
+
+ private:
+  PendingVideo& pending(std::size_t job);
+
+  Library& library_;
+  const std::vector<Job>& jobs_;
+  const Reporter& reporter_;
+  std::map<std::size_t, PendingVideo> pending_;
+};
+
+}  // namespace xsearch::pipeline

@@ -1,0 +1,45 @@
+// Stage 2 of ingest, decode: on a worker thread, open each job's video, plan its clip windows, decode and
+// preprocess the frames of each clip, and send what happens to the embedding side as messages, in order:
+// VideoOpened, then its ClipItems, then VideoFinished (which alone is sent for a file that fails to open).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "pipeline/blocking_queue.hpp"
+#include "pipeline/ingest/plan.hpp"
+#include "xsearch/video.hpp"
+
+namespace xsearch::pipeline {
+
+struct VideoOpened {
+  std::size_t job;
+  VideoInfo info;
+  std::size_t clips;  // planned
+};
+struct ClipItem {
+  std::size_t job, clip;
+  double start, end;
+  std::vector<float> pixels;  // [F, 3, S, S], preprocessed
+};
+struct VideoFinished {
+  std::size_t job;
+  std::string error;  // "path: cause" when decoding failed (the clips sent before it are good)
+  bool not_a_video = false;
+  std::string warning;
+};
+using DecodeMessage = std::variant<VideoOpened, ClipItem, VideoFinished>;
+
+struct DecodeSettings {
+  ClipWindowOptions windows;
+  PreprocessorConfig preprocessor;
+  int num_frames = 8;
+};
+
+// Decodes every job's clips in order into `queue`, then closes it. Stops early when the queue is closed
+// by the consumer. Never throws: a video's failure travels in its VideoFinished.
+void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& settings, BlockingQueue<DecodeMessage>& queue);
+
+}  // namespace xsearch::pipeline

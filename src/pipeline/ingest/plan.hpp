@@ -1,0 +1,33 @@
+// Stage 1b of ingest, plan: compare what the walk found with the library. Unchanged files are skipped
+// (size and mtime, then the content fingerprint), moved or renamed ones keep their clips, the rest become
+// jobs for the decoder.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pipeline/ingest/reporter.hpp"
+#include "pipeline/ingest/walk.hpp"
+#include "xsearch/library.hpp"
+
+namespace xsearch::pipeline {
+
+// A file to decode and embed.
+struct Job {
+  FoundFile file;
+  std::string fingerprint;
+};
+
+struct IngestPlan {
+  std::vector<Job> jobs;
+  std::set<std::string> seen;  // every path the walk found, for the sweep
+};
+
+// Writes the cheap changes at once (touched files, moves) and counts them in the summary.
+IngestPlan plan_ingest(Library& library, const std::vector<FoundFile>& found, const Reporter& reporter);
+
+// What the library records of a job's file before anything is decoded.
+VideoRecord record_of(const Job& job);
+
+}  // namespace xsearch::pipeline

@@ -1,0 +1,41 @@
+// How the ingest stages speak: errors and warnings go to the caller's observer ("path: cause"), files
+// that failed are counted in the report.
+#pragma once
+
+#include <string>
+
+#include "xsearch/ingest.hpp"
+
+namespace xsearch::pipeline {
+
+class Reporter {
+ public:
+  Reporter(const IngestObserver& observer, IngestReport& report) : observer_(observer), report_(report) {}
+
+  void error(const std::string& path, const std::string& cause) const {
+    if (observer_.on_error) observer_.on_error(path + ": " + cause);
+  }
+  void warning(const std::string& path, const std::string& cause) const {
+    if (observer_.on_warning) observer_.on_warning(path + ": " + cause);
+  }
+  // A file that could not be indexed: reported, counted, listed in the report.
+  void failure(const std::string& path, const std::string& cause) const {
+    error(path, cause);
+    ++report_.summary.failed;
+    report_.failures.emplace_back(path, cause);
+  }
+  RunSummary& summary() const { return report_.summary; }
+  IngestReport& report() const { return report_; }
+
+ private:
+  const IngestObserver& observer_;
+  IngestReport& report_;
+};
+
+// "path: cause" -> "cause".
+inline std::string cause_of(const std::string& message, const std::string& path) {
+  const std::string prefix = path + ": ";
+  return message.compare(0, prefix.size(), prefix) == 0 ? message.substr(prefix.size()) : message;
+}
+
+}  // namespace xsearch::pipeline
