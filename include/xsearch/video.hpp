@@ -90,6 +90,10 @@ class VideoReader {
   int64_t frames_converted() const;
   // Decoding problems met and skipped (corrupt packets); a non-zero count deserves a warning.
   int64_t decode_errors() const;
+  // Why decoding stopped before the end (read/decode error, file cut short); empty if it reached the end.
+  const std::string& read_error() const;
+  // The time up to which frames are good when read_error() is set; info().end otherwise.
+  double good_until() const;
 
  private:
   struct Impl;

@@ -305,6 +305,12 @@ const VideoInfo& VideoReader::info() const { return impl_->info; }
 int64_t VideoReader::frames_decoded() const { return impl_->decoded; }
 int64_t VideoReader::frames_converted() const { return impl_->converted; }
 int64_t VideoReader::decode_errors() const { return impl_->errors; }
+// Placeholder until the video branch's implementation lands (that branch's version wins in a conflict).
+const std::string& VideoReader::read_error() const {
+  static const std::string none;
+  return none;
+}
+double VideoReader::good_until() const { return info().end; }
 
 void VideoReader::frames_at_times(const std::vector<double>& times, const std::function<void(std::size_t, const RgbFrame&)>& on_frame,
                                   bool allow_seek) {
