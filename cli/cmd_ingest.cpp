@@ -1,6 +1,10 @@
 // `xsearch ingest PATH...`: index the videos under folders (incremental), with progress and a summary.
 #include <fmt/core.h>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -21,15 +25,49 @@ struct IngestArgs {
   std::string db, model, device = "auto";
   double window = 4.0, stride = 0.0;
   int batch = 8, threads = 0;
-  bool hidden = false, quiet = false, json = false, store_prompts = false, yes = false;
+  bool hidden = false, quiet = false, json = false, store_prompts = false, yes = false, prune_offline = false;
 };
+
+// Exit statuses of ingest beyond 0 and 2 (README, "Exit status").
+constexpr int kFileProblems = 3;
+
+#ifdef XSEARCH_FULL
+// SIGINT/SIGTERM: the first asks the run to stop (it polls between batches and videos, finishing what is
+// committed); a second one ends the process at once. Only async-signal-safe calls in the handler.
+std::atomic<int> g_stop_signal{0};
+std::atomic<bool> g_progress_on_terminal{false};
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signal.load() != 0) {
+    if (g_progress_on_terminal.load()) (void)!::write(STDERR_FILENO, "\r\033[K", 4);
+    ::_exit(128 + sig);
+  }
+  g_stop_signal.store(sig);
+}
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+// A model folder is recorded as an absolute path (a query may run from anywhere); a hub id as it is.
+std::string recorded_model_name(const std::string& spec) {
+  std::error_code ec;
+  if (spec.empty() || !std::filesystem::is_directory(spec, ec)) return spec;
+  return std::filesystem::absolute(spec).lexically_normal().string();
+}
+#endif
 
 #ifdef XSEARCH_FULL
 int run_ingest(const IngestArgs& a) {
   IngestOptions o;
   for (const auto& p : a.paths) o.roots.emplace_back(p);
   o.db = resolve_db(a.db);
-  o.model_name = resolve_model(a.model);
+  o.model_name = recorded_model_name(resolve_model(a.model));
   if (o.model_name.empty()) {
     // The library remembers its model: later runs need no --model.
     if (std::filesystem::exists(o.db))
@@ -61,7 +99,12 @@ int run_ingest(const IngestArgs& a) {
   o.threads = a.threads;
   o.include_hidden = a.hidden;
   o.store_prompts = a.store_prompts;
-  ProgressLine progress(stderr_is_terminal() && !a.quiet && !a.json);
+  o.prune_offline = a.prune_offline;
+  install_stop_handlers();
+  o.stop_requested = [] { return g_stop_signal.load(); };
+  const bool show_progress = stderr_is_terminal() && !a.quiet && !a.json;
+  g_progress_on_terminal = show_progress;
+  ProgressLine progress(show_progress);
   IngestObserver observer;
   observer.on_error = [&](const std::string& message) {
     progress.clear();
@@ -75,10 +118,14 @@ int run_ingest(const IngestArgs& a) {
   observer.on_progress = [&](const IngestProgress& p) { progress.update(p); };
   const IngestReport r = ingest(o, observer);
   progress.clear();
+  g_progress_on_terminal = false;
   const RunSummary& s = r.summary;
   if (a.json) {
-    nlohmann::ordered_json failures = nlohmann::ordered_json::array();
-    for (const auto& [path, cause] : r.failures) failures.push_back({{"path", path}, {"error", cause}});
+    auto pairs = [](const std::vector<std::pair<std::string, std::string>>& list) {
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (const auto& [path, cause] : list) out.push_back({{"path", path}, {"error", cause}});
+      return out;
+    };
     write_json({{"db", r.db},
                 {"model", r.model},
                 {"indexed", s.indexed},
@@ -87,17 +134,33 @@ int run_ingest(const IngestArgs& a) {
                 {"moved", s.moved},
                 {"removed", s.removed},
                 {"failed", s.failed},
+                {"partial", r.partials.size()},
+                {"offline", r.offline_videos},
                 {"not_video", s.not_video},
-                {"failures", failures},
+                {"failures", pairs(r.failures)},
+                {"partials", pairs(r.partials)},
+                {"offline_roots", pairs(r.offline_roots)},
+                {"interrupted", r.interrupted != 0},
                 {"seconds", r.seconds},
                 {"clips_per_second", r.clips_per_second}});
   } else if (!a.quiet) {
-    write_stdout(fmt::format("indexed {} video{} ({} clips, {:.2f} clips/s), {} unchanged, {} moved, {} removed, {} failed\n",
-                             s.indexed, s.indexed == 1 ? "" : "s", s.clips, r.clips_per_second, s.unchanged, s.moved,
-                             s.removed, s.failed));
+    std::string line = fmt::format("indexed {} video{} ({} clips, {:.2f} clips/s), {} unchanged, {} moved, {} removed, {} failed",
+                                   s.indexed, s.indexed == 1 ? "" : "s", s.clips, r.clips_per_second, s.unchanged, s.moved,
+                                   s.removed, s.failed);
+    if (!r.partials.empty()) line += fmt::format(", {} partial", r.partials.size());
+    if (!r.offline_roots.empty())
+      line += fmt::format(", {} offline (under {} root{})", r.offline_videos, r.offline_roots.size(), r.offline_roots.size() == 1 ? "" : "s");
+    if (r.interrupted) line += ", interrupted";
+    write_stdout(line + "\n");
     for (const auto& [path, cause] : r.failures) write_stdout(fmt::format("  failed: {}: {}\n", path, cause));
+    for (const auto& [path, cause] : r.partials) write_stdout(fmt::format("  partial: {}: {}\n", path, cause));
+    for (const auto& [path, cause] : r.offline_roots) write_stdout(fmt::format("  offline: {}: {}\n", path, cause));
   }
-  return s.failed > 0 ? 2 : 0;
+  if (r.interrupted) {
+    fmt::print(stderr, "xsearch: interrupted: what was committed is kept; run the same ingest again to finish\n");
+    return 128 + r.interrupted;  // 130 for SIGINT, 143 for SIGTERM, as shells report a signal
+  }
+  return r.file_problems() ? kFileProblems : 0;
 }
 #endif
 
@@ -117,6 +180,8 @@ void add_ingest_command(CLI::App& app, Runner& run) {
   cmd->add_flag("--hidden", a->hidden, "Also index hidden files and folders");
   cmd->add_flag("--store-prompts", a->store_prompts,
                 "Store each clip's prompt tokens for `query --rerank` (50 KB per clip for base-patch32)");
+  cmd->add_flag("--prune-offline", a->prune_offline,
+                "Remove the videos under roots that are offline (missing, unreadable or empty) instead of keeping them");
   cmd->add_flag("-y,--yes", a->yes, "Download the default model without asking when none is given");
   cmd->add_flag("-q,--quiet", a->quiet, "Print errors only");
   cmd->add_flag("--json", a->json, "Print the summary as JSON");

@@ -1,5 +1,6 @@
 // xsearch: make a folder of videos searchable in plain language. This file parses the command line,
-// runs the chosen subcommand and turns errors into one line on stderr and exit status 2.
+// runs the chosen subcommand and turns errors into one line on stderr and exit status 2 (README: "Exit
+// status"). Results that could not be written to stdout are such an error, except for a closed pipe.
 #include <csignal>
 #include <cstdio>
 
@@ -31,7 +32,9 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   try {
-    return run ? run() : 0;
+    const int status = run ? run() : 0;
+    xsearch::cli::flush_stdout();
+    return status;
   } catch (const xsearch::cli::BrokenPipe&) {
     return 0;
   } catch (const xsearch::Error& e) {

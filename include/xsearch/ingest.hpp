@@ -28,6 +28,12 @@ struct IngestOptions {
   // Also store each clip's prompt tokens (float16, P x D values) so that `query --rerank` can give
   // X-CLIP's exact score; base-patch32: 49 x 512 x 2 bytes = 50 KB per clip.
   bool store_prompts = false;
+  // Remove the videos under roots that are offline (missing, unreadable, or holding none of their videos)
+  // instead of keeping them: for a drive that is gone for good.
+  bool prune_offline = false;
+  // Polled between batches and videos: a non-zero value (the signal number) stops the run. What is
+  // committed stays, the video in progress is not written, the run is recorded as interrupted.
+  std::function<int()> stop_requested;
 };
 
 struct IngestProgress {
@@ -51,6 +57,15 @@ struct IngestReport {
   double clips_per_second = 0;
   std::string model;
   std::string db;
+  // Videos stored with the clips before a read or decode error (status "partial"; retried next time).
+  std::vector<std::pair<std::string, std::string>> partials;  // path, cause
+  // Roots that were offline (path, cause) and the library's videos kept under them unchecked.
+  std::vector<std::pair<std::string, std::string>> offline_roots;
+  int64_t offline_videos = 0;
+  int interrupted = 0;  // the signal that stopped the run; 0 when it ran to the end
+
+  // Whether some files failed, are partial, or some roots were offline (the command itself succeeded).
+  bool file_problems() const { return summary.failed > 0 || !partials.empty() || !offline_roots.empty(); }
 };
 
 IngestReport ingest(const IngestOptions& options, const IngestObserver& observer);

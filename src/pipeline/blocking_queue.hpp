@@ -35,6 +35,18 @@ class BlockingQueue {
     return item;
   }
 
+  // Like pop(), but gives up after `wait` (with `timed_out` set), so the consumer can poll for a stop.
+  template <typename Duration>
+  std::optional<T> pop_for(Duration wait, bool& timed_out) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    timed_out = !not_empty_.wait_for(lock, wait, [&] { return !items_.empty() || closed_; });
+    if (timed_out || items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    not_full_.notify_one();
+    return item;
+  }
+
   void close() {
     std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;

@@ -19,3 +19,13 @@ bool path_under(const std::string& path, const std::string& root) {
 }
 
 }  // namespace xsearch
+
+namespace xsearch {
+
+std::string absolute_path(const std::filesystem::path& p) {
+  std::string s = std::filesystem::absolute(p).lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+}  // namespace xsearch

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
 namespace xsearch {
@@ -11,5 +12,8 @@ bool stat_file(const std::string& path, int64_t& size, int64_t& mtime_ns);
 
 // Whether `path` is `root` or lies under it.
 bool path_under(const std::string& path, const std::string& root);
+
+// `p` absolute and normalised, without a trailing slash (except for "/" itself).
+std::string absolute_path(const std::filesystem::path& p);
 
 }  // namespace xsearch

@@ -1,6 +1,19 @@
 #include "pipeline/ingest/commit.hpp"
 
+#include <algorithm>
+#include <cstdio>
+
 namespace xsearch::pipeline {
+
+namespace {
+
+std::string format_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", s);
+  return buf;
+}
+
+}  // namespace
 
 void PendingVideo::opened(const VideoInfo& info) {
   record_.duration = info.duration();
@@ -41,11 +54,20 @@ bool Committer::commit_if_ready(std::size_t job) {
   const VideoFinished& end = v.end();
   if (v.clip_count() > 0) {
     v.clips().resize(v.clip_count());
+    // A read error after some clips, or damage the reader reported: the video is partial, retried next time.
+    std::string partial = !end.partial.empty() ? end.partial : !end.error.empty() ? cause_of(end.error, path) : "";
+    if (!partial.empty()) {
+      if (!end.partial.empty())
+        for (auto& clip : v.clips()) clip.end = std::min(clip.end, end.good_until);
+      const double until = v.clips().back().end;
+      partial = "partial: indexed up to " + format_seconds(until) + " s of " + format_seconds(v.record().duration) + " s (" + partial + ")";
+      v.record().status = "partial";
+      v.record().error = partial;
+    }
     library_.save_video(v.record(), v.clips());
     ++summary.indexed;
     summary.clips += static_cast<int64_t>(v.clip_count());
-    if (!end.error.empty())
-      reporter_.warning(path, "indexed the first " + std::to_string(v.clip_count()) + " clips only (" + cause_of(end.error, path) + ")");
+    if (!partial.empty()) reporter_.partial(path, partial);
     if (!end.warning.empty()) reporter_.warning(path, cause_of(end.warning, path));
   } else if (end.not_a_video) {
     ++summary.not_video;

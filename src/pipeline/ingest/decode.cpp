@@ -1,13 +1,21 @@
 #include "pipeline/ingest/decode.hpp"
 
+#include <algorithm>
 #include <exception>
 
 namespace xsearch::pipeline {
 
+namespace {
+
+// Thrown from the frame callback to leave frames_at_times at once when the consumer has gone.
+struct Stopped {};
+
+}  // namespace
+
 void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& s, BlockingQueue<DecodeMessage>& queue) {
   const int num_frames = s.num_frames;
   for (std::size_t j = 0; j < jobs.size(); ++j) {
-    VideoFinished done{j, {}, false, {}};
+    VideoFinished done{j, {}, false, {}, {}, 0};
     try {
       VideoReader reader(jobs[j].file.path);
       const auto clips = plan_clips(reader.info().start, reader.info().end, num_frames, s.windows);
@@ -16,19 +24,27 @@ void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& s, Blocking
       std::vector<double> targets;
       for (const auto& c : clips) targets.insert(targets.end(), c.target_times.begin(), c.target_times.end());
       std::vector<float> pixels;
-      bool stopped = false;
+      std::size_t sent = 0;
       reader.frames_at_times(targets, [&](std::size_t k, const RgbFrame& f) {
-        if (stopped) return;
         preprocess_frame(f, s.preprocessor, pixels);
         if ((k + 1) % num_frames == 0) {
           const std::size_t c = k / num_frames;
-          if (!queue.push(ClipItem{j, c, clips[c].start, clips[c].end, std::move(pixels)})) stopped = true;
+          if (!queue.push(ClipItem{j, c, clips[c].start, clips[c].end, std::move(pixels)})) throw Stopped{};
           pixels.clear();
+          sent = c + 1;
         }
       });
-      if (stopped) return;
+      if (!reader.read_error().empty()) {
+        // The reader delivers no target past the damage; the last clip's frames are all good, but its
+        // window may reach past them: cut it at the last good time.
+        done.partial = reader.read_error();
+        done.good_until = reader.good_until();
+        if (sent == 0) throw Error(jobs[j].file.path + ": " + reader.read_error());
+      }
       if (reader.decode_errors() > 0)
         done.warning = jobs[j].file.path + ": " + std::to_string(reader.decode_errors()) + " damaged packets skipped";
+    } catch (const Stopped&) {
+      return;
     } catch (const NotAVideoError& e) {
       done.error = e.what();
       done.not_a_video = true;

@@ -29,6 +29,10 @@ struct VideoFinished {
   std::string error;  // "path: cause" when decoding failed (the clips sent before it are good)
   bool not_a_video = false;
   std::string warning;
+  // Why the video ended early (a read or decode error, a file cut short): the clips sent stop at the last
+  // good frame; empty when the whole video was read.
+  std::string partial;
+  double good_until = 0;  // with `partial`: the time up to which frames are good
 };
 using DecodeMessage = std::variant<VideoOpened, ClipItem, VideoFinished>;
 
@@ -38,8 +42,8 @@ struct DecodeSettings {
   int num_frames = 8;
 };
 
-// Decodes every job's clips in order into `queue`, then closes it. Stops early when the queue is closed
-// by the consumer. Never throws: a video's failure travels in its VideoFinished.
+// Decodes every job's clips in order into `queue`, then closes it. Stops early, even in the middle of a
+// video, when the queue is closed by the consumer. Never throws: a video's failure travels in its VideoFinished.
 void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& settings, BlockingQueue<DecodeMessage>& queue);
 
 }  // namespace xsearch::pipeline

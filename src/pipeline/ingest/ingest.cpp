@@ -1,21 +1,25 @@
 // xsearch ingest, from folder to index row. The stages, each in its own file here:
-//   1. walk.cpp    find the video files under the roots
+//   1. walk.cpp    find the video files under the roots, and note what could not be seen
+//      presence.cpp  which roots are offline; when a missing video is proven gone
 //      plan.cpp    compare them with the library: skip unchanged files, follow moves, list the jobs
 //   2. decode.cpp  on a worker thread: decode and preprocess each job's clips, in order
 //   3. embed.cpp   on this thread: the model embeds the clips in batches
 //   4. commit.cpp  each video, once all its clips are embedded, is stored in one transaction
-//   5. sweep.cpp   videos gone from the walked folders leave the library
-// and finally the vector index is rebuilt from the stored embeddings.
+//   5. sweep.cpp   videos proven gone from the walked folders leave the library
+// and finally the vector index is rebuilt from the stored embeddings. A stop request (SIGINT, SIGTERM) is
+// polled between messages of the decoder: the run ends with what is committed, no sweep, no index write.
 #include <chrono>
 #include <filesystem>
 #include <optional>
 #include <thread>
 
 #include "pipeline/blocking_queue.hpp"
+#include "pipeline/paths.hpp"
 #include "pipeline/ingest/commit.hpp"
 #include "pipeline/ingest/decode.hpp"
 #include "pipeline/ingest/embed.hpp"
 #include "pipeline/ingest/plan.hpp"
+#include "pipeline/ingest/presence.hpp"
 #include "pipeline/ingest/reporter.hpp"
 #include "pipeline/ingest/sweep.hpp"
 #include "pipeline/ingest/walk.hpp"
@@ -96,13 +100,20 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   settings.windows.stride = o.stride > 0 ? o.stride : o.window;
 
   std::vector<std::string> roots;
-  for (const auto& r : o.roots) roots.push_back(std::filesystem::absolute(r).lexically_normal().string());
+  for (const auto& r : o.roots) roots.push_back(absolute_path(r));
   const int64_t run = library.begin_run(roots);
+  auto stop_signal = [&] { return o.stop_requested ? o.stop_requested() : 0; };
 
-  // 1. Walk and plan.
-  const auto found = find_videos(o.roots, o.include_hidden, {library.path(), library.index_path()},
-                                 [&](const std::string& path, const std::string& cause) { reporter.error(path, cause); });
-  const IngestPlan plan = plan_ingest(library, found, reporter);
+  // 1. Walk, find what is offline, plan.
+  const WalkResult walk = find_videos(o.roots, o.include_hidden, {library.path(), library.index_path()},
+                                      [&](const std::string& path, const std::string& cause) { reporter.failure(path, cause); });
+  const Presence presence(walk, roots, library);
+  for (const auto& r : presence.offline_roots()) {
+    report.offline_roots.emplace_back(r.path, r.cause);
+    reporter.error(r.path, "offline: " + r.cause + "; its " + std::to_string(r.videos) + " videos in the library are " +
+                               (o.prune_offline ? "removed (--prune-offline)" : "kept"));
+  }
+  const IngestPlan plan = plan_ingest(library, walk.files, presence, reporter);
   const std::vector<Job>& jobs = plan.jobs;
 
   // 2-4. Decode on a worker; embed and commit here.
@@ -132,7 +143,12 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   std::string fatal;
   try {
     std::optional<std::size_t> last_opened;
-    while (auto message = queue.pop()) {
+    while (!report.interrupted) {
+      if ((report.interrupted = stop_signal())) break;
+      bool timed_out = false;
+      auto message = queue.pop_for(std::chrono::milliseconds(100), timed_out);  // a tenth of the 2 s a stop may take
+      if (timed_out) continue;
+      if (!message) break;
       if (auto* opened = std::get_if<VideoOpened>(&*message)) {
         committer.opened(*opened);
         progress.video_opened(opened->clips);
@@ -149,7 +165,7 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
         commit(job);
       }
     }
-    run_batch();
+    if (!report.interrupted) run_batch();
   } catch (const std::exception& e) {
     fatal = e.what();
   }
@@ -159,16 +175,22 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
     library.finish_run(run, report.summary, "failed");
     throw Error(fatal);
   }
+  auto finish = [&](const char* status) {
+    library.finish_run(run, report.summary, status);
+    report.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    report.clips_per_second = report.seconds > 0 ? report.summary.clips / report.seconds : 0;
+    return report;
+  };
+  // Stopped: the videos in progress were never written; the index catches up on the next run that
+  // writes it (queries meanwhile scan the clips committed since it was built).
+  if (report.interrupted) return finish("interrupted");
 
   // 5. Sweep, then the vector index.
-  sweep_missing(library, roots, plan.seen, reporter);
+  sweep_missing(library, roots, plan.seen, presence, o.prune_offline, reporter);
   const RunSummary& summary = report.summary;
   if (summary.indexed || summary.removed || summary.moved || !std::filesystem::exists(library.index_path()))
     library.rebuild_index();
-  library.finish_run(run, summary, "done");
-  report.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
-  report.clips_per_second = report.seconds > 0 ? summary.clips / report.seconds : 0;
-  return report;
+  return finish("done");
 }
 
 }  // namespace xsearch

@@ -1,18 +1,18 @@
 #include "pipeline/ingest/plan.hpp"
 
-#include "pipeline/paths.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/fingerprint.hpp"
 
 namespace xsearch::pipeline {
 
-IngestPlan plan_ingest(Library& library, const std::vector<FoundFile>& found, const Reporter& reporter) {
+IngestPlan plan_ingest(Library& library, const std::vector<FoundFile>& found, const Presence& presence,
+                       const Reporter& reporter) {
   RunSummary& summary = reporter.summary();
   IngestPlan plan;
   for (const auto& f : found) {
     plan.seen.insert(f.path);
     const auto row = library.find_video(f.path);
-    if (row && row->size == f.size && row->mtime_ns == f.mtime_ns) {
+    if (row && row->status != "partial" && row->size == f.size && row->mtime_ns == f.mtime_ns) {
       ++summary.unchanged;  // indexed, or failed before and unchanged since
       continue;
     }
@@ -29,11 +29,12 @@ IngestPlan plan_ingest(Library& library, const std::vector<FoundFile>& found, co
       continue;
     }
     if (!row) {
-      // A moved or renamed video: same content, and its old path is gone.
+      // A moved or renamed video: same content, and its old path is proven gone (a copy from a drive
+      // that is offline now is a new video: the drive's own entry stays).
       bool moved = false;
       for (const auto& other : library.find_by_fingerprint(fp)) {
-        int64_t size, mtime;
-        if (other.path != f.path && !stat_file(other.path, size, mtime)) {
+        std::string cause;
+        if (other.path != f.path && presence.check(other.path, cause) == Presence::Verdict::Gone) {
           library.move_video(other.id, f.path, f.size, f.mtime_ns);
           ++summary.moved;
           moved = true;

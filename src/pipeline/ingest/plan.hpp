@@ -1,12 +1,15 @@
 // Stage 1b of ingest, plan: compare what the walk found with the library. Unchanged files are skipped
 // (size and mtime, then the content fingerprint), moved or renamed ones keep their clips, the rest become
-// jobs for the decoder.
+// jobs for the decoder. Videos stored as partial (a read error
+// ended them early) are decoded again on every run, changed or not: a download may have finished, a
+// flaky disk may read this time.
 #pragma once
 
 #include <set>
 #include <string>
 #include <vector>
 
+#include "pipeline/ingest/presence.hpp"
 #include "pipeline/ingest/reporter.hpp"
 #include "pipeline/ingest/walk.hpp"
 #include "xsearch/library.hpp"
@@ -24,8 +27,10 @@ struct IngestPlan {
   std::set<std::string> seen;  // every path the walk found, for the sweep
 };
 
-// Writes the cheap changes at once (touched files, moves) and counts them in the summary.
-IngestPlan plan_ingest(Library& library, const std::vector<FoundFile>& found, const Reporter& reporter);
+// Writes the cheap changes at once (touched files, moves) and counts them in the summary. A video counts as
+// moved only when its old path is proven gone (`presence`); a partial video is retried on every run.
+IngestPlan plan_ingest(Library& library, const std::vector<FoundFile>& found, const Presence& presence,
+                       const Reporter& reporter);
 
 // What the library records of a job's file before anything is decoded.
 VideoRecord record_of(const Job& job);

@@ -24,6 +24,11 @@ class Reporter {
     ++report_.summary.failed;
     report_.failures.emplace_back(path, cause);
   }
+  // A video indexed up to the point where its file is damaged or cut short.
+  void partial(const std::string& path, const std::string& cause) const {
+    error(path, cause);
+    report_.partials.emplace_back(path, cause);
+  }
   RunSummary& summary() const { return report_.summary; }
   IngestReport& report() const { return report_; }
 

@@ -5,15 +5,31 @@
 namespace xsearch::pipeline {
 
 void sweep_missing(Library& library, const std::vector<std::string>& roots, const std::set<std::string>& seen,
-                   const Reporter& reporter) {
+                   const Presence& presence, bool prune_offline, const Reporter& reporter) {
   for (const auto& v : library.videos()) {
     if (seen.count(v.path)) continue;
     bool under = false;
     for (const auto& r : roots) under = under || path_under(v.path, r);
-    int64_t size, mtime;
-    if (under && !stat_file(v.path, size, mtime)) {
-      library.remove_video(v.id);
-      ++reporter.summary().removed;
+    if (!under) continue;
+    std::string cause;
+    switch (presence.check(v.path, cause)) {
+      case Presence::Verdict::Present:
+        break;  // there, but no longer taken as a video (hidden, emptied): kept as it was
+      case Presence::Verdict::Offline:
+        if (prune_offline) {
+          library.remove_video(v.id);
+          ++reporter.summary().removed;
+        } else {
+          ++reporter.report().offline_videos;
+        }
+        break;
+      case Presence::Verdict::Unknown:
+        if (!cause.empty()) reporter.failure(v.path, cause);
+        break;
+      case Presence::Verdict::Gone:
+        library.remove_video(v.id);
+        ++reporter.summary().removed;
+        break;
     }
   }
 }

@@ -1,6 +1,11 @@
 #include "pipeline/ingest/walk.hpp"
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "xsearch/video.hpp"
@@ -24,64 +29,113 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool hidden(const fs::path& p) {
-  const std::string name = p.filename().string();
-  return !name.empty() && name[0] == '.' && name != "." && name != "..";
-}
+int64_t mtime_of(const struct stat& st) { return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec; }
 
-}  // namespace
+// One walk over the roots. POSIX calls rather than std::filesystem's iterator, which cannot tell a folder
+// it could not list from an empty one once permission errors are skipped.
+class Walker {
+ public:
+  Walker(bool include_hidden, const std::vector<fs::path>& exclude,
+         const std::function<void(const std::string&, const std::string&)>& on_error)
+      : include_hidden_(include_hidden), on_error_(on_error) {
+    for (const auto& e : exclude) excluded_.insert(absolute_path(e));
+  }
 
-std::vector<FoundFile> find_videos(const std::vector<fs::path>& roots, bool include_hidden, const std::vector<fs::path>& exclude,
-                                   const std::function<void(const std::string&, const std::string&)>& on_error) {
-  std::vector<FoundFile> found;
-  std::set<std::string> seen;
-  std::set<std::string> excluded;
-  for (const auto& e : exclude) excluded.insert(fs::absolute(e).lexically_normal().string());
-  auto consider = [&](const fs::path& p) {
-    const std::string path = p.string();
-    if (excluded.count(path) || seen.count(path)) return;
-    FoundFile f;
-    f.path = path;
-    if (!stat_file(path, f.size, f.mtime_ns) || f.size == 0) return;
+  void root(const fs::path& root_in) {
+    const std::string root = absolute_path(root_in);
+    struct stat st {};
+    if (::stat(root.c_str(), &st) != 0) {
+      result_.missing_roots.emplace_back(root, errno == ENOENT ? "no such file or folder" : std::strerror(errno));
+      return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      consider(root, st);  // a file named on the command line is taken even if hidden
+      return;
+    }
+    if (!list(root, true)) return;
+  }
+
+  WalkResult finish() {
+    std::sort(result_.files.begin(), result_.files.end(), [](const FoundFile& a, const FoundFile& b) { return a.path < b.path; });
+    return std::move(result_);
+  }
+
+ private:
+  void unreadable(const std::string& path, int error) {
+    on_error_(path, std::strerror(error));
+    result_.unreadable.push_back(path);
+  }
+
+  // Lists `dir` and everything under it; false when `dir` itself could not be listed.
+  bool list(const std::string& dir, bool is_root) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) {
+      const int error = errno;
+      if (is_root) result_.missing_roots.emplace_back(dir, std::strerror(error));
+      else unreadable(dir, error);
+      return false;
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (const dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+      errno = 0;
+    }
+    const int read_error = errno;
+    ::closedir(d);
+    if (read_error != 0) {  // a partial listing proves nothing about the names it lacks
+      if (is_root) result_.missing_roots.emplace_back(dir, std::strerror(read_error));
+      else unreadable(dir, read_error);
+      return false;
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& name : names) {
+      if (!include_hidden_ && name[0] == '.') continue;
+      const std::string path = dir == "/" ? "/" + name : dir + "/" + name;
+      struct stat link {}, st {};
+      if (::lstat(path.c_str(), &link) != 0) {
+        if (errno != ENOENT) unreadable(path, errno);  // ENOENT: removed since the listing
+        continue;
+      }
+      if (S_ISLNK(link.st_mode)) {
+        if (::stat(path.c_str(), &st) != 0) {
+          if (errno != ENOENT) unreadable(path, errno);  // a loop (ELOOP), ...; ENOENT: a dangling link
+          continue;
+        }
+        if (S_ISDIR(st.st_mode)) continue;  // folder symlinks are not followed (no loops)
+      } else {
+        st = link;
+      }
+      if (S_ISDIR(st.st_mode)) list(path, false);
+      else if (S_ISREG(st.st_mode)) consider(path, st);
+    }
+    return true;
+  }
+
+  void consider(const std::string& path, const struct stat& st) {
+    if (excluded_.count(path) || seen_.count(path) || st.st_size == 0) return;
+    const fs::path p(path);
     const std::string ext = lower(p.extension().string());
     if (kSkipExtensions.count(ext)) return;
     if (!kVideoExtensions.count(ext) && !probe_video_container(p)) return;
-    seen.insert(path);
-    found.push_back(std::move(f));
-  };
-  for (const auto& root_in : roots) {
-    const fs::path root = fs::absolute(root_in).lexically_normal();
-    std::error_code ec;
-    const auto status = fs::status(root, ec);
-    if (ec || !fs::exists(status)) {
-      on_error(root.string(), "no such file or folder");
-      continue;
-    }
-    if (!fs::is_directory(status)) {
-      consider(root);  // a file named on the command line is taken even if hidden
-      continue;
-    }
-    fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
-    if (ec) {
-      on_error(root.string(), ec.message());
-      continue;
-    }
-    while (it != end) {
-      const fs::path p = it->path();
-      if (!include_hidden && hidden(p)) {
-        if (it->is_directory(ec)) it.disable_recursion_pending();
-      } else if (it->is_regular_file(ec)) {
-        consider(p.lexically_normal());
-      }
-      it.increment(ec);
-      if (ec) {
-        on_error(p.string(), ec.message());
-        ec.clear();
-      }
-    }
+    seen_.insert(path);
+    result_.files.push_back({path, static_cast<int64_t>(st.st_size), mtime_of(st)});
   }
-  std::sort(found.begin(), found.end(), [](const FoundFile& a, const FoundFile& b) { return a.path < b.path; });
-  return found;
+
+  bool include_hidden_;
+  const std::function<void(const std::string&, const std::string&)>& on_error_;
+  std::set<std::string> excluded_, seen_;
+  WalkResult result_;
+};
+
+}  // namespace
+
+WalkResult find_videos(const std::vector<fs::path>& roots, bool include_hidden, const std::vector<fs::path>& exclude,
+                       const std::function<void(const std::string&, const std::string&)>& on_error) {
+  Walker walker(include_hidden, exclude, on_error);
+  for (const auto& r : roots) walker.root(r);
+  return walker.finish();
 }
 
 }  // namespace xsearch::pipeline

@@ -1,0 +1,79 @@
+// Helpers for end-to-end tests on a library: test videos, JSON runs of xsearch, SQL on the database, and
+// running xsearch as a child process that a test can signal and wait for.
+#pragma once
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.hpp"
+#include "helpers.hpp"
+
+extern char** environ;
+
+namespace xsearch::test {
+
+inline std::string model_arg() { return " --model " + quote((fixtures_dir() / "xclip-tiny-full").string()); }
+
+// `seconds` of an FFmpeg test source as H.264 at 160x120, `rate` frames per second.
+inline void make_video(const fs::path& path, const std::string& source, double seconds, const std::string& format = "",
+                       int rate = 15) {
+  fs::create_directories(path.parent_path());
+  ffmpeg("-f lavfi -i " + source + "=size=160x120:rate=" + std::to_string(rate) + " -t " + std::to_string(seconds) +
+         " -c:v libx264 -preset ultrafast -pix_fmt yuv420p " + (format.empty() ? "" : "-f " + format + " ") + quote(path.string()));
+}
+
+inline nlohmann::json run_json(const std::string& args, int expected_status) {
+  const Result r = xsearch_run(args + " --json");
+  INFO("xsearch " << args << "\nstderr: " << r.err);
+  REQUIRE(r.status == expected_status);
+  return nlohmann::json::parse(r.out);
+}
+
+inline std::string sqlite_value(const fs::path& db, const std::string& sql) {
+  const std::string cmd = "sqlite3 " + quote(db.string()) + " " + quote(sql) + " 2>/dev/null";
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+// `sh -c COMMAND` as a child of this process (so that the test can signal it and read its exit status).
+inline pid_t spawn_shell(const std::string& command) {
+  pid_t pid = 0;
+  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+  REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char* const*>(argv), environ) == 0);
+  return pid;
+}
+
+struct ChildEnd {
+  int status = -1;  // exit status; 128 + N when killed by signal N
+  double seconds = 0;  // from the call to its end
+  long max_rss_kb = 0;
+};
+
+inline ChildEnd wait_child(pid_t pid) {
+  const auto start = std::chrono::steady_clock::now();
+  int raw = 0;
+  struct rusage usage {};
+  REQUIRE(wait4(pid, &raw, 0, &usage) == pid);
+  ChildEnd end;
+  end.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  end.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : WIFSIGNALED(raw) ? 128 + WTERMSIG(raw) : -1;
+  end.max_rss_kb = usage.ru_maxrss;
+  return end;
+}
+
+}  // namespace xsearch::test
