@@ -22,6 +22,7 @@ struct ClassifyArgs {
   int threads = 0;
 };
 
+#ifdef XSEARCH_FULL
 std::vector<std::string> split_labels(const std::string& text) {
   std::vector<std::string> out;
   std::stringstream s(text);
@@ -33,7 +34,6 @@ std::vector<std::string> split_labels(const std::string& text) {
   return out;
 }
 
-#ifdef XSEARCH_FULL
 int run_classify(const ClassifyArgs& a) {
   ClassifyOptions o;
   o.video = a.video;

@@ -146,16 +146,17 @@ TEST_CASE("a video that cannot be checked (a symlink loop in its place) is a fai
 TEST_CASE("ingesting one of two roots never sweeps the other", "[cli][index]") {
   TempDir tmp;
   make_video(tmp / "one" / "a.mp4", "testsrc2", 4);
+  make_video(tmp / "one" / "kept.mp4", "rgbtestsrc", 4);
   make_video(tmp / "two" / "b.mp4", "mandelbrot", 4);
   const std::string db = db_arg(tmp / "lib.db");
-  REQUIRE(run_json("ingest " + quote((tmp / "one").string()) + " " + quote((tmp / "two").string()) + db + model_arg(), 0)["indexed"] == 2);
+  REQUIRE(run_json("ingest " + quote((tmp / "one").string()) + " " + quote((tmp / "two").string()) + db + model_arg(), 0)["indexed"] == 3);
   fs::remove(tmp / "one" / "a.mp4");
   make_video(tmp / "one" / "c.mp4", "smptebars", 4);
   const auto s = run_json("ingest " + quote((tmp / "one").string()) + db, 0);
   CHECK(s["indexed"] == 1);
   CHECK(s["removed"] == 1);  // a.mp4, proven gone from a root that is there
   CHECK(sqlite_value(tmp / "lib.db", "SELECT group_concat(path, ' ') FROM videos ORDER BY path").find("two/b.mp4") != std::string::npos);
-  CHECK(run_json("info" + db, 0)["videos"] == 2);
+  CHECK(run_json("info" + db, 0)["videos"] == 3);
 }
 
 TEST_CASE("a relative --model is recorded as an absolute path, so a query from another folder works", "[cli][index]") {

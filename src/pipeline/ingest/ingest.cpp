@@ -103,6 +103,12 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   for (const auto& r : o.roots) roots.push_back(absolute_path(r));
   const int64_t run = library.begin_run(roots);
   auto stop_signal = [&] { return o.stop_requested ? o.stop_requested() : 0; };
+  auto finish = [&](const char* status) {
+    library.finish_run(run, report.summary, status);
+    report.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    report.clips_per_second = report.seconds > 0 ? report.summary.clips / report.seconds : 0;
+    return report;
+  };
 
   // 1. Walk, find what is offline, plan.
   const WalkResult walk = find_videos(o.roots, o.include_hidden, {library.path(), library.index_path()},
@@ -113,7 +119,9 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
     reporter.error(r.path, "offline: " + r.cause + "; its " + std::to_string(r.videos) + " videos in the library are " +
                                (o.prune_offline ? "removed (--prune-offline)" : "kept"));
   }
+  if ((report.interrupted = stop_signal())) return finish("interrupted");  // a long walk
   const IngestPlan plan = plan_ingest(library, walk.files, presence, reporter);
+  if ((report.interrupted = stop_signal())) return finish("interrupted");  // many fingerprints
   const std::vector<Job>& jobs = plan.jobs;
 
   // 2-4. Decode on a worker; embed and commit here.
@@ -175,12 +183,6 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
     library.finish_run(run, report.summary, "failed");
     throw Error(fatal);
   }
-  auto finish = [&](const char* status) {
-    library.finish_run(run, report.summary, status);
-    report.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
-    report.clips_per_second = report.seconds > 0 ? report.summary.clips / report.seconds : 0;
-    return report;
-  };
   // Stopped: the videos in progress were never written; the index catches up on the next run that
   // writes it (queries meanwhile scan the clips committed since it was built).
   if (report.interrupted) return finish("interrupted");

@@ -26,12 +26,11 @@ Presence::Presence(const WalkResult& walk, const std::vector<std::string>& roots
       struct stat st {};
       if (!holds_any && (found.count(v.path) || ::stat(v.path.c_str(), &st) == 0)) holds_any = true;
     }
-    // No video at all where the library had some: an empty mount point, not a deliberate clean-up (a
-    // folder whose videos were all replaced by new ones still holds videos, and is swept as usual).
-    bool found_any = false;
-    for (const auto& f : walk.files) found_any = found_any || path_under(f.path, root);
-    if (r.cause.empty() && r.videos > 0 && !holds_any && !found_any)
-      r.cause = "holds none of the " + std::to_string(r.videos) + " videos the library has there, nor any other (an empty mount point?)";
+    // None of the library's videos where it had some: an empty mount point, or another drive mounted
+    // there. Nothing is removed on that guess; a folder whose videos were all deleted or replaced on
+    // purpose is pruned with --prune-offline.
+    if (r.cause.empty() && r.videos > 0 && !holds_any)
+      r.cause = "holds none of the " + std::to_string(r.videos) + " videos the library has there (an empty mount point, another drive?)";
     if (!r.cause.empty()) offline_.push_back(std::move(r));
   }
 }

@@ -3,7 +3,7 @@
 // list, and stat says ENOENT. Any other error is a failure of that file, never a deletion.
 //
 // A root is offline when it is missing, cannot be listed, or no longer holds any of the videos the library
-// has under it nor any other video (an empty mount point): nothing under an offline root is checked or removed.
+// has under it (an empty mount point, another drive mounted there): nothing under an offline root is checked or removed.
 #pragma once
 
 #include <set>
