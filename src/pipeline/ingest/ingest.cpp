@@ -115,6 +115,10 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
                                       [&](const std::string& path, const std::string& cause) { reporter.failure(path, cause); });
   const Presence presence(walk, roots, library);
   for (const auto& r : presence.offline_roots()) {
+    if (r.videos == 0) {  // nothing of it in the library: a mistyped or unreadable path, not a drive away
+      reporter.failure(r.path, r.cause);
+      continue;
+    }
     report.offline_roots.emplace_back(r.path, r.cause);
     reporter.error(r.path, "offline: " + r.cause + "; its " + std::to_string(r.videos) + " videos in the library are " +
                                (o.prune_offline ? "removed (--prune-offline)" : "kept"));
