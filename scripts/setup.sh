@@ -10,7 +10,7 @@ packages=(
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
   libsqlite3-dev sqlite3
   libcli11-dev libfmt-dev catch2 nlohmann-json3-dev libutf8proc-dev
-  libcurl4-openssl-dev libssl-dev python3
+  libcurl4-openssl-dev libssl-dev libzip-dev python3
 )
 
 missing=()

@@ -51,7 +51,8 @@ struct ForwardResult {
 
 class Model {
  public:
-  // Reads DIR/config.json and DIR/model.safetensors. Throws xsearch::Error naming the file and the cause.
+  // Reads DIR/config.json and DIR/model.safetensors (or DIR/pytorch_model.bin, converted once: see
+  // xsearch/checkpoint.hpp). Throws xsearch::Error naming the file and the cause.
   static Model load(const std::filesystem::path& dir, const ModelOptions& options = {});
   Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,5 +59,16 @@ using NamedTensors = std::vector<std::pair<std::string, HostTensor>>;
 // never sees half a file.
 void write_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata = {});
+
+// The same file, with each tensor's bytes asked of `bytes_of(i)` when its turn comes, so that only one
+// tensor is in memory at a time (converting a checkpoint that does not fit in memory twice).
+struct TensorHeader {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+};
+void write_safetensors_streamed(const std::filesystem::path& path, const std::vector<TensorHeader>& tensors,
+                                const std::function<std::vector<uint8_t>(std::size_t)>& bytes_of,
+                                const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace xsearch

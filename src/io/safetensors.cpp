@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -169,37 +169,77 @@ HostTensor SafetensorsFile::read(const std::string& name) const {
   return t;
 }
 
-void write_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+void write_safetensors_streamed(const std::filesystem::path& path, const std::vector<TensorHeader>& tensors,
+                                const std::function<std::vector<uint8_t>(std::size_t)>& bytes_of,
+                                const std::map<std::string, std::string>& metadata) {
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<std::size_t> sizes;
   std::size_t offset = 0;
-  for (const auto& [name, t] : tensors) {
-    if (header.contains(name)) throw Error(path.string() + ": duplicate tensor name \"" + name + "\"");
-    if (t.bytes.size() != static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype))
-      throw std::logic_error("write_safetensors: tensor " + name + " has the wrong byte count");
-    header[name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
-    offset += t.bytes.size();
+  for (const auto& t : tensors) {
+    if (header.contains(t.name)) throw Error(path.string() + ": duplicate tensor name \"" + t.name + "\"");
+    int64_t numel = 1;
+    for (int64_t d : t.shape) numel *= d;
+    sizes.push_back(static_cast<std::size_t>(numel) * dtype_size(t.dtype));
+    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + sizes.back()}}};
+    offset += sizes.back();
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keep the data section 8-byte aligned
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(tmp.string() + ": cannot open for writing: " + std::strerror(errno));
+  // A name of our own (pid and a counter, created exclusively), so that two processes writing the same file
+  // at once (two commands converting one checkpoint) never write into each other's temporary file.
+  static std::atomic<unsigned> counter{0};
+  const std::filesystem::path tmp =
+      path.string() + "." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(tmp.string() + ": cannot open for writing: " + std::strerror(errno));
+  auto put = [&](const void* data, std::size_t n) {
+    const char* p = static_cast<const char*>(data);
+    while (n > 0) {
+      const ssize_t w = ::write(fd, p, n);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) throw Error(tmp.string() + ": write failed: " + std::strerror(errno));
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    }
+  };
+  try {
     uint8_t len[8];
-    uint64_t n = text.size();
+    const uint64_t n = text.size();
     for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
-    out.write(reinterpret_cast<const char*>(len), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const auto& [name, t] : tensors)
-      out.write(reinterpret_cast<const char*>(t.bytes.data()), static_cast<std::streamsize>(t.bytes.size()));
-    out.flush();
-    if (!out) throw Error(tmp.string() + ": write failed");
+    put(len, 8);
+    put(text.data(), text.size());
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      const std::vector<uint8_t> bytes = bytes_of(i);
+      if (bytes.size() != sizes[i])
+        throw std::logic_error("write_safetensors: tensor " + tensors[i].name + " has the wrong byte count");
+      put(bytes.data(), bytes.size());
+    }
+    // On disk before the rename: a crash must leave the old file or the whole new one, never a hole.
+    if (::fsync(fd) != 0) throw Error(tmp.string() + ": fsync failed: " + std::strerror(errno));
+    if (::close(fd) != 0) throw Error(tmp.string() + ": close failed: " + std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error(path.string() + ": cannot replace: " + ec.message());
+  if (ec) {
+    ::unlink(tmp.c_str());
+    throw Error(path.string() + ": cannot replace: " + ec.message());
+  }
+}
+
+void write_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  std::vector<TensorHeader> headers;
+  for (const auto& [name, t] : tensors) {
+    if (t.bytes.size() != static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype))
+      throw std::logic_error("write_safetensors: tensor " + name + " has the wrong byte count");
+    headers.push_back({name, t.dtype, t.shape});
+  }
+  write_safetensors_streamed(path, headers, [&](std::size_t i) { return tensors[i].second.bytes; }, metadata);
 }
 
 }  // namespace xsearch

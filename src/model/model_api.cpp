@@ -11,6 +11,7 @@
 #include <torch/cuda.h>
 
 #include "model/checkpoint_loader.h"
+#include "xsearch/checkpoint.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/xclip_torch.hpp"
 
@@ -170,14 +171,7 @@ Model Model::load(const std::filesystem::path& dir, const ModelOptions& options)
 
   if (!std::filesystem::is_directory(dir)) throw Error(dir.string() + ": not a model folder");
   impl->config = load_xclip_config(dir / "config.json");
-  const auto weights = dir / "model.safetensors";
-  if (!std::filesystem::exists(weights)) {
-    std::string hint;
-    if (std::filesystem::exists(dir / "pytorch_model.bin"))
-      hint = " (this folder has only pytorch_model.bin: convert it to model.safetensors, see README)";
-    throw Error(weights.string() + ": missing" + hint);
-  }
-  const SafetensorsFile file(weights);
+  const SafetensorsFile file(model_weights_file(dir));  // converts a pytorch_model.bin once
   impl->module = model::XCLIPModel(impl->config);
   impl->module->eval();
   model::load_checkpoint(*impl->module, file, prefixes_for(options.parts));

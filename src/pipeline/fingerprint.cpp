@@ -4,6 +4,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "xsearch/checkpoint.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/fingerprint.hpp"
 
@@ -56,7 +57,7 @@ std::string file_fingerprint(const std::filesystem::path& path) {
 ModelIdentity model_identity(const std::filesystem::path& model_dir, int64_t dim, const std::string& name) {
   Fnv64 h;
   add_chunks(h, model_dir / "config.json");
-  add_chunks(h, model_dir / "model.safetensors");
+  add_chunks(h, model_weights_file(model_dir));
   ModelIdentity id;
   std::error_code ec;
   const auto abs = std::filesystem::weakly_canonical(std::filesystem::absolute(model_dir), ec);

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "io/half_float.hpp"
+#include "xsearch/checkpoint.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/safetensors.hpp"
 
@@ -108,7 +109,7 @@ const XCLIPConfig& NativeTextEncoder::config() const { return impl_->config; }
 NativeTextEncoder NativeTextEncoder::load(const std::filesystem::path& dir) {
   auto m = std::make_unique<Impl>();
   m->config = load_xclip_config(dir / "config.json");
-  m->file = std::make_unique<SafetensorsFile>(dir / "model.safetensors");
+  m->file = std::make_unique<SafetensorsFile>(model_weights_file(dir));
   const auto& t = m->config.text_config;
   const int64_t H = t.hidden_size, I = t.intermediate_size;
   const std::string p = "text_model.";
