@@ -169,11 +169,19 @@ XCLIPConfig parse_xclip_config(const std::string& json_text, const std::string& 
   top.get("prompt_projection_dropout", c.prompt_projection_dropout);
   top.get("logit_scale_init_value", c.logit_scale_init_value);
   top.get("initializer_factor", c.initializer_factor);
-  // As in the reference: text_config first, then the legacy *_config_dict on top of it.
+  // As in the reference: text_config first, then the legacy *_config_dict on top of it. The reference
+  // completes a *_config_dict with the defaults before applying it (XCLIPTextConfig(**d).to_dict()), so a
+  // field the dict leaves out takes its default, not text_config's value.
   read_sub(root, "text_config", source, [&](const FieldReader& r) { read_text(r, c.text_config); });
-  read_sub(root, "text_config_dict", source, [&](const FieldReader& r) { read_text(r, c.text_config); });
+  read_sub(root, "text_config_dict", source, [&](const FieldReader& r) {
+    c.text_config = XCLIPTextConfig{};
+    read_text(r, c.text_config);
+  });
   read_sub(root, "vision_config", source, [&](const FieldReader& r) { read_vision(r, c.vision_config); });
-  read_sub(root, "vision_config_dict", source, [&](const FieldReader& r) { read_vision(r, c.vision_config); });
+  read_sub(root, "vision_config_dict", source, [&](const FieldReader& r) {
+    c.vision_config = XCLIPVisionConfig{};
+    read_vision(r, c.vision_config);
+  });
   validate(c, source);
   return c;
 }
