@@ -4,7 +4,6 @@
 // the tensors or the clear error they should.
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <zip.h>
 
 #include <ATen/ATen.h>
 
@@ -12,6 +11,7 @@
 #include <cstring>
 
 #include "helpers.hpp"
+#include "torch_bin_writer.hpp"
 #include "io/half_float.hpp"
 #include "xsearch/checkpoint.hpp"
 #include "xsearch/dev.hpp"
@@ -22,54 +22,11 @@
 
 using namespace xsearch;
 using xsearch::test::fixtures_dir;
+using xsearch::test::Pickle;
+using xsearch::test::write_zip;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Pickle bytes written by hand, opcode by opcode, as torch.save (protocol 2) writes them.
-struct Pickle {
-  std::string b = "\x80\x02";  // PROTO 2
-  Pickle& raw(const std::string& s) {
-    b += s;
-    return *this;
-  }
-  Pickle& u32(uint32_t v) {
-    for (int i = 0; i < 4; ++i) b += static_cast<char>((v >> (8 * i)) & 0xff);
-    return *this;
-  }
-  Pickle& str(const std::string& s) { return raw("X").u32(static_cast<uint32_t>(s.size())).raw(s); }
-  Pickle& integer(int32_t v) { return raw("J").u32(static_cast<uint32_t>(v)); }
-  Pickle& global(const std::string& module, const std::string& name) { return raw("c" + module + "\n" + name + "\n"); }
-  Pickle& ints(const std::vector<int32_t>& v) {
-    raw("(");
-    for (int32_t x : v) integer(x);
-    return raw("t");
-  }
-  // _rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())
-  Pickle& tensor(const std::string& storage_type, const std::string& key, int32_t numel, int32_t offset,
-                 const std::vector<int32_t>& size, const std::vector<int32_t>& stride) {
-    global("torch._utils", "_rebuild_tensor_v2").raw("(");
-    raw("(").str("storage").global("torch", storage_type).str(key).str("cpu").integer(numel).raw("t").raw("Q");
-    integer(offset).ints(size).ints(stride).raw("\x89");
-    global("collections", "OrderedDict").raw(")R");
-    return raw("tR");
-  }
-};
-
-// A zip of `records` (name, bytes), stored uncompressed as torch.save stores them.
-void write_zip(const fs::path& path, const std::vector<std::pair<std::string, std::string>>& records) {
-  int err = 0;
-  zip_t* z = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
-  REQUIRE(z != nullptr);
-  for (const auto& [name, bytes] : records) {
-    zip_source_t* src = zip_source_buffer(z, bytes.data(), bytes.size(), 0);
-    REQUIRE(src != nullptr);
-    const zip_int64_t i = zip_file_add(z, name.c_str(), src, ZIP_FL_ENC_UTF_8);
-    REQUIRE(i >= 0);
-    zip_set_file_compression(z, static_cast<zip_uint64_t>(i), ZIP_CM_STORE, 0);
-  }
-  REQUIRE(zip_close(z) == 0);  // the buffers are read here, while `records` lives
-}
 
 std::string bytes_of(const std::vector<float>& v) { return std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4); }
 std::string bytes_of(const std::vector<uint16_t>& v) { return std::string(reinterpret_cast<const char*>(v.data()), v.size() * 2); }
