@@ -170,32 +170,42 @@ struct Checkpoint {
   // Tensor i as contiguous row-major bytes.
   std::vector<uint8_t> bytes(std::size_t i) const {
     const torch_bin::TensorRef& t = tensors[i];
-    const std::vector<uint8_t> storage = zip.read(records[i], static_cast<uint64_t>(t.storage_numel) * dtype_size(t.dtype));
+    std::vector<uint8_t> storage = zip.read(records[i], static_cast<uint64_t>(t.storage_numel) * dtype_size(t.dtype));
+    if (t.offset == 0 && is_contiguous(t) && numel(t) == t.storage_numel) return storage;  // the usual case: no copy
     return gather(t, storage);
+  }
+
+  static int64_t numel(const torch_bin::TensorRef& t) {
+    int64_t n = 1;
+    for (int64_t d : t.shape) n *= d;
+    return n;
+  }
+
+  // Row-major without gaps (dimensions of size 1 may have any stride).
+  static bool is_contiguous(const torch_bin::TensorRef& t) {
+    int64_t expected = 1;
+    for (std::size_t d = t.shape.size(); d-- > 0;) {
+      if (t.shape[d] != 1 && t.stride[d] != expected) return false;
+      expected *= t.shape[d];
+    }
+    return true;
   }
 
   // The pickle reader has checked that the view lies inside the storage; views that are not one contiguous
   // run of elements (a transposed weight, a slice) are copied element by element.
   static std::vector<uint8_t> gather(const torch_bin::TensorRef& t, const std::vector<uint8_t>& storage) {
     const std::size_t e = dtype_size(t.dtype);
-    int64_t numel = 1;
-    for (int64_t d : t.shape) numel *= d;
-    std::vector<uint8_t> out(static_cast<std::size_t>(numel) * e);
-    if (numel == 0) return out;
-    bool contiguous = true;
-    int64_t expected = 1;
-    for (std::size_t d = t.shape.size(); d-- > 0;) {
-      if (t.shape[d] != 1 && t.stride[d] != expected) contiguous = false;
-      expected *= t.shape[d];
-    }
-    if (contiguous) {
+    const int64_t count = numel(t);
+    std::vector<uint8_t> out(static_cast<std::size_t>(count) * e);
+    if (count == 0) return out;
+    if (is_contiguous(t)) {
       std::memcpy(out.data(), storage.data() + static_cast<std::size_t>(t.offset) * e, out.size());
       return out;
     }
     const std::size_t dims = t.shape.size();
     std::vector<int64_t> index(dims, 0);
     int64_t source = t.offset;
-    for (int64_t k = 0; k < numel; ++k) {
+    for (int64_t k = 0; k < count; ++k) {
       std::memcpy(out.data() + static_cast<std::size_t>(k) * e, storage.data() + static_cast<std::size_t>(source) * e, e);
       for (std::size_t d = dims; d-- > 0;) {  // odometer: the last dimension moves fastest
         source += t.stride[d];
