@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "xsearch/checkpoint.hpp"
 #include "xsearch/hub.hpp"
 
 namespace xsearch::cli {
@@ -65,12 +66,27 @@ void add_model_commands(CLI::App& app, Runner& run) {
       const auto models = list_cached_models();
       if (l->json) {
         nlohmann::ordered_json j = nlohmann::ordered_json::array();
-        for (const auto& m : models)
-          j.push_back({{"id", m.id}, {"revision", m.revision}, {"path", m.dir.string()}, {"bytes", m.bytes}, {"complete", m.complete}});
+        for (const auto& m : models) {
+          const ModelSummary s = summarize_model(m.dir);
+          j.push_back({{"id", m.id}, {"revision", m.revision}, {"path", m.dir.string()}, {"bytes", s.bytes},
+                       {"complete", m.complete}, {"ready", m.complete && s.ready}, {"weights", s.weights},
+                       {"weights_path", s.weights_file.string()}, {"patch_size", s.patch_size},
+                       {"num_frames", s.num_frames}, {"image_size", s.image_size}, {"prompt_layers", s.prompt_layers}});
+        }
         write_json(j);
       } else {
-        for (const auto& m : models)
-          write_stdout(fmt::format("{}  {:.1f} MB  {}{}\n", m.id, m.bytes / 1e6, m.dir.string(), m.complete ? "" : "  (incomplete)"));
+        for (const auto& m : models) {
+          const ModelSummary s = summarize_model(m.dir);
+          const std::string state = !m.complete ? "incomplete"
+                                    : s.ready   ? (s.weights == "converted" ? "ready (converted from .bin)" : "ready")
+                                    : s.weights == "pytorch_model.bin" ? "ready after conversion (on first use)"
+                                                                       : "broken: " + s.error;
+          const std::string geometry = s.error.empty() || s.patch_size > 0
+                                           ? fmt::format("patch {}, {} frames, {} px, {} prompt layers", s.patch_size,
+                                                         s.num_frames, s.image_size, s.prompt_layers)
+                                           : "config.json unreadable";
+          write_stdout(fmt::format("{}  {}  {}  {:.1f} MB  {}\n", m.id, state, geometry, s.bytes / 1e6, m.dir.string()));
+        }
       }
       return models.empty() ? 1 : 0;
     };

@@ -42,4 +42,18 @@ std::filesystem::path model_weights_file(const std::filesystem::path& model_dir)
 // empty path when a conversion is still to be made (or the folder has no weights).
 std::filesystem::path ready_weights_file(const std::filesystem::path& model_dir);
 
+// What `xsearch model list` shows of a model folder.
+struct ModelSummary {
+  // "model.safetensors" (the folder's own), "converted" (from pytorch_model.bin, already made),
+  // "pytorch_model.bin" (to be converted on first use), or "none".
+  std::string weights = "none";
+  bool ready = false;                    // the weights can be read now without converting
+  std::filesystem::path weights_file;    // when ready
+  int64_t bytes = 0;                     // the folder's files (links followed) plus a conversion stored elsewhere
+  // The geometry from config.json; all 0 when it does not load (`error` then says why).
+  int64_t patch_size = 0, num_frames = 0, image_size = 0, prompt_layers = 0;
+  std::string error;
+};
+ModelSummary summarize_model(const std::filesystem::path& model_dir);
+
 }  // namespace xsearch

@@ -41,7 +41,7 @@ struct CachedModel {
   std::string revision;
   std::filesystem::path dir;
   int64_t bytes = 0;
-  bool complete = false;  // has config.json, model.safetensors, vocab.json and merges.txt
+  bool complete = false;  // has config.json, model.safetensors (or pytorch_model.bin), vocab.json and merges.txt
 };
 std::vector<CachedModel> list_cached_models();
 

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 
+#include "xsearch/checkpoint.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/hub.hpp"
 #include "xsearch/pipeline.hpp"
@@ -27,7 +28,8 @@ struct FileSpec {
 const FileSpec kFiles[] = {{"config.json", true},           {"preprocessor_config.json", false},
                            {"vocab.json", true},            {"merges.txt", true},
                            {"tokenizer_config.json", false}, {"special_tokens_map.json", false},
-                           {"tokenizer.json", false},        {"model.safetensors", true}};
+                           {"tokenizer.json", false},        {"model.safetensors", false},
+                           {"pytorch_model.bin", false}};  // only when there is no model.safetensors
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
@@ -218,13 +220,18 @@ fs::path pull_model(const PullOptions& o) {
   fs::create_directories(repo / "blobs", ec);
   if (ec) throw Error((repo / "blobs").string() + ": cannot create (" + ec.message() + ")");
   std::string commit;
+  std::string weights;  // which weights file the repository has
   for (const auto& spec : kFiles) {
+    const bool bin = std::string(spec.name) == "pytorch_model.bin";
+    if (bin && !weights.empty()) continue;  // model.safetensors is there: the .bin is not needed
     const std::string url = endpoint() + "/" + o.id + "/resolve/" + o.revision + "/" + spec.name;
     const RemoteFile remote = head(url, spec.name);
     if (!remote.exists) {
       if (spec.required) throw Error(o.id + ": the repository has no " + spec.name + " (is it an X-CLIP model?)");
+      if (bin) throw Error(o.id + ": the repository has neither model.safetensors nor pytorch_model.bin (is it an X-CLIP model?)");
       continue;
     }
+    if (bin || std::string(spec.name) == "model.safetensors") weights = spec.name;
     if (commit.empty()) commit = remote.commit.empty() ? o.revision : remote.commit;
     const fs::path blob = repo / "blobs" / remote.etag;
     const fs::path snapshot = repo / "snapshots" / commit / spec.name;
@@ -252,7 +259,16 @@ fs::path pull_model(const PullOptions& o) {
     std::ofstream ref(repo / "refs" / o.revision, std::ios::trunc);
     ref << commit;
   }
-  return repo / "snapshots" / commit;
+  const fs::path snapshot = repo / "snapshots" / commit;
+  if (weights == "pytorch_model.bin") {
+    // Converted once, beside the snapshots (never inside them): see model_weights_file().
+    const bool had = !ready_weights_file(snapshot).empty();
+    const fs::path converted = model_weights_file(snapshot);
+    if (o.on_message)
+      o.on_message(had ? "model.safetensors: up to date (converted from pytorch_model.bin: " + converted.string() + ")"
+                       : "pytorch_model.bin: converted to " + converted.string());
+  }
+  return snapshot;
 }
 
 std::vector<CachedModel> list_cached_models() {
@@ -276,7 +292,8 @@ std::vector<CachedModel> list_cached_models() {
     }
     m.revision = m.dir.filename().string();
     for (const auto& f : fs::directory_iterator(m.dir, ec)) m.bytes += static_cast<int64_t>(fs::file_size(f.path(), ec));
-    m.complete = fs::exists(m.dir / "config.json") && fs::exists(m.dir / "model.safetensors") &&
+    m.complete = fs::exists(m.dir / "config.json") &&
+                 (fs::exists(m.dir / "model.safetensors") || fs::exists(m.dir / "pytorch_model.bin")) &&
                  fs::exists(m.dir / "vocab.json") && fs::exists(m.dir / "merges.txt");
     out.push_back(m);
   }
