@@ -88,7 +88,8 @@ class TorchZip {
   // The whole record, checked against its CRC; refuses one larger than `limit` bytes.
   std::vector<uint8_t> read(zip_uint64_t index, uint64_t limit) const {
     const uint64_t n = size(index);
-    const std::string name = zip_get_name(zip_, index, ZIP_FL_ENC_RAW);
+    const char* entry = zip_get_name(zip_, index, ZIP_FL_ENC_RAW);
+    const std::string name = entry ? entry : "a record";
     if (n > limit) fail(name + ": " + std::to_string(n) + " bytes, more than the " + std::to_string(limit) + " expected");
     zip_file_t* f = zip_fopen_index(zip_, index, 0);
     if (!f) fail(name + ": cannot open in the zip (" + error() + ")");
