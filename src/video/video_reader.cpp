@@ -168,21 +168,45 @@ struct VideoReader::Impl {
     restart_decoding(0);
   }
 
+  // swscale's destination: FFmpeg-allocated, rows aligned to 64 bytes and padding after the last row.
+  // libswscale's x86 writers store whole SIMD blocks, so a tightly packed `width * 3` destination overflows
+  // the heap on some sizes (360x640, 426x240, 200x100) and leaves the last columns unwritten on others
+  // (854x480). Rows are copied out tightly packed afterwards.
+  FramePtr rgb_buffer;
+
+  uint8_t* const* rgb_destination(int width, int height, int* strides) {
+    if (!rgb_buffer || rgb_buffer->width != width || rgb_buffer->height != height) {
+      rgb_buffer = new_frame();
+      rgb_buffer->format = AV_PIX_FMT_RGB24;
+      rgb_buffer->width = width;
+      rgb_buffer->height = height;
+      const int r = av_frame_get_buffer(rgb_buffer.get(), 64);
+      if (r < 0) fail("cannot allocate a " + std::to_string(width) + "x" + std::to_string(height) + " RGB frame (" + av_error(r) + ")");
+    }
+    for (int i = 0; i < 4; ++i) strides[i] = rgb_buffer->linesize[i];
+    return rgb_buffer->data;
+  }
+
   RgbFrame convert(const AVFrame* f, double time, int64_t index) {
     const int dst_w = info.rotation % 180 == 0 ? info.width : info.height;
     const int dst_h = info.rotation % 180 == 0 ? info.height : info.width;
+    if (f->width <= 0 || f->height <= 0) fail("decoded a frame without a size");
     sws = sws_getCachedContext(sws, f->width, f->height, static_cast<AVPixelFormat>(f->format), dst_w, dst_h,
                                AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr);
     if (!sws) fail("cannot convert frames of pixel format " + std::to_string(f->format) + " to RGB");
+    int strides[4] = {0, 0, 0, 0};
+    uint8_t* const* planes = rgb_destination(dst_w, dst_h, strides);
+    const int rows = sws_scale(sws, f->data, f->linesize, 0, f->height, planes, strides);
+    if (rows != dst_h) fail("converting a frame to RGB gave " + std::to_string(rows) + " of " + std::to_string(dst_h) + " rows");
     RgbFrame out;
     out.time = time;
     out.index = index;
     out.width = dst_w;
     out.height = dst_h;
-    out.rgb.resize(static_cast<std::size_t>(dst_w) * dst_h * 3);
-    uint8_t* planes[4] = {out.rgb.data(), nullptr, nullptr, nullptr};
-    int strides[4] = {dst_w * 3, 0, 0, 0};
-    sws_scale(sws, f->data, f->linesize, 0, f->height, planes, strides);
+    const std::size_t row_bytes = static_cast<std::size_t>(dst_w) * 3;
+    out.rgb.resize(row_bytes * dst_h);
+    for (int y = 0; y < dst_h; ++y)
+      std::copy_n(planes[0] + static_cast<std::ptrdiff_t>(y) * strides[0], row_bytes, out.rgb.data() + row_bytes * y);
     rotate_rgb(out, info.rotation);
     ++converted;
     return out;
