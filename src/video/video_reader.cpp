@@ -151,20 +151,24 @@ struct VideoReader::Impl {
     last_time = -std::numeric_limits<double>::infinity();
   }
 
-  // Repositions so that the next frames come from the last keyframe at or before `time`.
-  void seek(double time) {
-    const int64_t ts = static_cast<int64_t>(std::floor((time + origin) / av_q2d(time_base)));
-    if (av_seek_frame(fmt, stream_index, ts, AVSEEK_FLAG_BACKWARD) < 0) {
-      // Some demuxers only seek by bytes or from the start: fall back to the start.
-      avformat_seek_file(fmt, -1, std::numeric_limits<int64_t>::min(), 0, 0, 0);
-    }
+  // Repositions so that the next frames come from the last keyframe at or before `time`. False when the
+  // demuxer cannot seek there: the decoder is then left as it was, and the caller decodes through.
+  bool seek(double time) {
+    // A time outside what a stream timestamp can hold (or not a number) is no place to seek to.
+    const double units = std::floor((time + origin) / av_q2d(time_base));
+    if (!(std::fabs(units) < 9.0e18)) return false;
+    if (av_seek_frame(fmt, stream_index, static_cast<int64_t>(units), AVSEEK_FLAG_BACKWARD) < 0) return false;
     restart_decoding(-1);
+    return true;
   }
 
   void rewind() {
     const int64_t start = fmt->start_time == AV_NOPTS_VALUE ? 0 : fmt->start_time;
-    if (avformat_seek_file(fmt, -1, std::numeric_limits<int64_t>::min(), start, start, 0) < 0)
-      av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BACKWARD);
+    int r = avformat_seek_file(fmt, -1, std::numeric_limits<int64_t>::min(), start, start, 0);
+    // Some demuxers only seek by stream timestamp or by bytes.
+    if (r < 0) r = av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BACKWARD);
+    if (r < 0) r = av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_BYTE);
+    if (r < 0) fail("cannot seek back to the start (" + av_error(r) + ")");
     restart_decoding(0);
   }
 
@@ -238,13 +242,15 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads) : impl_
   if (demuxer == "image2" || demuxer.find("_pipe") != std::string::npos) m.not_a_video("a single image, not a video");
   AVStream* stream = m.fmt->streams[m.stream_index];
   m.time_base = stream->time_base;
+  if (m.time_base.num <= 0 || m.time_base.den <= 0) m.fail("video stream without a valid time base");
   m.origin = m.fmt->start_time == AV_NOPTS_VALUE ? 0.0 : m.fmt->start_time / static_cast<double>(AV_TIME_BASE);
   const AVCodec* decoder = avcodec_find_decoder(stream->codecpar->codec_id);
   if (!decoder) m.fail("no decoder for codec \"" + std::string(avcodec_get_name(stream->codecpar->codec_id)) + "\"");
   m.info.codec = decoder->name;
   m.codec = avcodec_alloc_context3(decoder);
   if (!m.codec) throw std::bad_alloc();
-  avcodec_parameters_to_context(m.codec, stream->codecpar);
+  r = avcodec_parameters_to_context(m.codec, stream->codecpar);
+  if (r < 0) m.fail("cannot read the " + m.info.codec + " stream parameters (" + av_error(r) + ")");
   m.codec->thread_count = threads;  // 0: as many as FFmpeg sees fit
   m.codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
   r = avcodec_open2(m.codec, decoder, nullptr);
@@ -255,6 +261,8 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads) : impl_
   m.info.coded_width = m.codec->width;
   m.info.coded_height = m.codec->height;
   if (m.info.coded_width <= 0 || m.info.coded_height <= 0) m.fail("video stream without a frame size");
+  if (av_image_check_size(m.info.coded_width, m.info.coded_height, 0, nullptr) < 0)
+    m.fail("implausible frame size " + std::to_string(m.info.coded_width) + "x" + std::to_string(m.info.coded_height));
   AVRational sar = av_guess_sample_aspect_ratio(m.fmt, stream, nullptr);
   if (sar.num <= 0 || sar.den <= 0) sar = {1, 1};
   av_reduce(&m.info.sar_num, &m.info.sar_den, sar.num, sar.den, 1 << 20);
@@ -269,8 +277,14 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads) : impl_
   }
   // Shown size: the sample aspect ratio stretches the width; then the rotation may swap the sides.
   int shown_w = m.info.coded_width;
-  if (m.info.sar_num != m.info.sar_den)
-    shown_w = std::max(2, static_cast<int>(std::lround(static_cast<double>(shown_w) * m.info.sar_num / m.info.sar_den)));
+  if (m.info.sar_num != m.info.sar_den) {
+    // A crafted aspect ratio may stretch a frame past what an int or memory holds: refuse it, by name.
+    const double stretched = std::round(static_cast<double>(shown_w) * m.info.sar_num / m.info.sar_den);
+    if (!(stretched < 65536) || av_image_check_size(static_cast<int>(std::max(2.0, stretched)), m.info.coded_height, 0, nullptr) < 0)
+      m.fail("implausible sample aspect ratio " + std::to_string(m.info.sar_num) + ":" + std::to_string(m.info.sar_den) +
+             " for a " + std::to_string(m.info.coded_width) + "x" + std::to_string(m.info.coded_height) + " frame");
+    shown_w = std::max(2, static_cast<int>(stretched));
+  }
   const bool swap = m.info.rotation % 180 != 0;
   m.info.width = swap ? m.info.coded_height : shown_w;
   m.info.height = swap ? shown_w : m.info.coded_height;
@@ -305,10 +319,7 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads) : impl_
   };
   int64_t frames_after = 0, last_duration = 0;
   double last = m.info.start;
-  if (estimate > 10.0) {
-    m.seek(estimate - 5.0);
-    decode_to_end(frames_after, last, last_duration);
-  }
+  if (estimate > 10.0 && m.seek(estimate - 5.0)) decode_to_end(frames_after, last, last_duration);
   if (frames_after == 0) {
     m.rewind();
     m.next(frame.get());  // the first frame again
@@ -340,6 +351,8 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
                                   bool allow_seek) {
   Impl& m = *impl_;
   if (!std::is_sorted(times.begin(), times.end())) throw Error("frames_at_times: times must be ascending");
+  for (double t : times)
+    if (!std::isfinite(t)) throw Error("frames_at_times: times must be finite");
   m.rewind();
   FramePtr current = new_frame(), candidate = new_frame();
   bool have_current = false;
@@ -357,7 +370,15 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
     if (allow_seek && !exhausted && (!have_current ? target - m.info.start : target - current_time) > kSeekGap) {
       // Seek, and make sure the first frame after it is not past the target (else seek further back).
       for (double back = 1.0;; back *= 2) {
-        m.seek(target - back);
+        if (!m.seek(target - back)) {
+          // The demuxer cannot seek here: decode through from the start instead, for this and later targets
+          // (the position after a failed seek is not to be trusted).
+          allow_seek = false;
+          m.rewind();
+          have_current = false;
+          current_time = -std::numeric_limits<double>::infinity();
+          break;
+        }
         if (!m.next(candidate.get())) {
           exhausted = true;
           break;
