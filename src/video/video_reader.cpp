@@ -10,6 +10,7 @@ extern "C" {
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 #include "xsearch/error.hpp"
@@ -79,6 +80,10 @@ struct VideoReader::Impl {
   int64_t decoded = 0, converted = 0, errors = 0;
   double last_time = -std::numeric_limits<double>::infinity();
   double frame_step = 1.0 / 30;
+  // Early ends (see read_error()): a read error that ended the current pass over the file, what the probe
+  // found wrong with the file's end, the message callers see, and the end of the last good frame so far.
+  std::string pass_error, probe_error, read_error;
+  double good_end = -std::numeric_limits<double>::infinity();
 
   ~Impl() {
     sws_freeContext(sws);
@@ -97,6 +102,12 @@ struct VideoReader::Impl {
     double t = ts == AV_NOPTS_VALUE ? last_time + frame_step : ts * av_q2d(time_base) - origin;
     if (!std::isfinite(t)) t = 0;
     last_time = t;
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 30, 100)
+    const int64_t d = f->duration;
+#else
+    const int64_t d = f->pkt_duration;
+#endif
+    good_end = std::max(good_end, t + (d > 0 ? d * av_q2d(time_base) : frame_step));
     return t;
   }
 
@@ -124,8 +135,11 @@ struct VideoReader::Impl {
       }
       const int rr = av_read_frame(fmt, packet);
       if (rr < 0) {
-        // End of file, or a read error we treat as the end (a truncated file keeps what was read).
-        if (rr != AVERROR_EOF) ++errors;
+        // End of file, or a read error: the end of this pass (a damaged file keeps what was read before).
+        if (rr != AVERROR_EOF) {
+          ++errors;
+          pass_error = "read error (" + av_error(rr) + ")";
+        }
         avcodec_send_packet(codec, nullptr);
         eof_sent = true;
         continue;
@@ -149,6 +163,25 @@ struct VideoReader::Impl {
     finished = false;
     next_index = index;
     last_time = -std::numeric_limits<double>::infinity();
+    pass_error.clear();
+  }
+
+  // After a pass that ran out of frames: why it ended early, or "" for a normal end. Early: a read error
+  // ended it, the probe found the file cut short, or the frames stopped more than 2 frame durations before
+  // the end the probe decoded to (damage the demuxer could not read past; the probe's seek to the end
+  // jumped over it). 2 frames of slack absorb a last frame's duration guessed from the nominal rate.
+  std::string early_end() const {
+    if (!pass_error.empty()) return pass_error + " after " + seconds(good_end);
+    if (!probe_error.empty()) return probe_error;
+    if (good_end < info.end - 2 * frame_step)
+      return "the video stops at " + seconds(good_end) + ", before its last frame at " + seconds(info.end) + " (damaged data)";
+    return "";
+  }
+
+  static std::string seconds(double t) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f s", t);
+    return buf;
   }
 
   // Repositions so that the next frames come from the last keyframe at or before `time`. False when the
@@ -170,6 +203,7 @@ struct VideoReader::Impl {
     if (r < 0) r = av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_BYTE);
     if (r < 0) fail("cannot seek back to the start (" + av_error(r) + ")");
     restart_decoding(0);
+    good_end = -std::numeric_limits<double>::infinity();
   }
 
   // swscale's destination: FFmpeg-allocated, rows aligned to 64 bytes and padding after the last row.
@@ -329,6 +363,18 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads) : impl_
   }
   const double step = last_duration > 0 ? last_duration * av_q2d(m.time_base) : m.frame_step;
   m.info.end = last + step;
+  // A file cut short: a read error ended the probe's pass, or the frames end clearly (2 frame durations,
+  // see early_end()) before the video stream's duration in the header (the format's only when the video is
+  // its only stream: an audio track may legitimately run longer).
+  if (!m.pass_error.empty()) m.probe_error = m.pass_error + " after " + Impl::seconds(m.info.end);
+  double announced = std::numeric_limits<double>::quiet_NaN();
+  if (stream->duration != AV_NOPTS_VALUE && stream->duration > 0)
+    announced = (stream->start_time == AV_NOPTS_VALUE ? 0 : stream->start_time) * av_q2d(m.time_base) + stream->duration * av_q2d(m.time_base) - m.origin;
+  else if (m.fmt->nb_streams == 1 && m.fmt->duration != AV_NOPTS_VALUE && m.fmt->duration > 0)
+    announced = m.fmt->duration / static_cast<double>(AV_TIME_BASE);
+  if (m.probe_error.empty() && std::isfinite(announced) && announced > m.info.end + 2 * m.frame_step)
+    m.probe_error = "the file ends at " + Impl::seconds(m.info.end) + ", before the " + Impl::seconds(announced) +
+                    " its header announces (cut short)";
   m.decoded = 0;
   m.errors = 0;
   m.rewind();
@@ -340,12 +386,8 @@ const VideoInfo& VideoReader::info() const { return impl_->info; }
 int64_t VideoReader::frames_decoded() const { return impl_->decoded; }
 int64_t VideoReader::frames_converted() const { return impl_->converted; }
 int64_t VideoReader::decode_errors() const { return impl_->errors; }
-// Placeholder until the video branch's implementation lands (that branch's version wins in a conflict).
-const std::string& VideoReader::read_error() const {
-  static const std::string none;
-  return none;
-}
-double VideoReader::good_until() const { return info().end; }
+const std::string& VideoReader::read_error() const { return impl_->read_error; }
+double VideoReader::good_until() const { return impl_->read_error.empty() ? impl_->info.end : impl_->good_end; }
 
 void VideoReader::frames_at_times(const std::vector<double>& times, const std::function<void(std::size_t, const RgbFrame&)>& on_frame,
                                   bool allow_seek) {
@@ -354,6 +396,7 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
   for (double t : times)
     if (!std::isfinite(t)) throw Error("frames_at_times: times must be finite");
   m.rewind();
+  m.read_error.clear();
   FramePtr current = new_frame(), candidate = new_frame();
   bool have_current = false;
   double current_time = -std::numeric_limits<double>::infinity();
@@ -399,6 +442,7 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
     while (!exhausted && (!have_current || current_time < target - 1e-9)) {
       if (!m.next(candidate.get())) {
         exhausted = true;
+        m.read_error = m.early_end();
         break;
       }
       const double t = m.frame_time(candidate.get());
@@ -408,6 +452,9 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
       current_index = m.next_index >= 0 ? m.next_index++ : -1;
       have_current = true;
     }
+    // After an early end, targets past the last good frame (its time plus its duration) get nothing: never
+    // a clip padded with a repeated frame. A normal end gives the last frame, as it is shown there.
+    if (exhausted && !m.read_error.empty() && target >= m.good_end - 1e-9) return;
     if (!have_current) throw Error(m.info.path.string() + ": no frame at " + std::to_string(target) + " s");
     // The same frame may serve several targets (a short clip of a low frame rate video): convert once.
     if (!(converted_for == current_time)) {
@@ -424,6 +471,7 @@ std::vector<RgbFrame> VideoReader::frames_at_indices(const std::vector<int64_t>&
   std::sort(wanted.begin(), wanted.end());
   if (!wanted.empty() && wanted.front() < 0) throw Error("frame indices must not be negative");
   m.rewind();
+  m.read_error.clear();
   std::vector<RgbFrame> found;
   FramePtr f = new_frame();
   int64_t index = 0;
@@ -437,6 +485,7 @@ std::vector<RgbFrame> VideoReader::frames_at_indices(const std::vector<int64_t>&
     av_frame_unref(f.get());
     ++index;
   }
+  if (w < wanted.size()) m.read_error = m.early_end();
   if (w < wanted.size())
     throw Error(m.info.path.string() + ": frame " + std::to_string(wanted[w]) + " does not exist (the video has " +
                 std::to_string(index) + " frames)");
@@ -454,12 +503,14 @@ std::vector<RgbFrame> VideoReader::frames_at_indices(const std::vector<int64_t>&
 std::vector<double> VideoReader::frame_times() {
   Impl& m = *impl_;
   m.rewind();
+  m.read_error.clear();
   std::vector<double> times;
   FramePtr f = new_frame();
   while (m.next(f.get())) {
     times.push_back(m.frame_time(f.get()));
     av_frame_unref(f.get());
   }
+  m.read_error = m.early_end();
   return times;
 }
 
