@@ -84,6 +84,21 @@ struct VideoReader::Impl {
   // found wrong with the file's end, the message callers see, and the end of the last good frame so far.
   std::string pass_error, probe_error, read_error;
   double good_end = -std::numeric_limits<double>::infinity();
+  double good_until = 0;  // with read_error
+
+  // A new pass over the file: a file the probe found cut short says so from the start, whether or not
+  // the pass reaches its end.
+  void start_pass() {
+    read_error = probe_error;
+    good_until = info.end;
+  }
+  // The pass ran out of frames.
+  void pass_exhausted() {
+    const std::string why = early_end();
+    if (why.empty()) return;
+    read_error = why;
+    good_until = std::min(info.end, good_end);
+  }
 
   ~Impl() {
     sws_freeContext(sws);
@@ -378,6 +393,7 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads) : impl_
   m.decoded = 0;
   m.errors = 0;
   m.rewind();
+  m.start_pass();
 }
 
 VideoReader::~VideoReader() = default;
@@ -387,7 +403,7 @@ int64_t VideoReader::frames_decoded() const { return impl_->decoded; }
 int64_t VideoReader::frames_converted() const { return impl_->converted; }
 int64_t VideoReader::decode_errors() const { return impl_->errors; }
 const std::string& VideoReader::read_error() const { return impl_->read_error; }
-double VideoReader::good_until() const { return impl_->read_error.empty() ? impl_->info.end : impl_->good_end; }
+double VideoReader::good_until() const { return impl_->read_error.empty() ? impl_->info.end : impl_->good_until; }
 
 void VideoReader::frames_at_times(const std::vector<double>& times, const std::function<void(std::size_t, const RgbFrame&)>& on_frame,
                                   bool allow_seek) {
@@ -396,7 +412,7 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
   for (double t : times)
     if (!std::isfinite(t)) throw Error("frames_at_times: times must be finite");
   m.rewind();
-  m.read_error.clear();
+  m.start_pass();
   FramePtr current = new_frame(), candidate = new_frame();
   bool have_current = false;
   double current_time = -std::numeric_limits<double>::infinity();
@@ -424,6 +440,7 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
         }
         if (!m.next(candidate.get())) {
           exhausted = true;
+          m.pass_exhausted();
           break;
         }
         const double t = m.frame_time(candidate.get());
@@ -442,7 +459,7 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
     while (!exhausted && (!have_current || current_time < target - 1e-9)) {
       if (!m.next(candidate.get())) {
         exhausted = true;
-        m.read_error = m.early_end();
+        m.pass_exhausted();
         break;
       }
       const double t = m.frame_time(candidate.get());
@@ -454,7 +471,7 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
     }
     // After an early end, targets past the last good frame (its time plus its duration) get nothing: never
     // a clip padded with a repeated frame. A normal end gives the last frame, as it is shown there.
-    if (exhausted && !m.read_error.empty() && target >= m.good_end - 1e-9) return;
+    if (exhausted && !m.read_error.empty() && target >= m.good_until - 1e-9) return;
     if (!have_current) throw Error(m.info.path.string() + ": no frame at " + std::to_string(target) + " s");
     // The same frame may serve several targets (a short clip of a low frame rate video): convert once.
     if (!(converted_for == current_time)) {
@@ -471,7 +488,7 @@ std::vector<RgbFrame> VideoReader::frames_at_indices(const std::vector<int64_t>&
   std::sort(wanted.begin(), wanted.end());
   if (!wanted.empty() && wanted.front() < 0) throw Error("frame indices must not be negative");
   m.rewind();
-  m.read_error.clear();
+  m.start_pass();
   std::vector<RgbFrame> found;
   FramePtr f = new_frame();
   int64_t index = 0;
@@ -485,7 +502,7 @@ std::vector<RgbFrame> VideoReader::frames_at_indices(const std::vector<int64_t>&
     av_frame_unref(f.get());
     ++index;
   }
-  if (w < wanted.size()) m.read_error = m.early_end();
+  if (w < wanted.size()) m.pass_exhausted();
   if (w < wanted.size())
     throw Error(m.info.path.string() + ": frame " + std::to_string(wanted[w]) + " does not exist (the video has " +
                 std::to_string(index) + " frames)");
@@ -503,14 +520,14 @@ std::vector<RgbFrame> VideoReader::frames_at_indices(const std::vector<int64_t>&
 std::vector<double> VideoReader::frame_times() {
   Impl& m = *impl_;
   m.rewind();
-  m.read_error.clear();
+  m.start_pass();
   std::vector<double> times;
   FramePtr f = new_frame();
   while (m.next(f.get())) {
     times.push_back(m.frame_time(f.get()));
     av_frame_unref(f.get());
   }
-  m.read_error = m.early_end();
+  m.pass_exhausted();
   return times;
 }
 
