@@ -90,9 +90,9 @@ class VideoReader {
   int64_t frames_converted() const;
   // Decoding problems met and skipped (corrupt packets); a non-zero count deserves a warning.
   int64_t decode_errors() const;
-  // Why decoding stopped before the end (read/decode error, file cut short); empty if it reached the end.
+  // Why frames end early (a read error; the file cut short; see video_reader.cpp), "" for a normal end.
   const std::string& read_error() const;
-  // The time up to which frames are good when read_error() is set; info().end otherwise.
+  // With read_error(): last good frame's time + its duration (frames_at_times stops there); else info().end.
   double good_until() const;
 
  private:
