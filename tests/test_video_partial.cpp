@@ -1,6 +1,6 @@
 // Files cut short or damaged: read_error() says why reading stopped early, good_until() where the good
 // frames end, and frames_at_times() delivers nothing past them (never a clip padded with repeated frames)
-// and the right frames before. Recoverable damage keeps decoding, counted in decode_errors().
+// and the right frames before. Damage the demuxer recovers from keeps decoding to the end.
 #include "cli_runner.hpp"
 #include "helpers.hpp"
 #include "xsearch/video.hpp"
@@ -81,7 +81,7 @@ TEST_CASE("a file cut short stops at its last good frame and says why", "[video]
   }
 }
 
-TEST_CASE("damage in the middle that decoding recovers from is counted, not an early end", "[video]") {
+TEST_CASE("damage in the middle that decoding recovers from is not an early end", "[video]") {
   test::TempDir tmp;
   const fs::path full = make_20s(tmp, "full.mkv", "");
   std::string bytes = test::read_file(full);
