@@ -25,7 +25,7 @@ struct IngestArgs {
   std::string db, model, device = "auto";
   double window = 4.0, stride = 0.0;
   int batch = 8, threads = 0;
-  bool hidden = false, quiet = false, json = false, store_prompts = false, yes = false, prune_offline = false;
+  bool hidden = false, quiet = false, json = false, store_prompts = false, yes = false, prune_offline = false, no_wait = false;
 };
 
 // Exit statuses of ingest beyond 0 and 2 (README, "Exit status").
@@ -105,6 +105,7 @@ int run_ingest(const IngestArgs& a) {
   const bool show_progress = stderr_is_terminal() && !a.quiet && !a.json;
   g_progress_on_terminal = show_progress;
   ProgressLine progress(show_progress);
+  o.wait_for_writer = !a.no_wait;
   IngestObserver observer;
   observer.on_error = [&](const std::string& message) {
     progress.clear();
@@ -185,6 +186,7 @@ void add_ingest_command(CLI::App& app, Runner& run) {
   cmd->add_flag("-y,--yes", a->yes, "Download the default model without asking when none is given");
   cmd->add_flag("-q,--quiet", a->quiet, "Print errors only");
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
+  cmd->add_flag("--no-wait", a->no_wait, "Fail at once if another xsearch is writing the library");
   cmd->callback([a, &run] { run = [a] { return XSEARCH_FULL_ONLY(run_ingest(*a)); }; });
 }
 

@@ -11,15 +11,23 @@ namespace {
 
 struct LibraryArgs {
   std::string db, path;
-  bool json = false;
+  bool json = false, no_wait = false;
 };
+
+// remove and reindex: write to an existing library (never create one), one writer at a time.
+Library open_for_writing(const LibraryArgs& a) {
+  LibraryOpenOptions o;
+  o.writable = true;
+  o.wait = !a.no_wait;
+  o.on_wait = [](const std::string& message) { fmt::print(stderr, "xsearch: {}\n", message); };
+  return Library::open(resolve_db(a.db), o);
+}
 
 int run_info(const LibraryArgs& a) {
   Library library = Library::open(resolve_db(a.db), false);
   const auto model = library.model();
-  const auto videos = library.videos();
-  int64_t failed = 0;
-  for (const auto& v : videos) failed += v.status == "failed";
+  const VideoCounts counts = library.video_counts();
+  const int64_t failed = counts.failed;
   const int64_t clips = library.clip_count();
   const std::string index = clips > Library::exact_search_limit() ? "ivf" : "exact";
   if (a.json) {
@@ -28,27 +36,29 @@ int run_info(const LibraryArgs& a) {
                 {"videos", library.video_count()},
                 {"clips", clips},
                 {"failed", failed},
+                {"partial", counts.partial},
                 {"embedding_dim", model ? model->dim : 0},
                 {"prompt_tokens", library.prompt_token_count()},
                 {"index", index}});
   } else {
-    write_stdout(fmt::format("library: {}\nmodel: {}\nvideos: {} ({} failed)\nclips: {}\nindex: {} ({})\n",
-                             library.path().string(), model ? model->name : "(none yet)", library.video_count(), failed,
-                             clips, index, library.index_path().string()));
+    write_stdout(fmt::format("library: {}\nmodel: {}\nvideos: {} ({} partial, {} failed)\nclips: {}\nindex: {} ({})\n",
+                             library.path().string(), model ? model->name : "(none yet)", library.video_count(), counts.partial,
+                             failed, clips, index, library.index_path().string()));
   }
   return 0;
 }
 
 int run_remove(const LibraryArgs& a) {
-  const int64_t n = remove_videos(resolve_db(a.db), a.path);
+  Library library = open_for_writing(a);
+  const int64_t n = remove_videos(library, a.path);
   if (a.json) write_json({{"removed", n}});
   else write_stdout(fmt::format("removed {} video{}\n", n, n == 1 ? "" : "s"));
   return n > 0 ? 0 : 1;
 }
 
 int run_reindex(const LibraryArgs& a) {
-  Library library = Library::open(resolve_db(a.db), true);
-  library.rebuild_index();
+  Library library = open_for_writing(a);
+  library.rebuild_index({}, true);  // from scratch: whatever the old file holds is not trusted
   if (a.json) write_json({{"clips", library.clip_count()}, {"index", library.index_path().string()}});
   else write_stdout(fmt::format("rebuilt {} from {} clips\n", library.index_path().string(), library.clip_count()));
   return 0;
@@ -68,12 +78,14 @@ void add_library_commands(CLI::App& app, Runner& run) {
   remove->add_option("path", r->path, "Video file or folder")->required();
   add_db_option(remove, r->db);
   remove->add_flag("--json", r->json, "Print JSON");
+  remove->add_flag("--no-wait", r->no_wait, "Fail at once if another xsearch is writing the library");
   remove->callback([r, &run] { run = [r] { return run_remove(*r); }; });
 
   auto x = std::make_shared<LibraryArgs>();
   CLI::App* reindex = app.add_subcommand("reindex", "Rebuild the vector index from the stored embeddings");
   add_db_option(reindex, x->db);
   reindex->add_flag("--json", x->json, "Print JSON");
+  reindex->add_flag("--no-wait", x->no_wait, "Fail at once if another xsearch is writing the library");
   reindex->callback([x, &run] { run = [x] { return run_reindex(*x); }; });
 }
 

@@ -22,7 +22,8 @@ struct QueryArgs {
 nlohmann::ordered_json result_json(const QueryResult& r) {
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
   for (const auto& h : r.results)
-    results.push_back({{"rank", h.rank}, {"path", h.path}, {"start", h.start}, {"end", h.end}, {"score", h.score}, {"clip_ids", h.clip_ids}});
+    results.push_back({{"rank", h.rank}, {"path", h.path}, {"start", h.start}, {"end", h.end}, {"score", h.score}, {"clip_ids", h.clip_ids},
+                       {"offline", h.offline}});
   return {{"query", r.query}, {"model", r.model}, {"reranked", r.reranked}, {"results", results}};
 }
 
@@ -50,6 +51,7 @@ int run_query(const QueryArgs& a) {
 #endif
   const auto start = std::chrono::steady_clock::now();
   const QueryResult r = query(options_from(a));
+  for (const auto& w : r.warnings) fmt::print(stderr, "xsearch: warning: {}\n", w);
   if (a.timings) {
     for (const auto& [name, secs] : r.timings) fmt::print(stderr, "{:>16}: {:7.1f} ms\n", name, secs * 1e3);
     fmt::print(stderr, "{:>16}: {:7.1f} ms\n", "total in query()",
@@ -59,7 +61,8 @@ int run_query(const QueryArgs& a) {
     write_json(result_json(r));
   } else {
     for (const auto& h : r.results)
-      write_stdout(fmt::format("{:>3}  {:.4f}  {}  {}-{}\n", h.rank, h.score, h.path, format_time(h.start), format_time(h.end)));
+      write_stdout(fmt::format("{:>3}  {:.4f}  {}  {}-{}{}\n", h.rank, h.score, h.path, format_time(h.start), format_time(h.end),
+                               h.offline ? "  (offline)" : ""));
   }
   return r.results.empty() ? 1 : 0;
 }

@@ -1,90 +1,47 @@
 #include "exact_file.hpp"
 
 #include <cblas.h>
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
-#include <fstream>
+
+#include "index_file_writer.hpp"
+#include "xsearch/error.hpp"
 
 namespace xsearch {
 
-namespace {
-
-constexpr char kMagic[4] = {'X', 'S', 'E', 'X'};
-constexpr uint32_t kFormat = 1;
-constexpr std::size_t kAlign = 64;
-
-struct Header {
-  char magic[4];
-  uint32_t format;
-  int64_t generation, n, dim;
-};
-
-std::size_t aligned(std::size_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
-
-}  // namespace
-
-void ExactFile::write(const std::filesystem::path& path, int64_t generation, int64_t dim, const std::vector<int64_t>& ids,
-                      const std::vector<float>& vectors) {
-  const std::filesystem::path tmp = path.string() + "." + std::to_string(::getpid()) + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return;  // a read-only folder: the caller keeps the index in memory instead
-    Header h{};
-    std::memcpy(h.magic, kMagic, 4);
-    h.format = kFormat;
-    h.generation = generation;
-    h.n = static_cast<int64_t>(ids.size());
-    h.dim = dim;
-    const std::string pad(kAlign, '\0');
-    out.write(reinterpret_cast<const char*>(&h), sizeof h);
-    out.write(pad.data(), static_cast<std::streamsize>(aligned(sizeof h) - sizeof h));
-    out.write(reinterpret_cast<const char*>(ids.data()), static_cast<std::streamsize>(ids.size() * sizeof(int64_t)));
-    out.write(pad.data(), static_cast<std::streamsize>(aligned(ids.size() * sizeof(int64_t)) - ids.size() * sizeof(int64_t)));
-    out.write(reinterpret_cast<const char*>(vectors.data()), static_cast<std::streamsize>(vectors.size() * sizeof(float)));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      return;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) std::filesystem::remove(tmp, ec);
+void ExactFile::write(const std::filesystem::path& path, IndexHeader h, const std::vector<int64_t>& ids,
+                      const std::vector<float>& vectors, const std::function<bool()>& cancelled) {
+  h.kind = IndexKind::Exact;
+  h.count = static_cast<int64_t>(ids.size());
+  h.max_id = ids.empty() ? 0 : *std::max_element(ids.begin(), ids.end());
+  uint64_t ids_at = 0, vectors_at = 0, total = 0;
+  if (!exact_file_layout(h.count, h.dim, ids_at, vectors_at, total) || vectors.size() != ids.size() * static_cast<std::size_t>(h.dim))
+    throw Error(path.string() + ": " + std::to_string(ids.size()) + " ids for " + std::to_string(vectors.size()) + " values");
+  IndexFileWriter out(path, cancelled);
+  const std::string header = encode_index_header(h);
+  out.write(header.data(), header.size());
+  out.pad_to(ids_at);
+  out.write(ids.data(), ids.size() * sizeof(int64_t));
+  out.pad_to(vectors_at);
+  out.write(vectors.data(), vectors.size() * sizeof(float));
+  out.commit();
 }
 
-std::unique_ptr<ExactFile> ExactFile::open(const std::filesystem::path& path, int64_t generation, int64_t dim) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return nullptr;
-  struct stat st {};
-  Header h{};
-  if (::fstat(fd, &st) != 0 || static_cast<std::size_t>(st.st_size) < sizeof h || ::pread(fd, &h, sizeof h, 0) != sizeof h ||
-      std::memcmp(h.magic, kMagic, 4) != 0 || h.format != kFormat || h.generation != generation || h.dim != dim || h.n < 0) {
-    ::close(fd);
-    return nullptr;
-  }
-  const std::size_t ids_at = aligned(sizeof h), vectors_at = ids_at + aligned(static_cast<std::size_t>(h.n) * sizeof(int64_t));
-  const std::size_t need = vectors_at + static_cast<std::size_t>(h.n * h.dim) * sizeof(float);
-  if (static_cast<std::size_t>(st.st_size) != need) {
-    ::close(fd);
-    return nullptr;  // truncated or damaged: rebuilt by the caller
-  }
-  // MAP_POPULATE maps every page now, in one go, instead of a fault per page during the search.
-  void* m = ::mmap(nullptr, need, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  ::close(fd);
-  if (m == MAP_FAILED) return nullptr;
+std::unique_ptr<ExactFile> ExactFile::map(const std::filesystem::path& path, int fd, const IndexHeader& h, uint64_t file_size) {
   std::unique_ptr<ExactFile> f(new ExactFile);
-  f->map_ = static_cast<const uint8_t*>(m);
-  f->map_size_ = need;
-  f->n_ = h.n;
+  f->n_ = h.count;
   f->dim_ = h.dim;
-  f->ids_ = reinterpret_cast<const int64_t*>(f->map_ + ids_at);
-  f->vectors_ = reinterpret_cast<const float*>(f->map_ + vectors_at);
+  if (h.count == 0) return f;  // nothing to map (mmap of an empty range fails)
+  // MAP_POPULATE maps every page now, in one go, instead of a fault per page during the search.
+  void* m = ::mmap(nullptr, static_cast<std::size_t>(file_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  if (m == MAP_FAILED) throw Error(path.string() + ": cannot map the index file (" + std::strerror(errno) + ")");
+  f->map_ = static_cast<const uint8_t*>(m);
+  f->map_size_ = static_cast<std::size_t>(file_size);
+  f->ids_ = reinterpret_cast<const int64_t*>(f->map_ + h.ids_offset);
+  f->vectors_ = reinterpret_cast<const float*>(f->map_ + h.vectors_offset);
   return f;
 }
 
@@ -92,20 +49,26 @@ ExactFile::~ExactFile() {
   if (map_) ::munmap(const_cast<uint8_t*>(map_), map_size_);
 }
 
-std::vector<std::pair<int64_t, float>> ExactFile::search(const float* query, int64_t k) const {
-  k = std::min(k, n_);
+std::vector<std::pair<int64_t, float>> top_k(const std::vector<float>& scores, const int64_t* ids, int64_t k) {
+  const auto n = static_cast<int64_t>(scores.size());
+  k = std::min(k, n);
   if (k <= 0) return {};
+  std::vector<int64_t> order(static_cast<std::size_t>(n));
+  for (int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+  // Best first; equal scores by id, so that results do not depend on the sort.
+  auto better = [&](int64_t a, int64_t b) { return scores[a] != scores[b] ? scores[a] > scores[b] : ids[a] < ids[b]; };
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), better);
+  std::vector<std::pair<int64_t, float>> out;
+  for (int64_t i = 0; i < k; ++i) out.emplace_back(ids[order[i]], scores[order[i]]);
+  return out;
+}
+
+std::vector<std::pair<int64_t, float>> ExactFile::search(const float* query, int64_t k) const {
+  if (n_ == 0 || k <= 0) return {};
   std::vector<float> scores(static_cast<std::size_t>(n_));
   cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(n_), static_cast<int>(dim_), 1.0f, vectors_,
               static_cast<int>(dim_), query, 1, 0.0f, scores.data(), 1);
-  std::vector<int64_t> order(static_cast<std::size_t>(n_));
-  for (int64_t i = 0; i < n_; ++i) order[static_cast<std::size_t>(i)] = i;
-  // Best first; equal scores by id, so that results do not depend on the sort.
-  auto better = [&](int64_t a, int64_t b) { return scores[a] != scores[b] ? scores[a] > scores[b] : ids_[a] < ids_[b]; };
-  std::partial_sort(order.begin(), order.begin() + k, order.end(), better);
-  std::vector<std::pair<int64_t, float>> out;
-  for (int64_t i = 0; i < k; ++i) out.emplace_back(ids_[order[i]], scores[order[i]]);
-  return out;
+  return top_k(scores, ids_, k);
 }
 
 }  // namespace xsearch

@@ -49,8 +49,48 @@ const char* const kMigrations[] = {
          removed INTEGER NOT NULL DEFAULT 0,
          failed INTEGER NOT NULL DEFAULT 0);
        INSERT INTO meta VALUES ('generation', '0');)",
+    // 1 -> 2: ids are never reused (AUTOINCREMENT: the index files and a query on a stale index rely on
+    // it), videos may be 'partial', and the library gets its identity. The tables are rebuilt keeping
+    // every row and id (SQLite cannot change a column's definition in place); foreign keys are off
+    // meanwhile (set outside the transaction by open()).
+    R"(CREATE TABLE videos_v2 (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         path TEXT NOT NULL UNIQUE,
+         size INTEGER NOT NULL,
+         mtime_ns INTEGER NOT NULL,
+         fingerprint TEXT NOT NULL,
+         duration REAL NOT NULL DEFAULT 0,
+         fps REAL NOT NULL DEFAULT 0,
+         width INTEGER NOT NULL DEFAULT 0,
+         height INTEGER NOT NULL DEFAULT 0,
+         status TEXT NOT NULL CHECK (status IN ('indexed', 'failed', 'partial')),
+         error TEXT,
+         updated_at INTEGER NOT NULL);
+       INSERT INTO videos_v2 (id, path, size, mtime_ns, fingerprint, duration, fps, width, height, status, error, updated_at)
+         SELECT id, path, size, mtime_ns, fingerprint, duration, fps, width, height, status, error, updated_at FROM videos;
+       CREATE TABLE clips_v2 (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+         start REAL NOT NULL,
+         end REAL NOT NULL,
+         embedding BLOB NOT NULL,
+         prompt_tokens BLOB);
+       INSERT INTO clips_v2 (id, video_id, start, end, embedding, prompt_tokens)
+         SELECT id, video_id, start, end, embedding, prompt_tokens FROM clips;
+       DROP TABLE clips;
+       DROP TABLE videos;
+       ALTER TABLE videos_v2 RENAME TO videos;
+       ALTER TABLE clips_v2 RENAME TO clips;
+       CREATE INDEX videos_fingerprint ON videos (fingerprint);
+       CREATE INDEX clips_video ON clips (video_id);
+       INSERT INTO meta VALUES ('uuid', lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
+         substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + abs(random() % 4), 1) ||
+         substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))));
+       UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';)",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
+// The oldest schema a read-only open can read (queries need only columns that version 1 has).
+constexpr int kOldestReadable = 1;
 
 int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -101,8 +141,20 @@ void Library::Impl::set_meta(const std::string& key, const std::string& value) {
       .run();
 }
 
-int64_t Library::Impl::generation() const { return std::stoll(meta("generation", "0")); }
-void Library::Impl::bump_generation() { conn->exec("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"); }
+int64_t Library::Impl::meta_int(const std::string& key, int64_t fallback) const {
+  const std::string text = meta(key);
+  if (text.empty()) return fallback;
+  int64_t v = 0;
+  bool ok = text.size() <= 18 && text.find_first_not_of("0123456789") == std::string::npos;
+  for (char c : text) v = v * 10 + (c - '0');  // at most 18 digits: no overflow
+  if (!ok)
+    throw Error(path.string() + ": the library's meta value '" + key + "' is damaged (\"" + text.substr(0, 40) +
+                "\" is not a non-negative integer)");
+  return v;
+}
+
+int64_t Library::Impl::generation() const { return meta_int("generation", 0); }
+void Library::Impl::bump_generation() { set_meta("generation", std::to_string(generation() + 1)); }
 
 Library::Library(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Library::Library(Library&&) noexcept = default;
@@ -110,41 +162,64 @@ Library& Library::operator=(Library&&) noexcept = default;
 Library::~Library() = default;
 
 Library Library::open(const std::filesystem::path& db_path, bool writable) {
+  LibraryOpenOptions o;
+  o.writable = writable;
+  o.create = writable;
+  return open(db_path, o);
+}
+
+Library Library::open(const std::filesystem::path& db_path, const LibraryOpenOptions& options) {
+  const bool writable = options.writable;
   auto impl = std::make_unique<Impl>();
   impl->path = db_path;
   impl->writable = writable;
-  if (!writable && !std::filesystem::exists(db_path))
+  const bool create = writable && options.create;
+  if (!create && !std::filesystem::exists(db_path))
     throw Error(db_path.string() + ": no library here yet (run `xsearch ingest FOLDER` first, or pass --db)");
-  if (writable && db_path.has_parent_path()) {
+  if (create && db_path.has_parent_path()) {
     std::error_code ec;
     std::filesystem::create_directories(db_path.parent_path(), ec);
     if (ec) throw Error(db_path.parent_path().string() + ": cannot create the library folder (" + ec.message() + ")");
   }
-  impl->conn = std::make_unique<db::Connection>(db_path.string(), !writable);
+  // The writer lock comes before the database is created or migrated: two first runs cannot both create it.
+  if (writable) impl->lock = std::make_unique<WriterLock>(db_path, options.wait, options.on_wait);
+  impl->conn = std::make_unique<db::Connection>(db_path.string(), writable ? (create ? db::Mode::Create : db::Mode::ReadWrite) : db::Mode::ReadOnly);
   auto& c = *impl->conn;
-  c.exec("PRAGMA foreign_keys = ON");
-  // The version check also tells a damaged or foreign file apart early, with the path in the message.
-  int version = 0;
-  {
+  auto schema_version = [&c] {
     auto version_stmt = c.prepare("PRAGMA user_version");
     version_stmt.step();
-    version = static_cast<int>(version_stmt.int64(0));
-  }  // finalised here: an open statement would hold a read transaction
-  if (version > kSchemaVersion)
-    throw Error(db_path.string() + ": library schema version " + std::to_string(version) +
-                " is newer than this xsearch supports (" + std::to_string(kSchemaVersion) + "): upgrade xsearch");
+    return static_cast<int>(version_stmt.int64(0));
+  };  // the statement is finalised on return: an open one would hold a read transaction
+  // The version check also tells a damaged or foreign file apart early, with the path in the message.
+  int version = schema_version();
+  auto refuse_newer = [&](int v) {
+    if (v > kSchemaVersion)
+      throw Error(db_path.string() + ": library schema version " + std::to_string(v) +
+                  " is newer than this xsearch supports (" + std::to_string(kSchemaVersion) + "): upgrade xsearch");
+  };
+  refuse_newer(version);
   if (writable) {
     c.exec("PRAGMA journal_mode = WAL");
     c.exec("PRAGMA synchronous = NORMAL");
-    for (int v = version; v < kSchemaVersion; ++v) {
-      db::Transaction t(c);
-      c.exec(kMigrations[v]);
-      c.exec("PRAGMA user_version = " + std::to_string(v + 1));
-      t.commit();
+    if (version < kSchemaVersion) {
+      // One transaction for every step; the version is read again inside it, so that a writer without the
+      // lock (an older xsearch) that migrated meanwhile is noticed. Foreign keys are off while tables are
+      // rebuilt (the pragma has no effect inside a transaction) and checked before the commit.
+      c.exec("PRAGMA foreign_keys = OFF");
+      {
+        db::Transaction t(c);
+        version = schema_version();
+        refuse_newer(version);
+        for (int v = version; v < kSchemaVersion; ++v) c.exec(kMigrations[v]);
+        auto check = c.prepare("PRAGMA foreign_key_check");
+        if (check.step()) throw Error(db_path.string() + ": upgrading the library found clips without their video (nothing was changed)");
+        c.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+        t.commit();
+      }
     }
-  } else if (version < kSchemaVersion) {
-    throw Error(db_path.string() + ": library schema version " + std::to_string(version) +
-                " is older than this xsearch's; run `xsearch ingest` or `xsearch reindex` once to upgrade it");
+    c.exec("PRAGMA foreign_keys = ON");
+  } else if (version < kOldestReadable) {
+    throw Error(db_path.string() + ": no library here yet (an empty database; run `xsearch ingest FOLDER` first)");
   }
   return Library(std::move(impl));
 }
@@ -162,7 +237,7 @@ std::optional<ModelIdentity> Library::model() const {
   ModelIdentity m;
   m.fingerprint = fp;
   m.name = impl_->meta("model_name");
-  m.dim = std::stoll(impl_->meta("embedding_dim", "0"));
+  m.dim = impl_->meta_int("embedding_dim", 0);
   return m;
 }
 
@@ -206,10 +281,21 @@ std::vector<VideoRecord> Library::videos() const {
 }
 
 int64_t Library::video_count() const {
-  auto s = impl_->conn->prepare("SELECT count(*) FROM videos WHERE status = 'indexed'");
-  s.step();
-  return s.int64(0);
+  const VideoCounts n = video_counts();
+  return n.indexed + n.partial;
 }
+
+VideoCounts Library::video_counts() const {
+  auto s = impl_->conn->prepare("SELECT status, count(*) FROM videos GROUP BY status");
+  VideoCounts n;
+  while (s.step()) {
+    const std::string status = s.text(0);
+    (status == "indexed" ? n.indexed : status == "partial" ? n.partial : n.failed) += s.int64(1);
+  }
+  return n;
+}
+
+std::string Library::uuid() const { return impl_->meta("uuid"); }
 
 int64_t Library::clip_count() const {
   auto s = impl_->conn->prepare("SELECT count(*) FROM clips");
@@ -242,7 +328,7 @@ int64_t upsert_video(db::Connection& c, const VideoRecord& v, const char* status
 void Library::save_video(const VideoRecord& video, const std::vector<ClipData>& clips) {
   auto& c = *impl_->conn;
   db::Transaction t(c);
-  const int64_t id = upsert_video(c, video, "indexed");
+  const int64_t id = upsert_video(c, video, video.status == "partial" ? "partial" : "indexed");
   c.prepare("DELETE FROM clips WHERE video_id = ?").bind(1, id).run();
   auto insert = c.prepare("INSERT INTO clips (video_id, start, end, embedding, prompt_tokens) VALUES (?, ?, ?, ?, ?)");
   for (const auto& clip : clips) {
@@ -343,6 +429,6 @@ std::vector<uint16_t> Library::clip_prompt_tokens(int64_t clip_id) const {
   return v;
 }
 
-int64_t Library::prompt_token_count() const { return std::stoll(impl_->meta("prompt_tokens", "0")); }
+int64_t Library::prompt_token_count() const { return impl_->meta_int("prompt_tokens", 0); }
 
 }  // namespace xsearch

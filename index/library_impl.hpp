@@ -1,4 +1,4 @@
-// Library's private state, shared by library.cpp (SQLite) and vector_index.cpp (FAISS).
+// Library's private state, shared by library.cpp (SQLite) and vector_index.cpp (the index files).
 #pragma once
 
 #include <faiss/Index.h>
@@ -6,7 +6,9 @@
 #include <memory>
 
 #include "exact_file.hpp"
+#include "index_header.hpp"
 #include "sqlite.hpp"
+#include "writer_lock.hpp"
 #include "xsearch/library.hpp"
 
 namespace xsearch {
@@ -14,16 +16,23 @@ namespace xsearch {
 struct Library::Impl {
   std::filesystem::path path;
   bool writable = false;
+  std::unique_ptr<WriterLock> lock;  // held by a writable library (declared first: released last)
   std::unique_ptr<db::Connection> conn;
-  // The index for `index_generation`: an exact file (mapped) or a FAISS IVF index (loaded).
+  // The last index file loaded: an exact file (mapped) or a FAISS IVF index, with its header.
   std::unique_ptr<ExactFile> exact;
   std::unique_ptr<faiss::Index> index;
-  int64_t index_generation = -1;
+  IndexHeader header;
+  bool have_index = false;
+  std::string index_note;
+  std::string index_stamp;  // device, inode, size and mtime of the file last loaded (or rejected)
 
   std::string meta(const std::string& key, const std::string& fallback = "") const;
+  // A meta value that must be a non-negative integer; a damaged one is a clear error naming the key.
+  int64_t meta_int(const std::string& key, int64_t fallback) const;
   void set_meta(const std::string& key, const std::string& value);
   int64_t generation() const;
   void bump_generation();
+  void drop_index();
 };
 
 }  // namespace xsearch

@@ -4,8 +4,10 @@
 
 namespace xsearch::db {
 
-Connection::Connection(const std::string& path, bool read_only) : path_(path) {
-  const int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+Connection::Connection(const std::string& path, Mode mode) : path_(path) {
+  const int flags = mode == Mode::ReadOnly    ? SQLITE_OPEN_READONLY
+                    : mode == Mode::ReadWrite ? SQLITE_OPEN_READWRITE
+                                              : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -26,11 +28,28 @@ void Connection::fail(const std::string& what) const {
   throw Error(path_ + ": " + what + ": " + cause);
 }
 
+std::string Connection::excerpt(const std::string& sql) {
+  std::string out;
+  bool space = false;
+  for (char ch : sql) {
+    const bool blank = ch == ' ' || ch == '\n' || ch == '\t' || ch == '\r';
+    if (blank) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += ch;
+    if (out.size() >= 80) return out + "...";
+  }
+  return out;
+}
+
 void Connection::exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     sqlite3_free(err);
-    fail("cannot run \"" + sql.substr(0, 60) + "\"");
+    fail("\"" + excerpt(sql) + "\"");
   }
 }
 
@@ -39,30 +58,30 @@ int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid
 int Connection::changes() const { return sqlite3_changes(db_); }
 
 Statement::Statement(Connection& c, const std::string& sql) : c_(&c), sql_(sql) {
-  if (sqlite3_prepare_v2(c.handle(), sql.c_str(), -1, &s_, nullptr) != SQLITE_OK) c.fail("cannot prepare a query");
+  if (sqlite3_prepare_v2(c.handle(), sql.c_str(), -1, &s_, nullptr) != SQLITE_OK) c.fail("cannot prepare \"" + Connection::excerpt(sql) + "\"");
 }
 
 Statement::~Statement() { sqlite3_finalize(s_); }
 Statement::Statement(Statement&& o) noexcept : c_(o.c_), s_(o.s_), sql_(std::move(o.sql_)) { o.s_ = nullptr; }
 
 Statement& Statement::bind(int i, int64_t v) {
-  if (sqlite3_bind_int64(s_, i, v) != SQLITE_OK) c_->fail("bind");
+  if (sqlite3_bind_int64(s_, i, v) != SQLITE_OK) c_->fail("cannot bind a value of \"" + Connection::excerpt(sql_) + "\"");
   return *this;
 }
 Statement& Statement::bind(int i, double v) {
-  if (sqlite3_bind_double(s_, i, v) != SQLITE_OK) c_->fail("bind");
+  if (sqlite3_bind_double(s_, i, v) != SQLITE_OK) c_->fail("cannot bind a value of \"" + Connection::excerpt(sql_) + "\"");
   return *this;
 }
 Statement& Statement::bind(int i, const std::string& v) {
-  if (sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) != SQLITE_OK) c_->fail("bind");
+  if (sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT) != SQLITE_OK) c_->fail("cannot bind a value of \"" + Connection::excerpt(sql_) + "\"");
   return *this;
 }
 Statement& Statement::bind_blob(int i, const void* data, std::size_t bytes) {
-  if (sqlite3_bind_blob(s_, i, data, static_cast<int>(bytes), SQLITE_TRANSIENT) != SQLITE_OK) c_->fail("bind");
+  if (sqlite3_bind_blob(s_, i, data, static_cast<int>(bytes), SQLITE_TRANSIENT) != SQLITE_OK) c_->fail("cannot bind a value of \"" + Connection::excerpt(sql_) + "\"");
   return *this;
 }
 Statement& Statement::bind_null(int i) {
-  if (sqlite3_bind_null(s_, i) != SQLITE_OK) c_->fail("bind");
+  if (sqlite3_bind_null(s_, i) != SQLITE_OK) c_->fail("cannot bind a value of \"" + Connection::excerpt(sql_) + "\"");
   return *this;
 }
 
@@ -70,7 +89,7 @@ bool Statement::step() {
   const int r = sqlite3_step(s_);
   if (r == SQLITE_ROW) return true;
   if (r == SQLITE_DONE) return false;
-  c_->fail("query failed");
+  c_->fail("\"" + Connection::excerpt(sql_) + "\"");
 }
 
 void Statement::run() {
@@ -102,5 +121,8 @@ void Transaction::commit() {
   c_.exec("COMMIT");
   done_ = true;
 }
+
+ReadTransaction::ReadTransaction(Connection& c) : c_(c) { c_.exec("BEGIN"); }
+ReadTransaction::~ReadTransaction() { sqlite3_exec(c_.handle(), "COMMIT", nullptr, nullptr, nullptr); }
 
 }  // namespace xsearch::db

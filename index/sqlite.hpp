@@ -12,9 +12,12 @@ namespace xsearch::db {
 
 class Statement;
 
+// ReadOnly and ReadWrite need an existing database; Create makes one when it is missing.
+enum class Mode { ReadOnly, ReadWrite, Create };
+
 class Connection {
  public:
-  Connection(const std::string& path, bool read_only);
+  Connection(const std::string& path, Mode mode);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -25,6 +28,8 @@ class Connection {
   int changes() const;
   const std::string& path() const { return path_; }
   sqlite3* handle() { return db_; }
+  // The first 80 characters of a statement, on one line, for error messages.
+  static std::string excerpt(const std::string& sql);
   [[noreturn]] void fail(const std::string& what) const;
 
  private:
@@ -74,6 +79,17 @@ class Transaction {
  private:
   Connection& c_;
   bool done_ = false;
+};
+
+// BEGIN (deferred) ... COMMIT: the statements in between read one snapshot of the database (WAL), however
+// a writer commits meanwhile. Takes no write lock.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Connection& c);
+  ~ReadTransaction();
+
+ private:
+  Connection& c_;
 };
 
 }  // namespace xsearch::db

@@ -1,39 +1,46 @@
 // The library's vector index of the stored clip embeddings (ids = clip rowids): exact inner product over a
-// mapped file below a size limit, FAISS IVF-Flat above it; saved beside the database with the generation it
-// was built from.
+// mapped file below a size limit, FAISS IVF-Flat above it. The file (library.index beside the database)
+// carries the library's uuid, the generation and the clips it was built from (index_header.hpp); only
+// writers (ingest, remove, reindex) write it, and a query never serves one of another library or one that
+// disagrees with the database: a file older than the database answers together with an exact scan of the
+// clips stored since (ids are never reused, so "since" is "above the file's largest id").
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
-#include <faiss/IndexIDMap.h>
-#include <faiss/impl/io.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
+#include <faiss/impl/io.h>
 #include <faiss/index_io.h>
 #include <faiss/invlists/InvertedLists.h>
 #include <faiss/utils/distances.h>
-
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <unordered_set>
 
-#include "library_impl.hpp"
+#include "index_file_writer.hpp"
 #include "io/half_float.hpp"
+#include "library_impl.hpp"
 #include "xsearch/error.hpp"
 
 namespace xsearch {
 
 namespace {
 
-constexpr char kMagic[4] = {'X', 'S', 'I', 'X'};
-constexpr uint32_t kFormat = 1;
 // The approximate index is IVF-Flat: about 4 sqrt(n) lists, k-means on a sample, and a search that visits
 // one list in 32 (at least 16), split over the threads. It builds in about 2 minutes at 1M clips on 2 cores
 // (HNSW took over 40 minutes there) and keeps recall@10 above 0.95 on clustered embeddings (tests measure it).
 int64_t ivf_lists(int64_t n) { return std::clamp<int64_t>(static_cast<int64_t>(4 * std::sqrt(static_cast<double>(n))), 16, 16384); }
 int64_t ivf_probes(int64_t lists) { return std::clamp<int64_t>(lists / 32, 16, lists); }
+// Rows read from SQLite between two questions to `cancelled`.
+constexpr int64_t kCancelEvery = 4096;
 
 struct FileCloser {
   void operator()(FILE* f) const {
@@ -41,66 +48,79 @@ struct FileCloser {
   }
 };
 
-// The FAISS index in `p` if it was built for `want_generation` (any generation when it is negative).
-std::unique_ptr<faiss::Index> load_index_file(const std::filesystem::path& p, int64_t want_generation) {
-  std::unique_ptr<FILE, FileCloser> f(std::fopen(p.c_str(), "rb"));
-  if (!f) return nullptr;
-  char magic[4];
-  uint32_t format = 0;
-  int64_t generation = -1;
-  if (std::fread(magic, 1, 4, f.get()) != 4 || std::memcmp(magic, kMagic, 4) != 0 ||
-      std::fread(&format, sizeof format, 1, f.get()) != 1 || format != kFormat ||
-      std::fread(&generation, sizeof generation, 1, f.get()) != 1 || (want_generation >= 0 && generation != want_generation))
-    return nullptr;
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// An index file read from disk, checked against nothing yet but its own header and size.
+struct LoadedIndex {
+  IndexHeader header;
+  std::unique_ptr<ExactFile> exact;
+  std::unique_ptr<faiss::Index> ivf;
+};
+
+// nullopt when the file is absent; xsearch::Error naming it when it is damaged.
+std::optional<LoadedIndex> read_index_file(const std::filesystem::path& p) {
+  Fd f;
+  f.fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw Error(p.string() + ": cannot open the index file (" + std::strerror(errno) + ")");
+  }
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) throw Error(p.string() + ": cannot read the index file (" + std::strerror(errno) + ")");
+  uint8_t bytes[kIndexHeaderBytes] = {};
+  const ssize_t got = ::pread(f.fd, bytes, sizeof bytes, 0);
+  LoadedIndex out;
   try {
-    faiss::FileIOReader reader(f.get());
-    return std::unique_ptr<faiss::Index>(faiss::read_index(&reader));
-  } catch (const std::exception&) {
-    return nullptr;  // damaged: rebuilt from SQLite by the caller
+    out.header = parse_index_header(bytes, got > 0 ? static_cast<std::size_t>(got) : 0, static_cast<uint64_t>(st.st_size));
+  } catch (const Error& e) {
+    throw Error(p.string() + ": " + e.what());
   }
+  if (out.header.kind == IndexKind::Exact) {
+    out.exact = ExactFile::map(p, f.fd, out.header, static_cast<uint64_t>(st.st_size));
+    return out;
+  }
+  std::unique_ptr<FILE, FileCloser> file(::fdopen(f.fd, "rb"));
+  if (!file) throw Error(p.string() + ": cannot read the index file (" + std::strerror(errno) + ")");
+  f.fd = -1;  // owned by `file` now
+  if (std::fseek(file.get(), static_cast<long>(kIndexHeaderBytes), SEEK_SET) != 0) throw Error(p.string() + ": cannot read the index file");
+  try {
+    faiss::FileIOReader reader(file.get());
+    out.ivf.reset(faiss::read_index(&reader));
+  } catch (const std::exception& e) {
+    throw Error(p.string() + ": damaged FAISS data (" + e.what() + ")");
+  }
+  if (!dynamic_cast<faiss::IndexIVFFlat*>(out.ivf.get()) || out.ivf->ntotal != out.header.count || out.ivf->d != out.header.dim)
+    throw Error(p.string() + ": the FAISS data disagrees with the index header");
+  return out;
 }
 
-void save_index_file(const std::filesystem::path& p, const faiss::Index& index, int64_t generation) {
-  // A name of our own: a query rebuilding the index may race an ingest saving it.
-  const std::filesystem::path tmp = p.string() + "." + std::to_string(::getpid()) + ".tmp";
-  {
-    std::unique_ptr<FILE, FileCloser> f(std::fopen(tmp.c_str(), "wb"));
-    if (!f) return;  // a read-only folder: the index simply stays in memory
-    std::fwrite(kMagic, 1, 4, f.get());
-    std::fwrite(&kFormat, sizeof kFormat, 1, f.get());
-    std::fwrite(&generation, sizeof generation, 1, f.get());
-    faiss::FileIOWriter writer(f.get());
-    faiss::write_index(&index, &writer);
-    if (std::fflush(f.get()) != 0) return;
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, p, ec);
-  if (ec) std::filesystem::remove(tmp, ec);
-}
-
-// Every stored embedding with its clip id, in id order.
-void read_embeddings(db::Connection& c, int64_t dim, std::vector<int64_t>& ids, std::vector<float>& vectors) {
-  auto count_stmt = c.prepare("SELECT count(*) FROM clips");
-  count_stmt.step();
-  const int64_t n = count_stmt.int64(0);
-  vectors.reserve(static_cast<std::size_t>(n * dim));
-  ids.reserve(static_cast<std::size_t>(n));
-  auto s = c.prepare("SELECT id, embedding FROM clips ORDER BY id");
+// Every stored embedding with its clip id (id > `after`), in id order.
+void read_embeddings(db::Connection& c, int64_t dim, int64_t after, std::vector<int64_t>& ids, std::vector<float>& vectors,
+                     const std::function<bool()>& cancelled = {}) {
+  auto s = c.prepare("SELECT id, embedding FROM clips WHERE id > ? ORDER BY id");
+  s.bind(1, after);
+  int64_t rows = 0;
   while (s.step()) {
     if (s.blob_bytes(1) != static_cast<int>(dim * sizeof(float)))
       throw Error(c.path() + ": clip " + std::to_string(s.int64(0)) + " has an embedding of the wrong size");
     const auto* v = static_cast<const float*>(s.blob(1));
     vectors.insert(vectors.end(), v, v + dim);
     ids.push_back(s.int64(0));
+    if (++rows % kCancelEvery == 0 && cancelled && cancelled())
+      throw IndexWriteCancelled(c.path() + ": index write cancelled");
   }
 }
 
-// The clip ids now in the library, ascending.
-std::vector<int64_t> read_ids(db::Connection& c) {
-  std::vector<int64_t> ids;
-  auto s = c.prepare("SELECT id FROM clips ORDER BY id");
-  while (s.step()) ids.push_back(s.int64(0));
-  return ids;
+int64_t single_int(db::Connection& c, const std::string& sql, int64_t bind = -1) {
+  auto s = c.prepare(sql);
+  if (bind >= 0) s.bind(1, bind);
+  s.step();
+  return s.int64(0);
 }
 
 // IVF-Flat storing the clip ids itself (no id map: IVF keeps ids in its lists, so removals stay correct).
@@ -119,10 +139,11 @@ std::unique_ptr<faiss::IndexIVFFlat> build_ivf(int64_t dim, const std::vector<in
   return ivf;
 }
 
-// Brings an earlier IVF index up to date instead of training a new one: clips gone are removed, new clips
-// added to their lists. Worth it while the list count still suits the size (k-means is most of a build:
-// about 2 minutes at 1M clips here, against seconds for an update). False when it does not apply.
-bool update_ivf(faiss::IndexIVFFlat& ivf, db::Connection& c, int64_t dim, const std::vector<int64_t>& ids) {
+// Brings an earlier IVF index of this library up to date instead of training a new one: clips gone are
+// removed, new clips added to their lists. Sound because clip ids are never reused and a clip's embedding
+// never changes. Worth it while the list count still suits the size (k-means is most of a build: about 2
+// minutes at 1M clips here, against seconds for an update). False when it does not apply.
+bool update_ivf(faiss::IndexIVFFlat& ivf, int64_t dim, const std::vector<int64_t>& ids, const std::vector<float>& vectors) {
   const int64_t want = ivf_lists(static_cast<int64_t>(ids.size()));
   if (ivf.d != dim || static_cast<int64_t>(ivf.nlist) * 2 < want || static_cast<int64_t>(ivf.nlist) > 2 * want) return false;
   std::unordered_set<int64_t> now(ids.begin(), ids.end()), have;
@@ -140,88 +161,55 @@ bool update_ivf(faiss::IndexIVFFlat& ivf, db::Connection& c, int64_t dim, const 
     ivf.remove_ids(selector);
   }
   std::vector<faiss::Index::idx_t> added;
-  std::vector<float> vectors;
-  auto s = c.prepare("SELECT embedding FROM clips WHERE id = ?");
-  for (int64_t id : ids) {
-    if (have.count(id)) continue;
-    s.bind(1, id);
-    if (s.step() && s.blob_bytes(0) == static_cast<int>(dim * sizeof(float))) {
-      const auto* v = static_cast<const float*>(s.blob(0));
-      vectors.insert(vectors.end(), v, v + dim);
-      added.push_back(id);
-    }
-    s.reset();
+  std::vector<float> added_vectors;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (have.count(ids[i])) continue;
+    added.push_back(ids[i]);
+    added_vectors.insert(added_vectors.end(), vectors.begin() + static_cast<std::ptrdiff_t>(i * dim),
+                         vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
   }
-  if (!added.empty()) ivf.add_with_ids(static_cast<faiss::Index::idx_t>(added.size()), vectors.data(), added.data());
+  if (!added.empty()) ivf.add_with_ids(static_cast<faiss::Index::idx_t>(added.size()), added_vectors.data(), added.data());
   return true;
 }
 
-}  // namespace
+// FAISS's k-means asks this between iterations; `cancelled` decides.
+struct CancelCallback : faiss::InterruptCallback {
+  explicit CancelCallback(std::function<bool()> f) : cancelled(std::move(f)) {}
+  bool want_interrupt() override { return cancelled && cancelled(); }
+  std::function<bool()> cancelled;
+};
 
-int64_t Library::exact_search_limit() {
-  if (const char* env = std::getenv("XSEARCH_EXACT_LIMIT"); env && *env) return std::atoll(env);
-  return 250000;
-}
-
-namespace {
-
-// Builds the index for the library's current generation and saves it; `impl` then holds it.
-void build_and_save(Library::Impl& impl, const std::filesystem::path& path, int64_t dim, int64_t generation) {
-  impl.exact.reset();
-  impl.index.reset();
-  const std::vector<int64_t> now = read_ids(*impl.conn);
-  if (static_cast<int64_t>(now.size()) > Library::exact_search_limit()) {
-    std::unique_ptr<faiss::Index> previous = load_index_file(path, -1);
-    auto* ivf = dynamic_cast<faiss::IndexIVFFlat*>(previous.get());
-    if (ivf && update_ivf(*ivf, *impl.conn, dim, now)) {
-      impl.index = std::move(previous);
-    } else {
-      std::vector<int64_t> ids;
-      std::vector<float> vectors;
-      read_embeddings(*impl.conn, dim, ids, vectors);
-      impl.index = build_ivf(dim, ids, vectors);
-    }
-    save_index_file(path, *impl.index, generation);
-  } else {
-    std::vector<int64_t> ids;
-    std::vector<float> vectors;
-    read_embeddings(*impl.conn, dim, ids, vectors);
-    ExactFile::write(path, generation, dim, ids, vectors);
-    impl.exact = ExactFile::open(path, generation, dim);
-    if (!impl.exact) {
-      // The folder is read-only (or the write failed): search in memory through FAISS instead.
-      auto flat = std::make_unique<faiss::IndexIDMap2>(new faiss::IndexFlatIP(static_cast<int>(dim)));
-      flat->own_fields = true;
-      std::vector<faiss::Index::idx_t> labels(ids.begin(), ids.end());
-      if (!ids.empty()) flat->add_with_ids(static_cast<faiss::Index::idx_t>(ids.size()), vectors.data(), labels.data());
-      impl.index = std::move(flat);
-    }
+struct InstalledCallback {
+  explicit InstalledCallback(const std::function<bool()>& cancelled) {
+    if (cancelled) faiss::InterruptCallback::instance.reset(new CancelCallback(cancelled));
   }
-  impl.index_generation = generation;
-}
+  ~InstalledCallback() { faiss::InterruptCallback::clear_instance(); }
+};
 
-}  // namespace
-
-void Library::rebuild_index() {
-  const auto m = model();
-  if (!m) return;
-  build_and_save(*impl_, index_path(), m->dim, impl_->generation());
-}
-
-std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>& query, int64_t k) {
-  const auto m = model();
-  if (!m) return {};
-  if (static_cast<int64_t>(query.size()) != m->dim)
-    throw Error("query vector has " + std::to_string(query.size()) + " values; the library's embeddings have " + std::to_string(m->dim));
-  const int64_t generation = impl_->generation();
-  if ((!impl_->index && !impl_->exact) || impl_->index_generation != generation) {
-    impl_->exact = ExactFile::open(index_path(), generation, m->dim);
-    impl_->index = impl_->exact ? nullptr : load_index_file(index_path(), generation);
-    if (impl_->exact || impl_->index) impl_->index_generation = generation;
-    else build_and_save(*impl_, index_path(), m->dim, generation);
+// FAISS writes through our checked writer.
+struct CheckedFaissWriter : faiss::IOWriter {
+  explicit CheckedFaissWriter(IndexFileWriter& w) : out(w) {}
+  size_t operator()(const void* ptr, size_t size, size_t nitems) override {
+    out.write(ptr, size * nitems);
+    return nitems;
   }
-  if (impl_->exact) return impl_->exact->search(query.data(), k);
-  faiss::Index& index = *impl_->index;
+  IndexFileWriter& out;
+};
+
+void write_ivf_file(const std::filesystem::path& path, IndexHeader h, const faiss::Index& index, int64_t max_id,
+                    const std::function<bool()>& cancelled) {
+  h.kind = IndexKind::Ivf;
+  h.count = index.ntotal;
+  h.max_id = max_id;
+  IndexFileWriter out(path, cancelled);
+  const std::string header = encode_index_header(h);
+  out.write(header.data(), header.size());
+  CheckedFaissWriter writer(out);
+  faiss::write_index(&index, &writer);
+  out.commit();
+}
+
+std::vector<std::pair<int64_t, float>> search_faiss(faiss::Index& index, const float* query, int64_t k) {
   // FAISS scores a single query with its own generic SIMD loop unless told to use the BLAS (OpenBLAS has
   // AVX2 kernels and threads).
   faiss::distance_compute_blas_threshold = 1;
@@ -233,11 +221,184 @@ std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>&
   if (k <= 0) return {};
   std::vector<float> scores(static_cast<std::size_t>(k));
   std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(k));
-  index.search(1, query.data(), k, scores.data(), labels.data());
+  index.search(1, query, k, scores.data(), labels.data());
   std::vector<std::pair<int64_t, float>> out;
   for (int64_t i = 0; i < k; ++i)
     if (labels[i] >= 0) out.emplace_back(labels[i], scores[i]);  // FAISS pads short results with -1
   return out;
+}
+
+}  // namespace
+
+int64_t Library::exact_search_limit() {
+  if (const char* env = std::getenv("XSEARCH_EXACT_LIMIT"); env && *env) return std::atoll(env);
+  return 250000;
+}
+
+void Library::Impl::drop_index() {
+  exact.reset();
+  index.reset();
+  have_index = false;
+}
+
+namespace {
+
+// Loads the index file into `impl` when it is of this library, of a generation not newer than the
+// database's and consistent with it; otherwise leaves none and says why in index_note (absence is no news).
+// Runs inside the caller's read transaction.
+// The file's identity on disk: a file rewritten (renamed over) gets another inode.
+std::string file_stamp(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+void load_index(Library::Impl& impl, const std::filesystem::path& path, const std::string& uuid, int64_t generation, int64_t dim) {
+  impl.drop_index();
+  impl.index_stamp = file_stamp(path);
+  impl.index_note.clear();
+  std::optional<LoadedIndex> loaded;
+  try {
+    loaded = read_index_file(path);
+  } catch (const Error& e) {
+    impl.index_note = e.what();
+    return;
+  }
+  if (!loaded) return;
+  const IndexHeader& h = loaded->header;
+  auto reject = [&](const std::string& why) { impl.index_note = path.string() + ": " + why + "; not used"; };
+  if (uuid.empty()) return reject("the library was made by an older xsearch (run `xsearch reindex` once to upgrade it)");
+  if (h.library_uuid != uuid) return reject("made for another library");
+  if (h.dim != dim) return reject("vectors of " + std::to_string(h.dim) + " values, the library's have " + std::to_string(dim));
+  if (h.generation > generation) return reject("newer than the library's database (generation " + std::to_string(h.generation) + " > " + std::to_string(generation) + ")");
+  // The clips of the file that still exist cannot be more than the file holds; at the same generation they
+  // are exactly the library's clips.
+  auto& c = *impl.conn;
+  const int64_t still = single_int(c, "SELECT count(*) FROM clips WHERE id <= ?", h.max_id);
+  if (still > h.count) return reject("holds " + std::to_string(h.count) + " clips up to id " + std::to_string(h.max_id) + ", the library " + std::to_string(still));
+  if (h.generation == generation) {
+    const int64_t all = single_int(c, "SELECT count(*) FROM clips"), max_id = single_int(c, "SELECT coalesce(max(id), 0) FROM clips");
+    if (all != h.count || max_id != h.max_id)
+      return reject("holds " + std::to_string(h.count) + " clips, the library " + std::to_string(all) + " at the same generation");
+  }
+  impl.header = h;
+  impl.exact = std::move(loaded->exact);
+  impl.index = std::move(loaded->ivf);
+  impl.have_index = true;
+}
+
+}  // namespace
+
+const std::string& Library::index_note() const { return impl_->index_note; }
+
+void Library::rebuild_index(const std::function<bool()>& cancelled, bool from_scratch) {
+  if (!impl_->writable) throw Error(impl_->path.string() + ": the index can only be rebuilt by a writer");
+  const auto m = model();
+  if (!m) return;
+  const std::filesystem::path path = index_path();
+  remove_stale_index_temp_files(path);
+  auto& impl = *impl_;
+  impl.drop_index();
+  IndexHeader h;
+  h.library_uuid = uuid();
+  h.dim = m->dim;
+  std::vector<int64_t> ids;
+  std::vector<float> vectors;
+  {
+    db::ReadTransaction snapshot(*impl.conn);  // the generation and the clips of one moment
+    h.generation = impl.generation();
+    read_embeddings(*impl.conn, m->dim, 0, ids, vectors, cancelled);
+  }
+  if (static_cast<int64_t>(ids.size()) > exact_search_limit()) {
+    const int64_t max_id = ids.empty() ? 0 : ids.back();
+    InstalledCallback interrupt(cancelled);
+    std::unique_ptr<faiss::Index> index;
+    try {
+      if (!from_scratch) {
+        // An earlier index of this library, whatever its generation, can be brought up to date.
+        std::optional<LoadedIndex> previous;
+        try {
+          previous = read_index_file(path);
+        } catch (const Error&) {
+          // damaged: built anew below
+        }
+        auto* ivf = previous ? dynamic_cast<faiss::IndexIVFFlat*>(previous->ivf.get()) : nullptr;
+        if (ivf && previous->header.library_uuid == h.library_uuid && previous->header.generation <= h.generation &&
+            update_ivf(*ivf, m->dim, ids, vectors))
+          index = std::move(previous->ivf);
+      }
+      if (!index) index = build_ivf(m->dim, ids, vectors);
+    } catch (const faiss::FaissException&) {
+      if (cancelled && cancelled()) throw IndexWriteCancelled(path.string() + ": index write cancelled");
+      throw;
+    }
+    write_ivf_file(path, h, *index, max_id, cancelled);
+  } else {
+    ExactFile::write(path, h, ids, vectors, cancelled);
+  }
+  // Serve what was just written (this process may search next).
+  db::ReadTransaction snapshot(*impl.conn);
+  load_index(impl, path, h.library_uuid, impl.generation(), m->dim);
+}
+
+std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>& query, int64_t k) {
+  const auto m = model();
+  if (!m) return {};
+  if (static_cast<int64_t>(query.size()) != m->dim)
+    throw Error("query vector has " + std::to_string(query.size()) + " values; the library's embeddings have " + std::to_string(m->dim));
+  if (k <= 0) return {};
+  auto& impl = *impl_;
+  auto& c = *impl.conn;
+  db::ReadTransaction snapshot(c);  // the generation, the index's clips and the newer clips of one moment
+  const int64_t generation = impl.generation();
+  // A file already judged is judged again only when it changed on disk (a query during an ingest keeps the
+  // older file it loaded, plus the newer clips, instead of reading it again for every query).
+  const bool current = impl.have_index && impl.header.generation == generation;
+  if (!current && (impl.index_stamp.empty() || impl.index_stamp != file_stamp(index_path())))
+    load_index(impl, index_path(), uuid(), generation, m->dim);
+
+  std::vector<std::pair<int64_t, float>> found;
+  int64_t after = 0;  // clips above this id are not in the index: scanned exactly
+  if (impl.have_index) {
+    const IndexHeader& h = impl.header;
+    after = h.max_id;
+    // Clips deleted since the file was written may still be among its hits: ask for that many more.
+    const int64_t dead = h.generation == generation ? 0 : h.count - single_int(c, "SELECT count(*) FROM clips WHERE id <= ?", h.max_id);
+    found = impl.exact ? impl.exact->search(query.data(), k + dead) : search_faiss(*impl.index, query.data(), k + dead);
+    if (dead > 0) {
+      auto exists = c.prepare("SELECT 1 FROM clips WHERE id = ?");
+      std::vector<std::pair<int64_t, float>> alive;
+      for (const auto& hit : found) {
+        exists.bind(1, hit.first);
+        if (exists.step()) alive.push_back(hit);
+        exists.reset();
+      }
+      found = std::move(alive);
+    }
+    if (h.generation == generation) {
+      if (static_cast<int64_t>(found.size()) > k) found.resize(static_cast<std::size_t>(k));
+      return found;
+    }
+  }
+  // The clips stored after the index was written (all of them without an index), scored exactly.
+  std::vector<int64_t> ids;
+  std::vector<float> vectors;
+  read_embeddings(c, m->dim, after, ids, vectors);
+  if (!ids.empty()) {
+    std::vector<float> scores(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const float* v = vectors.data() + i * static_cast<std::size_t>(m->dim);
+      double dot = 0;
+      for (int64_t d = 0; d < m->dim; ++d) dot += static_cast<double>(v[d]) * query[static_cast<std::size_t>(d)];
+      scores[i] = static_cast<float>(dot);
+    }
+    const auto fresh = top_k(scores, ids.data(), k);
+    found.insert(found.end(), fresh.begin(), fresh.end());
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  if (static_cast<int64_t>(found.size()) > k) found.resize(static_cast<std::size_t>(k));
+  return found;
 }
 
 std::vector<uint16_t> to_float16(const float* values, std::size_t n) {

@@ -31,6 +31,7 @@ struct IngestOptions {
   // Remove the videos under roots that are offline (missing, unreadable, or holding none of their videos)
   // instead of keeping them: for a drive that is gone for good.
   bool prune_offline = false;
+  bool wait_for_writer = true;  // another xsearch writing the library: wait (on_warning says so), or fail at once
   // Polled between batches and videos: a non-zero value (the signal number) stops the run. What is
   // committed stays, the video in progress is not written, the run is recorded as interrupted.
   std::function<int()> stop_requested;

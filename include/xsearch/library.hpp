@@ -4,10 +4,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "xsearch/error.hpp"
 
 namespace xsearch {
 
@@ -28,7 +31,8 @@ struct VideoRecord {
   std::string fingerprint;
   double duration = 0, fps = 0;
   int width = 0, height = 0;
-  std::string status;  // "indexed" or "failed"
+  // "indexed"; "partial" (indexed up to a read error: `error` says why; save_video keeps it); "failed"
+  std::string status;
   std::string error;
   int64_t clips = 0;
 };
@@ -49,10 +53,34 @@ struct RunSummary {
   int64_t indexed = 0, clips = 0, unchanged = 0, moved = 0, removed = 0, failed = 0, not_video = 0;
 };
 
+struct VideoCounts {
+  int64_t indexed = 0, partial = 0, failed = 0;
+};
+
+// Thrown by rebuild_index when its `cancelled` callback said stop (e.g. after SIGINT). The temporary file
+// is already removed and the previous index file is untouched.
+class IndexWriteCancelled : public Error {
+ public:
+  using Error::Error;
+};
+
+struct LibraryOpenOptions {
+  // Writable: takes the library's writer lock (LIBRARY.lock beside the database: one writer at a time;
+  // readers never wait) and migrates an older schema. Read-only opens take no lock.
+  bool writable = false;
+  // Create the database when it is missing (ingest only). Otherwise a missing library is an error naming it.
+  bool create = false;
+  // When another process holds the writer lock: wait for it (calling on_wait once with a message such as
+  // "waiting for another xsearch writing DB (pid N)...") or, with wait = false, fail at once.
+  bool wait = true;
+  std::function<void(const std::string& message)> on_wait;
+};
+
 class Library {
  public:
-  // Opens (and, when writable, creates) the library at `db`. Refuses a database of a newer schema, and
-  // reports a damaged file clearly. A read-only open of a missing library is an error.
+  // Opens the library at `db`. Refuses a database of a newer schema, and reports a damaged file clearly.
+  static Library open(const std::filesystem::path& db, const LibraryOpenOptions& options);
+  // The same with {writable, create = writable, wait = true}.
   static Library open(const std::filesystem::path& db, bool writable);
   Library(Library&&) noexcept;
   Library& operator=(Library&&) noexcept;
@@ -68,10 +96,14 @@ class Library {
   std::optional<VideoRecord> find_video(const std::string& path) const;
   std::vector<VideoRecord> find_by_fingerprint(const std::string& fingerprint) const;
   std::vector<VideoRecord> videos() const;
-  int64_t video_count() const;
+  int64_t video_count() const;  // videos with clips: indexed and partial
+  VideoCounts video_counts() const;
   int64_t clip_count() const;
+  std::string uuid() const;  // the library's identity, written into its index files
 
   // One transaction each: a video with all its clips replaces whatever the library had for that path.
+  // Clips get new ids (ids are never reused). The video is stored as "partial" when video.status says so,
+  // else as "indexed".
   void save_video(const VideoRecord& video, const std::vector<ClipData>& clips);
   void save_failure(const VideoRecord& video);
   void touch_video(int64_t id, int64_t size, int64_t mtime_ns);
@@ -87,11 +119,22 @@ class Library {
   std::vector<uint16_t> clip_prompt_tokens(int64_t clip_id) const;
   int64_t prompt_token_count() const;  // P of the stored prompt tokens (0 when none are stored)
 
-  // Nearest clips to a normalised query vector by inner product: (clip id, score), best first. Loads the
-  // FAISS index, rebuilding it from the stored embeddings when it is missing or stale.
+  // Nearest clips to a normalised query vector by inner product: (clip id, score), best first. Never
+  // writes: an index file of this library and generation is used as it is; one of an older generation
+  // (an ingest is running, or was interrupted) answers together with an exact scan of the clips stored
+  // since (ids above its largest), without the clips deleted since; with no usable index file (missing,
+  // damaged, another library's) every stored embedding is scanned and index_note() says why.
   std::vector<std::pair<int64_t, float>> search(const std::vector<float>& query, int64_t k);
-  // Rebuilds the FAISS index from SQLite and saves it (temporary file, then rename).
-  void rebuild_index();
+  // Why the last search could not use the index file ("" when it could, or when the file was merely
+  // missing or older): for a warning on stderr.
+  const std::string& index_note() const;
+  // Rebuilds the index from SQLite and saves it (temporary file, every step checked, then rename); needs a
+  // writable library. Removes temporary index files left by killed processes first. An IVF index is
+  // updated in place when it suits the library's size, unless `from_scratch` (`xsearch reindex`).
+  // `cancelled` (may be empty) is asked between chunks of work: when it returns true the temporary file
+  // is removed and IndexWriteCancelled is thrown (use it to stop on SIGINT). Failures throw xsearch::Error
+  // naming the file; the previous index file stays as it was.
+  void rebuild_index(const std::function<bool()>& cancelled = {}, bool from_scratch = false);
   // The number of clips above which the index is approximate (IVF-Flat) rather than exact.
   static int64_t exact_search_limit();
 

@@ -8,6 +8,8 @@
 
 namespace xsearch {
 
+class Library;
+
 // Every clip of the library (path, start, end, ids), for `xsearch export`.
 struct ExportedClip {
   int64_t clip_id = 0, video_id = 0;
@@ -18,5 +20,6 @@ std::vector<ExportedClip> export_clips(const std::filesystem::path& db);
 
 // Removes the videos at `path` (a file, or every video under a folder); returns how many.
 int64_t remove_videos(const std::filesystem::path& db, const std::filesystem::path& path);
+int64_t remove_videos(Library& library, const std::filesystem::path& path);  // a library opened for writing
 
 }  // namespace xsearch

@@ -43,6 +43,7 @@ struct QueryHit {
   double start = 0, end = 0;
   double score = 0;          // cosine similarity (re-ranked: X-CLIP's prompted cosine)
   std::vector<int64_t> clip_ids;  // the merged clips
+  bool offline = false;           // the video file is not there now (an unplugged drive, a moved file)
 };
 
 struct QueryResult {
@@ -51,6 +52,7 @@ struct QueryResult {
   bool reranked = false;
   std::vector<QueryHit> results;
   std::vector<std::pair<std::string, double>> timings;  // phase, seconds (for --timings)
+  std::vector<std::string> warnings;  // "path: cause", e.g. an index file that could not be used
 };
 
 QueryResult query(const QueryOptions& options);

@@ -1,6 +1,7 @@
 // xsearch query: text (or a clip) -> embedding -> FAISS -> SQLite -> filtered, merged, ranked segments;
 // optionally re-scored with X-CLIP's exact, video-prompted score. And export / remove.
 #include <fnmatch.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -97,7 +98,7 @@ QueryResult query(const QueryOptions& o) {
     const auto [path, seconds] = parse_like(o.like);
     result.query = o.like;
     const auto video = library.find_video(path);
-    if (!video || video->status != "indexed") throw Error(path + ": not in the library");
+    if (!video || video->status == "failed") throw Error(path + ": not in the library");
     const auto clips = library.clips_of_video(video->id);
     if (clips.empty()) throw Error(path + ": no clips in the library");
     const ClipRow* best = &clips.front();
@@ -130,6 +131,8 @@ QueryResult query(const QueryOptions& o) {
   std::vector<int64_t> ids;
   for (const auto& f : found) ids.push_back(f.first);
   phase("search");
+  if (!library.index_note().empty())
+    result.warnings.push_back(library.index_note() + " (answered from the stored embeddings; `xsearch reindex` rebuilds the index)");
   const auto rows = library.clips_by_id(ids);
   std::map<int64_t, double> score_of(found.begin(), found.end());
   std::vector<Candidate> candidates;
@@ -173,6 +176,10 @@ QueryResult query(const QueryOptions& o) {
     h.rank = static_cast<int>(kept.size()) + 1;
     kept.push_back(std::move(h));
   }
+  for (auto& h : kept) {
+    struct stat st {};
+    h.offline = ::stat(h.path.c_str(), &st) != 0;  // shown, not acted on: the library keeps offline videos
+  }
   result.results = std::move(kept);
   phase("join and merge");
   return result;
@@ -187,7 +194,13 @@ std::vector<ExportedClip> export_clips(const std::filesystem::path& db) {
 }
 
 int64_t remove_videos(const std::filesystem::path& db, const std::filesystem::path& path) {
-  Library library = Library::open(db, true);
+  LibraryOpenOptions writer;
+  writer.writable = true;  // and never create: a mistyped --db is an error, not an empty library
+  Library library = Library::open(db, writer);
+  return remove_videos(library, path);
+}
+
+int64_t remove_videos(Library& library, const std::filesystem::path& path) {
   const std::string target = std::filesystem::absolute(path).lexically_normal().string();
   int64_t removed = 0;
   for (const auto& v : library.videos())

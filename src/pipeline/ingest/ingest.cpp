@@ -80,7 +80,11 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   if (o.roots.empty()) throw Error("ingest: no folder or file given");
   if (o.batch <= 0) throw Error("--batch must be at least 1");
   if (o.model_dir.empty()) throw Error("ingest: no model given (--model DIR, or XSEARCH_MODEL)");
-  Library library = Library::open(o.db, true);
+  LibraryOpenOptions writer;
+  writer.writable = writer.create = true;
+  writer.wait = o.wait_for_writer;
+  writer.on_wait = [&](const std::string& message) { if (observer.on_warning) observer.on_warning(message); };
+  Library library = Library::open(o.db, writer);
   report.db = library.path().string();
 
   ModelOptions mo;

@@ -1,0 +1,121 @@
+#include "index_file_writer.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "xsearch/error.hpp"
+#include "xsearch/library.hpp"
+
+namespace xsearch {
+
+namespace {
+
+// Bytes written between two questions to `cancelled`: 8 MB takes a few milliseconds.
+constexpr std::size_t kChunk = std::size_t{8} << 20;
+
+}  // namespace
+
+IndexFileWriter::IndexFileWriter(const std::filesystem::path& path, const std::function<bool()>& cancelled)
+    : path_(path), tmp_(path.string() + "." + std::to_string(::getpid()) + ".tmp"), cancelled_(cancelled) {
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error(tmp_.string() + ": cannot create the index file (" + std::strerror(errno) + ")");
+}
+
+IndexFileWriter::~IndexFileWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) ::unlink(tmp_.c_str());
+}
+
+void IndexFileWriter::fail(const std::string& step, int err) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+  throw Error(tmp_.string() + ": cannot " + step + " the index file (" + std::strerror(err) + ")");
+}
+
+void IndexFileWriter::check_cancelled() {
+  if (cancelled_ && cancelled_()) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    ::unlink(tmp_.c_str());
+    throw IndexWriteCancelled(path_.string() + ": index write cancelled");
+  }
+}
+
+void IndexFileWriter::write(const void* data, std::size_t bytes) {
+  const auto* p = static_cast<const char*>(data);
+  std::size_t since_check = 0;
+  while (bytes > 0) {
+    if (since_check >= kChunk) {
+      check_cancelled();
+      since_check = 0;
+    }
+    const ssize_t n = ::write(fd_, p, std::min(bytes, kChunk));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write", errno);
+    }
+    if (n == 0) fail("write", EIO);
+    p += n;
+    bytes -= static_cast<std::size_t>(n);
+    written_ += static_cast<uint64_t>(n);
+    since_check += static_cast<std::size_t>(n);
+  }
+}
+
+void IndexFileWriter::pad_to(uint64_t offset) {
+  static const char zeros[64] = {};
+  while (written_ < offset) write(zeros, static_cast<std::size_t>(std::min<uint64_t>(sizeof zeros, offset - written_)));
+}
+
+void IndexFileWriter::commit() {
+  check_cancelled();
+  if (::fsync(fd_) != 0) fail("sync", errno);
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp_.c_str());
+    throw Error(tmp_.string() + ": cannot close the index file (" + std::strerror(err) + ")");
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp_.c_str());
+    throw Error(path_.string() + ": cannot replace the index file (" + std::strerror(err) + ")");
+  }
+  committed_ = true;
+  // The rename is durable only once the folder is synced.
+  const std::filesystem::path folder = path_.has_parent_path() ? path_.parent_path() : std::filesystem::path(".");
+  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) throw Error(folder.string() + ": cannot open the folder to sync the index file (" + std::strerror(errno) + ")");
+  const int synced = ::fsync(dir);
+  const int err = errno;
+  ::close(dir);
+  if (synced != 0) throw Error(folder.string() + ": cannot sync the folder of the index file (" + std::strerror(err) + ")");
+}
+
+int remove_stale_index_temp_files(const std::filesystem::path& index) {
+  const std::filesystem::path folder = index.has_parent_path() ? index.parent_path() : std::filesystem::path(".");
+  const std::string prefix = index.filename().string() + ".", suffix = ".tmp";
+  std::error_code ec;
+  int removed = 0;
+  for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    const std::string pid_text = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+    if (pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos || pid_text[0] == '0') continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // running (or not ours to judge)
+    std::error_code rm;
+    if (std::filesystem::remove(it->path(), rm)) ++removed;
+  }
+  return removed;
+}
+
+}  // namespace xsearch

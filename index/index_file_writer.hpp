@@ -1,0 +1,46 @@
+// Writing an index file safely: a temporary file of our own name beside the target, every write, flush,
+// fsync and the rename checked, the folder synced, and the temporary file removed on any failure or when
+// the caller cancels. Temporary files left by a killed process are found by their exact name pattern
+// (INDEX.PID.tmp with a PID that no longer runs) and removed by the next writer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace xsearch {
+
+class IndexFileWriter {
+ public:
+  // Creates PATH.PID.tmp. `cancelled` (may be empty) is asked between chunks of data.
+  IndexFileWriter(const std::filesystem::path& path, const std::function<bool()>& cancelled);
+  ~IndexFileWriter();  // removes the temporary file unless commit() succeeded
+  IndexFileWriter(const IndexFileWriter&) = delete;
+  IndexFileWriter& operator=(const IndexFileWriter&) = delete;
+
+  // Appends bytes; throws xsearch::Error naming the file on a failed write, IndexWriteCancelled on cancel.
+  void write(const void* data, std::size_t bytes);
+  void pad_to(uint64_t offset);
+  uint64_t written() const { return written_; }
+  // fsync, close, rename over the target, fsync the folder.
+  void commit();
+
+  // Throws IndexWriteCancelled (after removing the temporary file) when the caller asked to stop.
+  void check_cancelled();
+
+ private:
+  void fail(const std::string& step, int err);
+  std::filesystem::path path_, tmp_;
+  std::function<bool()> cancelled_;
+  int fd_ = -1;
+  uint64_t written_ = 0;
+  bool committed_ = false;
+};
+
+// Removes INDEX.PID.tmp files beside `index` whose process is gone; returns how many. Only names of exactly
+// that pattern are touched, and only when kill(PID, 0) says no such process.
+int remove_stale_index_temp_files(const std::filesystem::path& index);
+
+}  // namespace xsearch
