@@ -15,7 +15,9 @@ usage: hub_server.py FOLDER PORT_FILE [options]
   --linked-size VALUE   announce VALUE (sent as is) as the LFS file's X-Linked-Size
   --redirect-to PREFIX  the LFS redirect goes to PREFIX + /lfs/SHA256 instead of a relative /lfs/SHA256;
                         "{public}" in PREFIX becomes http://ADDRESS:PORT with a non-loopback address of this
-                        machine (the server then listens on all interfaces), or http://example.invalid
+                        machine (the server then listens on all interfaces), or http://example.invalid;
+                        "{port}" becomes the server's port
+  --lfs-refuses-token   /lfs/ (reached by a redirect) answers 403 to a request that carries Authorization
 """
 import argparse
 import hashlib
@@ -37,6 +39,7 @@ ap.add_argument("--etag", action="append", default=[])
 ap.add_argument("--commit")
 ap.add_argument("--linked-size")
 ap.add_argument("--redirect-to")
+ap.add_argument("--lfs-refuses-token", action="store_true")
 args = ap.parse_args()
 folder = args.folder
 etags = dict(e.split("=", 1) for e in args.etag)
@@ -136,6 +139,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         kind, name, revision = r
+        if kind == "lfs" and args.lfs_refuses_token and self.headers.get("Authorization"):
+            self.send_response(403)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         true_data = content(name)
         if kind == "resolve" and name in LFS:
             sha = hashlib.sha256(true_data).hexdigest()
@@ -177,6 +185,8 @@ server = http.server.ThreadingHTTPServer(("0.0.0.0" if address else "127.0.0.1",
 if public:
     where = "http://%s:%d" % (address, server.server_address[1]) if address else "http://example.invalid"
     redirect_prefix = redirect_prefix.replace("{public}", where)
+if redirect_prefix is not None:
+    redirect_prefix = redirect_prefix.replace("{port}", str(server.server_address[1]))
 with open(args.port_file + ".tmp", "w") as f:
     f.write(str(server.server_address[1]))
 os.rename(args.port_file + ".tmp", args.port_file)

@@ -322,3 +322,15 @@ TEST_CASE("model pull --revision: a branch, a tag with a slash, a commit; unsafe
     CHECK(outside_cache(tmp).empty());
   }
 }
+
+TEST_CASE("the token goes to the endpoint, not to the host a redirect names", "[cli][hub]") {
+  test::TempDir tmp;
+  // localhost is loopback (so the plain-http redirect is allowed) but another origin than 127.0.0.1.
+  HubServer server(tmp, "--redirect-to 'http://localhost:{port}' --lfs-refuses-token");
+  ::setenv("HF_TOKEN", "hf_secret", 1);
+  const Result r = xsearch_run("model pull test/xclip-tiny");
+  ::unsetenv("HF_TOKEN");
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(fs::exists(tmp / kRepo / "blobs" / file_sha256(fixtures_dir() / "xclip-tiny-full" / "model.safetensors")));
+}

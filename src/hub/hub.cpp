@@ -106,20 +106,26 @@ struct Curl {
   curl_slist* headers = nullptr;
   Curl() {
     if (!h) throw Error("libcurl failed to start");
-    const std::string t = token();
-    if (!t.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + t).c_str());
-    headers = curl_slist_append(headers, "User-Agent: xsearch/0.1");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    send_token(true);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
     // A transfer that stalls below 1 byte/s for a minute is abandoned (resumable later), never hung.
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    // Redirects are followed by hand (follow_redirects below), each one checked; curl itself speaks
-    // only http(s).
+    // Redirects are followed by hand (download below), each one checked; curl itself speaks only http(s).
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+  }
+  // The token goes to the endpoint only, never to a host a redirect names (the hub's CDN): curl would
+  // strip it when it follows a redirect itself, so we do the same when we follow one.
+  void send_token(bool send) {
+    curl_slist_free_all(headers);
+    headers = nullptr;
+    const std::string t = token();
+    if (send && !t.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + t).c_str());
+    headers = curl_slist_append(headers, "User-Agent: xsearch/0.1");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   }
   ~Curl() {
     curl_slist_free_all(headers);
@@ -211,6 +217,7 @@ void download(const std::string& url, const fs::path& partial, const std::string
     check_redirect(endpoint(), current, target);
     if (hop >= kMaxRedirects) throw Error(url + ": more than " + std::to_string(kMaxRedirects) + " redirects");
     current = target;
+    c.send_token(same_origin(endpoint(), current));
   }
   out.close();
   if (rc == CURLE_RANGE_ERROR || (rc == CURLE_OK && have > 0 && status == 200)) {

@@ -12,9 +12,9 @@ namespace xsearch::hub {
 
 namespace {
 
-std::string part(CURLU* u, CURLUPart which) {
+std::string part(CURLU* u, CURLUPart which, unsigned flags = 0) {
   char* s = nullptr;
-  if (curl_url_get(u, which, &s, 0) != CURLUE_OK || !s) return "";
+  if (curl_url_get(u, which, &s, flags) != CURLUE_OK || !s) return "";
   std::string out(s);
   curl_free(s);
   return out;
@@ -45,7 +45,7 @@ UrlParts parse_url(const std::string& url) {
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
   if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
     throw Error("'" + printable(url) + "': not a URL");
-  UrlParts p{part(u.get(), CURLUPART_SCHEME), part(u.get(), CURLUPART_HOST)};
+  UrlParts p{part(u.get(), CURLUPART_SCHEME), part(u.get(), CURLUPART_HOST), part(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT)};
   std::transform(p.scheme.begin(), p.scheme.end(), p.scheme.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   std::transform(p.host.begin(), p.host.end(), p.host.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return p;
@@ -53,6 +53,15 @@ UrlParts parse_url(const std::string& url) {
 
 bool is_loopback_host(const std::string& host) {
   return host == "localhost" || host == "[::1]" || host == "::1" || is_ipv4_loopback(host);
+}
+
+bool same_origin(const std::string& a, const std::string& b) {
+  try {
+    const UrlParts x = parse_url(a), y = parse_url(b);
+    return x.scheme == y.scheme && x.host == y.host && x.port == y.port;
+  } catch (const Error&) {
+    return false;
+  }
 }
 
 void check_endpoint(const std::string& endpoint) {
