@@ -15,14 +15,12 @@ namespace {
 
 struct ModelArgs {
   std::string id = kDefaultModelId;
+  std::string revision = "main";
+  double lock_timeout = PullOptions().lock_timeout_seconds;
   bool quiet = false, json = false;
 };
 
-}  // namespace
-
-std::filesystem::path pull_with_progress(const std::string& id, bool quiet) {
-  PullOptions o;
-  o.id = id;
+std::filesystem::path pull_with_progress(PullOptions o, bool quiet) {
   const bool bar = stderr_is_terminal() && !quiet;
   auto last = std::chrono::steady_clock::now() - std::chrono::seconds(1);
   o.on_progress = [&](const PullProgress& p) {
@@ -41,7 +39,20 @@ std::filesystem::path pull_with_progress(const std::string& id, bool quiet) {
     if (bar) fmt::print(stderr, "\r\033[K");
     if (!quiet) fmt::print(stderr, "{}\n", m);
   };
+  // Waiting on another process's lock is said even with --quiet: a silent hang would look like a bug.
+  o.on_wait = [&](const std::string& m) {
+    if (bar) fmt::print(stderr, "\r\033[K");
+    fmt::print(stderr, "{}\n", m);
+  };
   return pull_model(o);
+}
+
+}  // namespace
+
+std::filesystem::path pull_with_progress(const std::string& id, bool quiet) {
+  PullOptions o;
+  o.id = id;
+  return pull_with_progress(o, quiet);
 }
 
 void add_model_commands(CLI::App& app, Runner& run) {
@@ -50,10 +61,18 @@ void add_model_commands(CLI::App& app, Runner& run) {
   auto a = std::make_shared<ModelArgs>();
   CLI::App* pull = model->add_subcommand("pull", "Download a model from the hub (resumable, verified)");
   pull->add_option("id", a->id, "Hub id (default: microsoft/xclip-base-patch32)");
+  pull->add_option("--revision", a->revision, "Branch, tag or commit sha (default: main)");
+  pull->add_option("--lock-timeout", a->lock_timeout,
+                   "Seconds to wait while another process (e.g. Python's huggingface_hub) downloads the same file")
+      ->check(CLI::NonNegativeNumber);
   pull->add_flag("-q,--quiet", a->quiet, "No progress");
   pull->callback([a, &run] {
     run = [a] {
-      const auto dir = pull_with_progress(a->id, a->quiet);
+      PullOptions o;
+      o.id = a->id;
+      o.revision = a->revision;
+      o.lock_timeout_seconds = a->lock_timeout;
+      const auto dir = pull_with_progress(o, a->quiet);
       write_stdout(dir.string() + "\n");
       return 0;
     };

@@ -1,11 +1,11 @@
-#include "cli/full_exec.hpp"
+#include "full_exec.hpp"  // beside this file (also built into the tests)
 
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -13,9 +13,12 @@
 
 namespace xsearch::cli {
 
+namespace fs = std::filesystem;
+
 namespace {
 int saved_argc = 0;
 char** saved_argv = nullptr;
+constexpr const char* kHelper = "xsearch-full";
 }  // namespace
 
 void remember_arguments(int argc, char** argv) {
@@ -23,12 +26,32 @@ void remember_arguments(int argc, char** argv) {
   saved_argv = argv;
 }
 
+fs::path find_full_helper(const fs::path& self_exe, const std::string& argv0, const std::string& path_env) {
+  if (!self_exe.empty()) return self_exe.parent_path() / kHelper;
+  if (argv0.find('/') != std::string::npos) return fs::path(argv0).parent_path() / kHelper;
+  // Run by name from $PATH: look where the shell would have, minus the entries that mean "here".
+  std::size_t pos = 0;
+  while (pos <= path_env.size()) {
+    auto colon = path_env.find(':', pos);
+    if (colon == std::string::npos) colon = path_env.size();
+    const fs::path dir = path_env.substr(pos, colon - pos);
+    pos = colon + 1;
+    if (dir.empty() || !dir.is_absolute()) continue;
+    const fs::path candidate = dir / kHelper;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  throw Error(std::string(kHelper) + ": not found (/proc/self/exe is unavailable and no absolute folder of PATH holds it); " +
+              "run xsearch by its full path, or put " + kHelper + " next to it in PATH");
+}
+
 void exec_full() {
   std::error_code ec;
-  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const auto full = (ec ? std::filesystem::path(saved_argv[0]).parent_path() : self.parent_path()) / "xsearch-full";
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  const char* path_env = std::getenv("PATH");
+  const fs::path full = find_full_helper(ec ? fs::path() : self, saved_argc > 0 ? saved_argv[0] : "", path_env ? path_env : "");
   std::vector<char*> args(saved_argv, saved_argv + saved_argc);
   std::string path = full.string();
+  if (args.empty()) args.push_back(nullptr);
   args[0] = path.data();
   args.push_back(nullptr);
   std::fflush(stdout);

@@ -20,9 +20,13 @@ struct PullProgress {
 
 struct PullOptions {
   std::string id = kDefaultModelId;
-  std::string revision = "main";
+  std::string revision = "main";  // a branch, tag or commit sha
+  // How long to wait for another process (e.g. Python's huggingface_hub) that is downloading the same
+  // blob and holds its lock in <cache>/.locks/, before giving up with an error.
+  double lock_timeout_seconds = 1800;
   std::function<void(const PullProgress&)> on_progress;
   std::function<void(const std::string&)> on_message;  // "file: up to date", ...
+  std::function<void(const std::string&)> on_wait;     // "file: waiting for another process ..."
 };
 
 // The hub cache: $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else
@@ -34,6 +38,10 @@ std::filesystem::path hub_repo_folder(const std::string& id);
 // Downloads what the model needs (config, processor config, weights, tokenizer files) from $HF_ENDPOINT
 // (default https://huggingface.co) with $HF_TOKEN, honouring proxies; files already complete are kept,
 // partial ones resumed. Refuses to download when $HF_HUB_OFFLINE is set. Returns the snapshot folder.
+// Safety: an ETag must be a git sha1 or a sha256 and a commit a 40-hex sha, every path written stays
+// inside the cache, every download is verified (or removed), redirects go to https only (plain http only
+// from a loopback http endpoint to a loopback host), and each blob is written under huggingface_hub's
+// lock file. Any breach throws xsearch::Error naming the repository, the file and the bad value.
 std::filesystem::path pull_model(const PullOptions& options);
 
 struct CachedModel {

@@ -1,16 +1,21 @@
 // Hub downloads with libcurl into the Hugging Face cache layout:
 //   models--ORG--NAME/blobs/ETAG, snapshots/COMMIT/FILE -> ../../blobs/ETAG, refs/REVISION = COMMIT.
 // A HEAD request (not following redirects) tells the commit, the ETag (sha256 for LFS files, git's sha1
-// for small ones) and the size; the GET resumes a partial blob with a Range request.
+// for small ones) and the size; the GET resumes a partial blob with a Range request. Everything the
+// server says is checked before it names a path (response_headers.cpp, cache_paths.cpp), redirects are
+// followed one by one under url_policy.cpp, and each blob is written under huggingface_hub's lock.
 #include <curl/curl.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <map>
 
 #include "xsearch/checkpoint.hpp"
+#include "hub/blob_lock.hpp"
+#include "hub/cache_paths.hpp"
+#include "hub/response_headers.hpp"
+#include "hub/url_policy.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/hub.hpp"
 #include "xsearch/pipeline.hpp"
@@ -18,6 +23,7 @@
 namespace xsearch {
 
 namespace fs = std::filesystem;
+using namespace hub;
 
 namespace {
 
@@ -30,6 +36,9 @@ const FileSpec kFiles[] = {{"config.json", true},           {"preprocessor_confi
                            {"tokenizer_config.json", false}, {"special_tokens_map.json", false},
                            {"tokenizer.json", false},        {"model.safetensors", false},
                            {"pytorch_model.bin", false}};  // only when there is no model.safetensors
+
+// At most this many redirects per download (the hub uses one, to its CDN).
+constexpr int kMaxRedirects = 10;
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
@@ -55,35 +64,43 @@ std::string token() {
   return t;
 }
 
-struct Headers {
-  long status = 0;
-  std::map<std::string, std::string> values;  // lower-case names
-  std::string get(const std::string& k) const {
-    auto it = values.find(k);
-    return it == values.end() ? "" : it->second;
+// A revision as one URL path segment ('/' too, as huggingface_hub quotes it).
+std::string url_segment(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
   }
+  return out;
+}
+
+// The header lines of the latest response (curl reports every response of a request; a status line
+// starts a new one), and its status as soon as the status line is in.
+struct HeaderText {
+  std::string text;
+  long status = 0;
 };
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
-  auto* h = static_cast<Headers*>(user);
-  std::string line(data, size * n);
-  if (line.rfind("HTTP/", 0) == 0) h->values.clear();  // a new response (after a redirect)
-  const auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string key = line.substr(0, colon);
-    std::transform(key.begin(), key.end(), key.begin(), ::tolower);
-    std::string value = line.substr(colon + 1);
-    const auto b = value.find_first_not_of(" \t"), e = value.find_last_not_of(" \t\r\n");
-    h->values[key] = b == std::string::npos ? "" : value.substr(b, e - b + 1);
+  auto* h = static_cast<HeaderText*>(user);
+  const std::string line(data, size * n);
+  if (line.rfind("HTTP/", 0) == 0) {
+    h->text.clear();
+    h->status = 0;
+    const auto sp = line.find(' ');
+    if (sp != std::string::npos && sp + 4 <= line.size()) {
+      const std::string code = line.substr(sp + 1, 3);
+      if (std::all_of(code.begin(), code.end(), ::isdigit)) h->status = std::stol(code);
+    }
   }
+  h->text += line;
   return size * n;
-}
-
-// ETags come quoted, sometimes weak: W/"abc" -> abc.
-std::string clean_etag(std::string e) {
-  if (e.rfind("W/", 0) == 0) e = e.substr(2);
-  e.erase(std::remove(e.begin(), e.end(), '"'), e.end());
-  return e;
 }
 
 struct Curl {
@@ -91,15 +108,26 @@ struct Curl {
   curl_slist* headers = nullptr;
   Curl() {
     if (!h) throw Error("libcurl failed to start");
-    const std::string t = token();
-    if (!t.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + t).c_str());
-    headers = curl_slist_append(headers, "User-Agent: xsearch/0.1");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    send_token(true);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
     // A transfer that stalls below 1 byte/s for a minute is abandoned (resumable later), never hung.
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    // Redirects are followed by hand (download below), each one checked; curl itself speaks only http(s).
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+  }
+  // The token goes to the endpoint only, never to a host a redirect names (the hub's CDN): curl would
+  // strip it when it follows a redirect itself, so we do the same when we follow one.
+  void send_token(bool send) {
+    curl_slist_free_all(headers);
+    headers = nullptr;
+    const std::string t = token();
+    if (send && !t.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + t).c_str());
+    headers = curl_slist_append(headers, "User-Agent: xsearch/0.1");
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
   }
   ~Curl() {
     curl_slist_free_all(headers);
@@ -109,36 +137,33 @@ struct Curl {
 
 struct RemoteFile {
   bool exists = false;
-  std::string commit, etag;
-  int64_t size = -1;
+  HubFileMetadata meta;
 };
 
-RemoteFile head(const std::string& url, const std::string& name) {
+RemoteFile head(const std::string& url, const std::string& id, const std::string& name) {
   Curl c;
-  Headers h;
+  HeaderText text;
   curl_easy_setopt(c.h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c.h, CURLOPT_NOBODY, 1L);
   curl_easy_setopt(c.h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c.h, CURLOPT_HEADERDATA, &h);
+  curl_easy_setopt(c.h, CURLOPT_HEADERDATA, &text);
   const CURLcode rc = curl_easy_perform(c.h);
   if (rc != CURLE_OK) throw Error(url + ": " + curl_easy_strerror(rc) + " (check the network, a proxy, or HF_ENDPOINT)");
-  curl_easy_getinfo(c.h, CURLINFO_RESPONSE_CODE, &h.status);
+  long status = 0;
+  curl_easy_getinfo(c.h, CURLINFO_RESPONSE_CODE, &status);
   RemoteFile r;
-  if (h.status == 404) return r;
-  if (h.status == 401 || h.status == 403)
-    throw Error(url + ": access denied (HTTP " + std::to_string(h.status) + "); set HF_TOKEN for a gated or private model");
-  if (h.status >= 400) throw Error(url + ": HTTP " + std::to_string(h.status));
+  if (status == 404) return r;
+  if (status == 401 || status == 403)
+    throw Error(url + ": access denied (HTTP " + std::to_string(status) + "); set HF_TOKEN for a gated or private model");
+  if (status >= 400) throw Error(url + ": HTTP " + std::to_string(status));
   r.exists = true;
-  r.commit = h.get("x-repo-commit");
-  r.etag = clean_etag(h.get("x-linked-etag").empty() ? h.get("etag") : h.get("x-linked-etag"));
-  const std::string size = h.get("x-linked-size").empty() ? h.get("content-length") : h.get("x-linked-size");
-  if (!size.empty()) r.size = std::stoll(size);
-  if (r.etag.empty()) throw Error(url + ": the server gave no ETag for " + name + " (not a hub endpoint?)");
+  r.meta = hub_file_metadata(parse_response_headers(text.text, url), id, name);
   return r;
 }
 
 struct Sink {
   std::ofstream* out;
+  const HeaderText* headers;
   const PullOptions* options;
   std::string name;
   int64_t offset, total;
@@ -148,6 +173,7 @@ struct Sink {
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* s = static_cast<Sink*>(user);
+  if (s->headers->status < 200 || s->headers->status >= 300) return size * n;  // a redirect's body: not the file
   s->out->write(data, static_cast<std::streamsize>(size * n));
   if (!*s->out) return 0;  // disk full: abort the transfer
   s->written += static_cast<int64_t>(size * n);
@@ -169,20 +195,34 @@ void download(const std::string& url, const fs::path& partial, const std::string
   std::ofstream out(partial, std::ios::binary | std::ios::app);
   if (!out) throw Error(partial.string() + ": cannot write (disk full or no permission?)");
   Curl c;
-  Headers h;
-  Sink sink{&out, &o, name, have, total, std::chrono::steady_clock::now()};
-  curl_easy_setopt(c.h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c.h, CURLOPT_FOLLOWLOCATION, 1L);
+  HeaderText text;
+  Sink sink{&out, &text, &o, name, have, total, std::chrono::steady_clock::now()};
   curl_easy_setopt(c.h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c.h, CURLOPT_HEADERDATA, &h);
+  curl_easy_setopt(c.h, CURLOPT_HEADERDATA, &text);
   curl_easy_setopt(c.h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c.h, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(c.h, CURLOPT_FAILONERROR, 1L);
   if (have > 0) curl_easy_setopt(c.h, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(have));
-  const CURLcode rc = curl_easy_perform(c.h);
+  // Each redirect is checked before it is followed: https only, plain http only on loopback.
+  std::string current = url;
+  CURLcode rc = CURLE_OK;
+  long status = 0;
+  for (int hop = 0;; ++hop) {
+    curl_easy_setopt(c.h, CURLOPT_URL, current.c_str());
+    rc = curl_easy_perform(c.h);
+    curl_easy_getinfo(c.h, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK || status < 300 || status >= 400) break;
+    char* next = nullptr;
+    curl_easy_getinfo(c.h, CURLINFO_REDIRECT_URL, &next);
+    if (!next) throw Error(current + ": HTTP " + std::to_string(status) + " without a Location to follow");
+    const std::string target = next;
+    check_redirect(endpoint(), current, target);
+    if (hop >= kMaxRedirects) throw Error(url + ": more than " + std::to_string(kMaxRedirects) + " redirects");
+    current = target;
+    c.send_token(same_origin(endpoint(), current));
+  }
   out.close();
-  curl_easy_getinfo(c.h, CURLINFO_RESPONSE_CODE, &h.status);
-  if (rc == CURLE_RANGE_ERROR || (have > 0 && h.status == 200)) {
+  if (rc == CURLE_RANGE_ERROR || (rc == CURLE_OK && have > 0 && status == 200)) {
     // The server ignored the range: start over, once.
     fs::remove(partial, ec);
     if (have > 0) download(url, partial, name, total, o);
@@ -190,6 +230,14 @@ void download(const std::string& url, const fs::path& partial, const std::string
   }
   if (rc != CURLE_OK)
     throw Error(url + ": download interrupted (" + std::string(curl_easy_strerror(rc)) + "); run the command again to resume");
+  if (have > 0 && status == 206) {
+    // The part must continue where the file stopped, or the bytes would land at the wrong offset.
+    const ResponseHeaders h = parse_response_headers(text.text, current);
+    if (!h.content_range || h.content_range->first != have || (total >= 0 && h.content_range->total >= 0 && h.content_range->total != total)) {
+      fs::remove(partial, ec);
+      throw Error(current + ": the server resumed at another offset than " + std::to_string(have) + "; run the command again");
+    }
+  }
 }
 
 void verify(const fs::path& file, const std::string& etag, int64_t size, const std::string& name) {
@@ -197,16 +245,63 @@ void verify(const fs::path& file, const std::string& etag, int64_t size, const s
   const auto got = static_cast<int64_t>(fs::file_size(file, ec));
   if (size >= 0 && got != size)
     throw Error(name + ": downloaded " + std::to_string(got) + " bytes, the hub announced " + std::to_string(size));
-  const bool hex = std::all_of(etag.begin(), etag.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
-  if (hex && etag.size() == 64 && file_sha256(file) != etag) throw Error(name + ": corrupted download (sha256 differs from the hub's)");
-  if (hex && etag.size() == 40 && file_git_sha1(file) != etag) throw Error(name + ": corrupted download (sha1 differs from the hub's)");
+  if (is_sha256(etag)) {
+    if (file_sha256(file) != etag) throw Error(name + ": corrupted download (sha256 differs from the hub's)");
+  } else if (is_git_sha1(etag)) {
+    if (file_git_sha1(file) != etag) throw Error(name + ": corrupted download (sha1 differs from the hub's)");
+  } else {
+    throw Error(name + ": cannot verify the download (ETag '" + printable(etag) + "' is no digest)");  // checked before; kept
+  }
+}
+
+bool blob_complete(const fs::path& blob, int64_t size) {
+  std::error_code ec;
+  return fs::is_regular_file(blob, ec) && (size < 0 || static_cast<int64_t>(fs::file_size(blob, ec)) == size);
+}
+
+// Downloads one blob under huggingface_hub's lock, verifies it and moves it into place. Nothing that
+// fails the check is kept.
+void fetch_blob(const fs::path& cache, const fs::path& repo, const std::string& url, const RemoteFile& remote,
+                const std::string& name, const PullOptions& o) {
+  const fs::path blob = repo / "blobs" / remote.meta.etag;
+  const fs::path partial = blob.string() + ".incomplete";
+  check_inside_cache(cache, blob);
+  check_inside_cache(cache, partial);
+  BlobLock lock(cache, cache / ".locks" / repo.filename() / (remote.meta.etag + ".lock"), o.lock_timeout_seconds,
+                o.on_wait, name);
+  if (blob_complete(blob, remote.meta.size)) {  // another process finished it while we waited
+    if (o.on_message) o.on_message(name + ": up to date");
+    return;
+  }
+  download(url, partial, name, remote.meta.size, o);
+  std::error_code ec;
+  try {
+    verify(partial, remote.meta.etag, remote.meta.size, name);
+  } catch (const Error&) {
+    fs::remove(partial, ec);  // a bad download must not be resumed
+    throw;
+  }
+  fs::rename(partial, blob, ec);
+  if (ec) throw Error(blob.string() + ": cannot move the download into place (" + ec.message() + ")");
+  if (o.on_message) o.on_message(name + ": downloaded");
+}
+
+void link_snapshot(const fs::path& cache, const fs::path& blob, const fs::path& snapshot) {
+  std::error_code ec;
+  check_inside_cache(cache, snapshot.parent_path());
+  fs::create_directories(snapshot.parent_path(), ec);
+  if (ec) throw Error(snapshot.parent_path().string() + ": cannot create (" + ec.message() + ")");
+  check_inside_cache(cache, snapshot);
+  fs::remove(snapshot, ec);
+  fs::create_symlink(fs::path("..") / ".." / "blobs" / blob.filename(), snapshot, ec);
+  if (ec) fs::copy_file(blob, snapshot, fs::copy_options::overwrite_existing);  // no symlinks here
 }
 
 }  // namespace
 
 fs::path pull_model(const PullOptions& o) {
-  if (o.id.find('/') == std::string::npos || o.id.find("..") != std::string::npos)
-    throw Error(o.id + ": not a hub model id (ORG/NAME, e.g. " + std::string(kDefaultModelId) + ")");
+  check_model_id(o.id);
+  check_revision(o.revision);
   if (offline()) {
     try {
       return resolve_model_dir(o.id);
@@ -214,50 +309,54 @@ fs::path pull_model(const PullOptions& o) {
       throw Error(o.id + ": HF_HUB_OFFLINE is set and the model is not in the cache (" + hf_hub_cache().string() + ")");
     }
   }
+  check_endpoint(endpoint());
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  const fs::path cache = hf_hub_cache();
   const fs::path repo = hub_repo_folder(o.id);
+  check_inside_cache(cache, repo / "blobs");
   std::error_code ec;
   fs::create_directories(repo / "blobs", ec);
   if (ec) throw Error((repo / "blobs").string() + ": cannot create (" + ec.message() + ")");
+  check_inside_cache(cache, repo / "blobs");  // again, now that the folders exist and symlinks can be resolved
+  // The first answer pins the commit; every other file is asked for by that commit, so that a branch
+  // that moves during the pull cannot mix two versions in one snapshot.
   std::string commit;
   std::string weights;  // which weights file the repository has
   for (const auto& spec : kFiles) {
     const bool bin = std::string(spec.name) == "pytorch_model.bin";
     if (bin && !weights.empty()) continue;  // model.safetensors is there: the .bin is not needed
-    const std::string url = endpoint() + "/" + o.id + "/resolve/" + o.revision + "/" + spec.name;
-    const RemoteFile remote = head(url, spec.name);
+    const std::string rev = commit.empty() ? o.revision : commit;
+    const std::string url = endpoint() + "/" + o.id + "/resolve/" + url_segment(rev) + "/" + spec.name;
+    const RemoteFile remote = head(url, o.id, spec.name);
     if (!remote.exists) {
       if (spec.required) throw Error(o.id + ": the repository has no " + spec.name + " (is it an X-CLIP model?)");
       if (bin) throw Error(o.id + ": the repository has neither model.safetensors nor pytorch_model.bin (is it an X-CLIP model?)");
       continue;
     }
     if (bin || std::string(spec.name) == "model.safetensors") weights = spec.name;
-    if (commit.empty()) commit = remote.commit.empty() ? o.revision : remote.commit;
-    const fs::path blob = repo / "blobs" / remote.etag;
-    const fs::path snapshot = repo / "snapshots" / commit / spec.name;
-    fs::create_directories(snapshot.parent_path(), ec);
-    if (fs::exists(blob) && (remote.size < 0 || static_cast<int64_t>(fs::file_size(blob, ec)) == remote.size)) {
+    std::string file_commit = remote.meta.commit;
+    if (file_commit.empty()) {
+      if (!is_git_sha1(rev)) throw Error(url + ": the server gave no X-Repo-Commit (not a hub endpoint?)");
+      file_commit = rev;
+    }
+    if (is_git_sha1(rev) && file_commit != rev)
+      throw Error(o.id + ": " + spec.name + ": asked for commit " + rev + ", the server answered " + file_commit);
+    if (commit.empty()) commit = file_commit;
+    const fs::path blob = repo / "blobs" / remote.meta.etag;
+    if (blob_complete(blob, remote.meta.size)) {
       if (o.on_message) o.on_message(std::string(spec.name) + ": up to date");
     } else {
-      const fs::path partial = blob.string() + ".incomplete";
-      download(url, partial, spec.name, remote.size, o);
-      try {
-        verify(partial, remote.etag, remote.size, spec.name);
-      } catch (const Error&) {
-        fs::remove(partial, ec);  // a bad download must not be resumed
-        throw;
-      }
-      fs::rename(partial, blob);
-      if (o.on_message) o.on_message(std::string(spec.name) + ": downloaded");
+      fetch_blob(cache, repo, url, remote, spec.name, o);
     }
-    fs::remove(snapshot, ec);
-    fs::create_symlink(fs::path("..") / ".." / "blobs" / remote.etag, snapshot, ec);
-    if (ec) fs::copy_file(blob, snapshot, fs::copy_options::overwrite_existing);  // no symlinks here
+    link_snapshot(cache, blob, repo / "snapshots" / commit / spec.name);
   }
-  fs::create_directories(repo / "refs", ec);
-  {
-    std::ofstream ref(repo / "refs" / o.revision, std::ios::trunc);
-    ref << commit;
+  // As huggingface_hub: a branch or tag gets refs/REVISION (sub-folders for '/'); a commit gets none.
+  if (o.revision != commit) {
+    const fs::path ref = repo / "refs" / o.revision;
+    check_inside_cache(cache, ref.parent_path());
+    fs::create_directories(ref.parent_path(), ec);
+    if (ec) throw Error(ref.parent_path().string() + ": cannot create (" + ec.message() + ")");
+    write_file_atomically(cache, ref, commit);
   }
   const fs::path snapshot = repo / "snapshots" / commit;
   if (weights == "pytorch_model.bin") {

@@ -1,0 +1,51 @@
+// How `xsearch` finds `xsearch-full` when /proc is unavailable: never in the current folder by accident.
+#include <sys/stat.h>
+
+#include "../cli/full_exec.hpp"
+#include "helpers.hpp"
+#include "xsearch/error.hpp"
+
+using xsearch::cli::find_full_helper;
+namespace fs = std::filesystem;
+
+namespace {
+
+void make_executable(const fs::path& p) {
+  xsearch::test::write_file(p, "#!/bin/sh\n");
+  ::chmod(p.c_str(), 0755);
+}
+
+// Runs `f` with the current folder set to `dir`.
+template <class F>
+auto in_folder(const fs::path& dir, F f) {
+  const fs::path old = fs::current_path();
+  fs::current_path(dir);
+  struct Back {
+    fs::path p;
+    ~Back() { fs::current_path(p); }
+  } back{old};
+  return f();
+}
+
+}  // namespace
+
+TEST_CASE("xsearch-full is found beside /proc/self/exe, else beside a path in argv[0]", "[cli]") {
+  CHECK(find_full_helper("/opt/x/bin/xsearch", "xsearch", "/usr/bin") == fs::path("/opt/x/bin/xsearch-full"));
+  CHECK(find_full_helper("", "/opt/x/bin/xsearch", "/usr/bin") == fs::path("/opt/x/bin/xsearch-full"));
+  CHECK(find_full_helper("", "build/xsearch", "/usr/bin") == fs::path("build/xsearch-full"));
+}
+
+TEST_CASE("without /proc, a bare argv[0] is looked up in PATH and never in the current folder", "[cli]") {
+  xsearch::test::TempDir tmp;
+  fs::create_directories(tmp / "here");
+  fs::create_directories(tmp / "bin");
+  make_executable(tmp / "here" / "xsearch-full");  // a planted helper in the current folder
+  in_folder(tmp / "here", [&] {
+    // Empty and relative PATH entries mean the current folder: skipped.
+    CHECK_THROWS_WITH(find_full_helper("", "xsearch", ":.:here:/nonexistent"),
+                      Catch::Contains("xsearch-full: not found") && Catch::Contains("PATH"));
+    make_executable(tmp / "bin" / "xsearch-full");
+    CHECK(find_full_helper("", "xsearch", ".::" + (tmp / "bin").string()) == tmp / "bin" / "xsearch-full");
+    return 0;
+  });
+}
