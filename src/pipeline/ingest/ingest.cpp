@@ -198,8 +198,16 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   // 5. Sweep, then the vector index.
   sweep_missing(library, roots, plan.seen, presence, o.prune_offline, reporter);
   const RunSummary& summary = report.summary;
-  if (summary.indexed || summary.removed || summary.moved || !std::filesystem::exists(library.index_path()))
-    library.rebuild_index();
+  if (summary.indexed || summary.removed || summary.moved || !std::filesystem::exists(library.index_path())) {
+    // A signal during the index write stops it too: its temporary file is removed, the committed videos stay,
+    // and the next run that writes the index builds it (queries scan the clips committed since meanwhile).
+    try {
+      library.rebuild_index([&] { return stop_signal() != 0; });
+    } catch (const IndexWriteCancelled&) {
+      report.interrupted = stop_signal();
+      return finish("interrupted");
+    }
+  }
   return finish("done");
 }
 
