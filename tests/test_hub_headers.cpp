@@ -62,7 +62,8 @@ TEST_CASE("an ETag must be a git sha1 or a sha256, a commit a 40-hex sha", "[hub
   CHECK_THROWS_WITH(hub_file_metadata(h, "o/n", "f.json"), Catch::Contains("X-Repo-Commit '../x' is not a commit sha"));
   h.commit = "";
   CHECK(hub_file_metadata(h, "o/n", "f.json").commit.empty());  // the caller decides
-  CHECK(printable(std::string("a\x01\n")) == "a\\x01\\x0a");
+  CHECK(xsearch::printable(std::string("a\x01\n"), kShownChars) == "a\\x01\\x0a");
+  CHECK(xsearch::printable(std::string(200, 'a'), kShownChars) == std::string(kShownChars, 'a') + "...");
 }
 
 TEST_CASE("redirects: https anywhere, plain http only from a loopback endpoint to a loopback host", "[hub]") {

@@ -32,12 +32,12 @@ void check_model_id(const std::string& id) {
                   id.size() <= 96 && id.find("--") == std::string::npos && id.find("..") == std::string::npos &&
                   std::all_of(id.begin(), id.end(), [](char c) { return c == '/' || is_name_char(c); }) &&
                   id.front() != '.' && id[slash + 1] != '.';
-  if (!ok) throw Error(printable(id) + ": not a hub model id (ORG/NAME of letters, digits, '.', '_', '-', e.g. microsoft/xclip-base-patch32)");
+  if (!ok) throw Error(printable(id, kShownChars) + ": not a hub model id (ORG/NAME of letters, digits, '.', '_', '-', e.g. microsoft/xclip-base-patch32)");
 }
 
 void check_revision(const std::string& revision) {
   auto bad = [&](const std::string& why) {
-    return Error("--revision '" + printable(revision) + "': not a safe revision name (" + why + ")");
+    return Error("--revision '" + printable(revision, kShownChars) + "': not a safe revision name (" + why + ")");
   };
   if (revision.empty()) throw bad("empty");
   if (revision.size() > 200) throw bad("longer than 200 characters");

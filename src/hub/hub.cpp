@@ -250,7 +250,7 @@ void verify(const fs::path& file, const std::string& etag, int64_t size, const s
   } else if (is_git_sha1(etag)) {
     if (file_git_sha1(file) != etag) throw Error(name + ": corrupted download (sha1 differs from the hub's)");
   } else {
-    throw Error(name + ": cannot verify the download (ETag '" + printable(etag) + "' is no digest)");  // checked before; kept
+    throw Error(name + ": cannot verify the download (ETag '" + printable(etag, kShownChars) + "' is no digest)");  // checked before; kept
   }
 }
 

@@ -1,7 +1,6 @@
 #include "hub/response_headers.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "xsearch/error.hpp"
 
@@ -36,7 +35,7 @@ std::string clean_etag(std::string e) {
 // "bytes A-B/T", "bytes */T" or "bytes A-B/*".
 ContentRange parse_content_range(const std::string& value, const std::string& url) {
   const std::string header = "Content-Range";
-  auto bad = [&] { return Error(url + ": bad Content-Range header '" + printable(value) + "'"); };
+  auto bad = [&] { return Error(url + ": bad Content-Range header '" + printable(value, kShownChars) + "'"); };
   if (value.rfind("bytes ", 0) != 0) throw bad();
   const std::string spec = value.substr(6);
   const auto slash = spec.find('/');
@@ -60,7 +59,7 @@ ContentRange parse_content_range(const std::string& value, const std::string& ur
 // the truth?).
 void set_once(std::string& slot, bool& seen, const std::string& value, const std::string& header, const std::string& url) {
   if (seen && slot != value)
-    throw Error(url + ": conflicting " + header + " headers ('" + printable(slot) + "' and '" + printable(value) + "')");
+    throw Error(url + ": conflicting " + header + " headers ('" + printable(slot, kShownChars) + "' and '" + printable(value, kShownChars) + "')");
   slot = value;
   seen = true;
 }
@@ -70,27 +69,11 @@ void set_once(std::string& slot, bool& seen, const std::string& value, const std
 bool is_git_sha1(const std::string& s) { return is_lower_hex(s, 40); }
 bool is_sha256(const std::string& s) { return is_lower_hex(s, 64); }
 
-std::string printable(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size() && out.size() < 100; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  if (out.size() >= 100) out += "...";
-  return out;
-}
-
 int64_t parse_byte_count(const std::string& value, const std::string& header, const std::string& url) {
   // 18 digits stay below 2^63 (9.2e18), so the sum below cannot overflow.
   const bool digits = !value.empty() && value.size() <= 18 &&
                       std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (!digits) throw Error(url + ": bad " + header + " header '" + printable(value) + "' (not a byte count)");
+  if (!digits) throw Error(url + ": bad " + header + " header '" + printable(value, kShownChars) + "' (not a byte count)");
   int64_t n = 0;
   for (char c : value) n = n * 10 + (c - '0');
   return n;
@@ -115,13 +98,13 @@ ResponseHeaders parse_response_headers(const std::string& text, const std::strin
       const auto sp = line.find(' ');
       const std::string code = sp == std::string::npos ? "" : line.substr(sp + 1, 3);
       if (code.size() != 3 || !std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        throw Error(url + ": bad HTTP status line '" + printable(line) + "'");
+        throw Error(url + ": bad HTTP status line '" + printable(line, kShownChars) + "'");
       h.status = std::stol(code);  // three digits: cannot throw
       continue;
     }
     first = false;
     if (line.front() == ' ' || line.front() == '\t')
-      throw Error(url + ": folded HTTP header line '" + printable(line) + "' (not supported)");
+      throw Error(url + ": folded HTTP header line '" + printable(line, kShownChars) + "' (not supported)");
     const auto colon = line.find(':');
     if (colon == std::string::npos) continue;  // not a header; curl has accepted the response already
     const std::string key = lower(trim(line.substr(0, colon)));
@@ -147,10 +130,10 @@ HubFileMetadata hub_file_metadata(const ResponseHeaders& h, const std::string& r
   const char* header = h.linked_etag.empty() ? "ETag" : "X-Linked-Etag";
   if (m.etag.empty()) throw Error(where + "the server gave no ETag (not a hub endpoint?)");
   if (!is_git_sha1(m.etag) && !is_sha256(m.etag))
-    throw Error(where + "the server's " + header + " '" + printable(m.etag) +
+    throw Error(where + "the server's " + header + " '" + printable(m.etag, kShownChars) +
                 "' is neither a git sha1 (40 hex digits) nor a sha256 (64 hex digits); refusing the download");
   if (!h.commit.empty() && !is_git_sha1(h.commit))
-    throw Error(where + "the server's X-Repo-Commit '" + printable(h.commit) + "' is not a commit sha (40 hex digits)");
+    throw Error(where + "the server's X-Repo-Commit '" + printable(h.commit, kShownChars) + "' is not a commit sha (40 hex digits)");
   m.commit = h.commit;
   m.size = h.linked_size >= 0 ? h.linked_size : h.content_length;
   return m;

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "io/printable.hpp"
+
 namespace xsearch::hub {
 
 // Content-Range: bytes FIRST-LAST/TOTAL; FIRST and LAST are -1 for "bytes */TOTAL", TOTAL -1 for "/*".
@@ -45,7 +47,8 @@ bool is_sha256(const std::string& s);    // 64 lower-case hex digits
 // A non-negative decimal byte count (at most 18 digits, so it fits int64_t); throws naming url and header.
 int64_t parse_byte_count(const std::string& value, const std::string& header, const std::string& url);
 
-// `s` for an error message: non-printable bytes as \xNN, cut to 100 characters.
-std::string printable(const std::string& s);
+// How much of a server's value an error message shows (printable(value, kShownChars)): a hostile value
+// can be long.
+constexpr std::size_t kShownChars = 100;
 
 }  // namespace xsearch::hub

@@ -44,7 +44,7 @@ bool is_ipv4_loopback(const std::string& host) {
 UrlParts parse_url(const std::string& url) {
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
   if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK)
-    throw Error("'" + printable(url) + "': not a URL");
+    throw Error("'" + printable(url, kShownChars) + "': not a URL");
   UrlParts p{part(u.get(), CURLUPART_SCHEME), part(u.get(), CURLUPART_HOST), part(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT)};
   std::transform(p.scheme.begin(), p.scheme.end(), p.scheme.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   std::transform(p.host.begin(), p.host.end(), p.host.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -67,7 +67,7 @@ bool same_origin(const std::string& a, const std::string& b) {
 void check_endpoint(const std::string& endpoint) {
   const UrlParts p = parse_url(endpoint);
   if (p.scheme != "https" && p.scheme != "http")
-    throw Error("HF_ENDPOINT '" + printable(endpoint) + "': only http and https endpoints are supported");
+    throw Error("HF_ENDPOINT '" + printable(endpoint, kShownChars) + "': only http and https endpoints are supported");
 }
 
 void check_redirect(const std::string& endpoint, const std::string& from, const std::string& target) {
@@ -80,7 +80,7 @@ void check_redirect(const std::string& endpoint, const std::string& from, const 
   }
   if (t.scheme == "https") return;
   if (t.scheme == "http" && e.scheme == "http" && is_loopback_host(e.host) && is_loopback_host(t.host)) return;
-  throw Error(from + ": refusing to follow a redirect to '" + printable(target) +
+  throw Error(from + ": refusing to follow a redirect to '" + printable(target, kShownChars) +
               "' (redirects must go to https; plain http only from a loopback HF_ENDPOINT to a loopback host)");
 }
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "io/printable.hpp"
 #include "xsearch/error.hpp"
 
 namespace xsearch::torch_bin {
@@ -67,21 +68,6 @@ struct Obj {
   int64_t offset = 0;                           // Tensor
   std::vector<int64_t> shape, stride;           // Tensor
 };
-
-// Bytes of a name as printable ASCII, for messages.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 class Machine {
  public:
