@@ -14,6 +14,7 @@
 
 #include "cli_runner.hpp"
 #include "helpers.hpp"
+#include "loopback_hub.hpp"
 #include "xsearch/hub.hpp"
 
 using namespace xsearch;
@@ -24,35 +25,6 @@ using xsearch::test::xsearch_run;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Starts the server over the tiny full model; stops it at scope exit. Sets HF_ENDPOINT and HF_HOME.
-class HubServer {
- public:
-  HubServer(const test::TempDir& tmp, const std::string& extra = "") {
-    const auto port_file = tmp / "port";
-    const std::string cmd = "python3 " + quote(XSEARCH_SOURCE_DIR "/tests/hub_server.py") + " " +
-                            quote((fixtures_dir() / "xclip-tiny-full").string()) + " " + quote(port_file.string()) + " " + extra +
-                            " >/dev/null 2>&1 & echo $!";
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p);
-    REQUIRE(fscanf(p, "%ld", &pid_) == 1);
-    pclose(p);
-    for (int i = 0; i < 300 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    REQUIRE(fs::exists(port_file));
-    ::setenv("HF_ENDPOINT", ("http://127.0.0.1:" + test::read_file(port_file)).c_str(), 1);
-    ::setenv("HF_HOME", (tmp / "hf").c_str(), 1);
-    ::unsetenv("HF_HUB_CACHE");
-    ::unsetenv("HF_HUB_OFFLINE");
-  }
-  ~HubServer() {
-    ::kill(static_cast<pid_t>(pid_), SIGTERM);
-    ::unsetenv("HF_ENDPOINT");
-    ::unsetenv("HF_HOME");
-  }
-
- private:
-  long pid_ = 0;
-};
 
 bool same_file(const fs::path& a, const fs::path& b) { return test::read_file(a) == test::read_file(b); }
 
@@ -79,7 +51,7 @@ const fs::path kRepo = fs::path("hf") / "hub" / "models--test--xclip-tiny";
 
 TEST_CASE("model pull downloads into the hub cache layout, and the model is then usable by id", "[cli][hub]") {
   test::TempDir tmp;
-  HubServer server(tmp);
+  test::LoopbackHub server(tmp);
   const Result r = xsearch_run("model pull test/xclip-tiny");
   INFO(r.err);
   REQUIRE(r.status == 0);
@@ -118,7 +90,7 @@ TEST_CASE("model pull downloads into the hub cache layout, and the model is then
 
 TEST_CASE("an interrupted download resumes where it stopped", "[cli][hub]") {
   test::TempDir tmp;
-  HubServer server(tmp, "--cut-after 4000000");
+  test::LoopbackHub server(tmp, "--cut-after 4000000");
   const Result first = xsearch_run("model pull test/xclip-tiny");
   CHECK(first.status == 2);
   CHECK_THAT(first.err, Catch::Contains("interrupted") && Catch::Contains("again to resume"));
@@ -135,7 +107,7 @@ TEST_CASE("an interrupted download resumes where it stopped", "[cli][hub]") {
 
 TEST_CASE("a corrupted download is rejected and not kept", "[cli][hub]") {
   test::TempDir tmp;
-  HubServer server(tmp, "--corrupt model.safetensors");
+  test::LoopbackHub server(tmp, "--corrupt model.safetensors");
   const Result r = xsearch_run("model pull test/xclip-tiny");
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("model.safetensors: corrupted download"));
@@ -145,7 +117,7 @@ TEST_CASE("a corrupted download is rejected and not kept", "[cli][hub]") {
 
 TEST_CASE("a corrupted small file is rejected by its git sha1", "[cli][hub]") {
   test::TempDir tmp;
-  HubServer server(tmp, "--corrupt vocab.json");
+  test::LoopbackHub server(tmp, "--corrupt vocab.json");
   const Result r = xsearch_run("model pull test/xclip-tiny");
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("vocab.json: corrupted download (sha1"));
@@ -153,7 +125,7 @@ TEST_CASE("a corrupted small file is rejected by its git sha1", "[cli][hub]") {
 
 TEST_CASE("the first ingest without a model fetches the default one with --yes", "[cli][hub][index]") {
   test::TempDir tmp;
-  HubServer server(tmp);
+  test::LoopbackHub server(tmp);
   fs::create_directories(tmp / "videos");
   fs::copy_file(fixtures_dir() / "video" / "visible-640x360-h264.mp4", tmp / "videos" / "a.mp4");
   const std::string db = " --db " + quote((tmp / "lib.db").string());
@@ -175,7 +147,7 @@ TEST_CASE("the first ingest without a model fetches the default one with --yes",
 
 TEST_CASE("an ETag with a path in it is refused and nothing is written outside the cache", "[cli][hub]") {
   test::TempDir tmp;
-  HubServer server(tmp, "--etag " + quote("config.json=\"../../../../pwned-config.json\""));
+  test::LoopbackHub server(tmp, "--etag " + quote("config.json=\"../../../../pwned-config.json\""));
   const Result r = xsearch_run("model pull test/xclip-tiny");
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("test/xclip-tiny: config.json: the server's ETag '../../../../pwned-config.json'") &&
@@ -188,7 +160,7 @@ TEST_CASE("an ETag that is no digest is refused, for small and LFS files", "[cli
   for (const std::string file : {"vocab.json", "model.safetensors"}) {
     INFO(file);
     test::TempDir tmp;
-    HubServer server(tmp, "--etag " + quote(file + "=\"abc123-not-a-digest\""));
+    test::LoopbackHub server(tmp, "--etag " + quote(file + "=\"abc123-not-a-digest\""));
     const Result r = xsearch_run("model pull test/xclip-tiny");
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Catch::Contains(file + ": the server's") && Catch::Contains("'abc123-not-a-digest' is neither"));
@@ -202,7 +174,7 @@ TEST_CASE("an ETag that is no digest is refused, for small and LFS files", "[cli
 
 TEST_CASE("a commit with a path in it is refused and nothing is written outside the cache", "[cli][hub]") {
   test::TempDir tmp;
-  HubServer server(tmp, "--commit ../../../../pwned-commit");
+  test::LoopbackHub server(tmp, "--commit ../../../../pwned-commit");
   const Result r = xsearch_run("model pull test/xclip-tiny");
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("X-Repo-Commit '../../../../pwned-commit' is not a commit sha"));
@@ -217,7 +189,7 @@ TEST_CASE("a redirect to plain http of another host, or to another scheme, is no
   for (const std::string target : {"{public}", "file:///etc"}) {
     INFO(target);
     test::TempDir tmp;
-    HubServer server(tmp, "--redirect-to " + quote(target));
+    test::LoopbackHub server(tmp, "--redirect-to " + quote(target));
     const Result r = xsearch_run("model pull test/xclip-tiny");
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Catch::Contains("refusing to follow a redirect to '") && Catch::Contains("redirects must go to https"));
@@ -233,7 +205,7 @@ TEST_CASE("a size header that is no number is a clear error naming the URL, not 
   for (const std::string size : {"99999999999999999999", "-5", "12abc"}) {
     INFO(size);
     test::TempDir tmp;
-    HubServer server(tmp, "--linked-size " + quote(size));
+    test::LoopbackHub server(tmp, "--linked-size " + quote(size));
     const Result r = xsearch_run("model pull test/xclip-tiny");
     CHECK(r.status == 2);
     CHECK_THAT(r.err, Catch::Contains("/resolve/") && Catch::Contains("model.safetensors: bad X-Linked-Size header '" + size + "'"));
@@ -243,7 +215,7 @@ TEST_CASE("a size header that is no number is a clear error naming the URL, not 
 
 TEST_CASE("a blob that another process is downloading (huggingface_hub's lock) is waited for", "[cli][hub]") {
   test::TempDir tmp;
-  HubServer server(tmp);
+  test::LoopbackHub server(tmp);
   const std::string sha = file_sha256(fixtures_dir() / "xclip-tiny-full" / "model.safetensors");
   // Where huggingface_hub locks it: <cache>/.locks/models--ORG--NAME/<etag>.lock, flock(LOCK_EX).
   const fs::path lock = tmp / "hf" / "hub" / ".locks" / "models--test--xclip-tiny" / (sha + ".lock");
@@ -283,7 +255,7 @@ TEST_CASE("a blob that another process is downloading (huggingface_hub's lock) i
 
 TEST_CASE("model pull --revision: a branch, a tag with a slash, a commit; unsafe names refused", "[cli][hub]") {
   test::TempDir tmp;
-  HubServer server(tmp);
+  test::LoopbackHub server(tmp);
   const fs::path repo = tmp / kRepo;
   const std::string pinned = "1487e5b2c0bcc4e3b72cf1e5e7ffc2b0c8f1b1d2";  // any commit; the server knows them all
   SECTION("a branch or tag: refs/REV holds the commit, snapshots/COMMIT the files") {
@@ -326,7 +298,7 @@ TEST_CASE("model pull --revision: a branch, a tag with a slash, a commit; unsafe
 TEST_CASE("the token goes to the endpoint, not to the host a redirect names", "[cli][hub]") {
   test::TempDir tmp;
   // localhost is loopback (so the plain-http redirect is allowed) but another origin than 127.0.0.1.
-  HubServer server(tmp, "--redirect-to 'http://localhost:{port}' --lfs-refuses-token");
+  test::LoopbackHub server(tmp, "--redirect-to 'http://localhost:{port}' --lfs-refuses-token");
   ::setenv("HF_TOKEN", "hf_secret", 1);
   const Result r = xsearch_run("model pull test/xclip-tiny");
   ::unsetenv("HF_TOKEN");

@@ -11,6 +11,7 @@
 
 #include "cli_runner.hpp"
 #include "helpers.hpp"
+#include "loopback_hub.hpp"
 #include "torch_bin_writer.hpp"
 #include "xsearch/safetensors.hpp"
 
@@ -35,35 +36,6 @@ fs::path bin_only_full_model(const fs::path& dir) {
   test::write_state_dict_bin(dir / "pytorch_model.bin", tensors);
   return dir;
 }
-
-// tests/hub_server.py over `folder` on loopback, with HF_ENDPOINT and HF_HOME pointing at it and at
-// tmp/hf; stopped at scope exit.
-class BinHubServer {
- public:
-  BinHubServer(const test::TempDir& tmp, const fs::path& folder) {
-    const auto port_file = tmp / "port";
-    const std::string cmd = "python3 " + quote(XSEARCH_SOURCE_DIR "/tests/hub_server.py") + " " + quote(folder.string()) + " " +
-                            quote(port_file.string()) + " >/dev/null 2>&1 & echo $!";
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p);
-    REQUIRE(fscanf(p, "%ld", &pid_) == 1);
-    pclose(p);
-    for (int i = 0; i < 300 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    REQUIRE(fs::exists(port_file));
-    ::setenv("HF_ENDPOINT", ("http://127.0.0.1:" + test::read_file(port_file)).c_str(), 1);
-    ::setenv("HF_HOME", (tmp / "hf").c_str(), 1);
-    ::unsetenv("HF_HUB_CACHE");
-    ::unsetenv("HF_HUB_OFFLINE");
-  }
-  ~BinHubServer() {
-    ::kill(static_cast<pid_t>(pid_), SIGTERM);
-    ::unsetenv("HF_ENDPOINT");
-    ::unsetenv("HF_HOME");
-  }
-
- private:
-  long pid_ = 0;
-};
 
 nlohmann::json run_json(const std::string& args) {
   const Result r = xsearch_run(args + " --json");
@@ -135,7 +107,7 @@ TEST_CASE("model pull falls back to pytorch_model.bin, converts it once beside t
           "[cli][hub][checkpoint]") {
   test::TempDir tmp;
   const auto served = bin_only_full_model(tmp / "served");
-  BinHubServer server(tmp, served);
+  test::LoopbackHub server(tmp, "", served);
   const Result first = xsearch_run("model pull test/bin-only");
   INFO(first.err);
   REQUIRE(first.status == 0);
