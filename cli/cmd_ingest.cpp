@@ -154,7 +154,11 @@ int run_ingest(const IngestArgs& a) {
     if (r.interrupted) line += ", interrupted";
     write_stdout(line + "\n");
     for (const auto& [path, cause] : r.failures) write_stdout(fmt::format("  failed: {}: {}\n", path, cause));
-    for (const auto& [path, cause] : r.partials) write_stdout(fmt::format("  partial: {}: {}\n", path, cause));
+    for (const auto& [path, cause] : r.partials) {
+      // The cause names itself ("partial: indexed up to ...", as stored and warned); the line's label says it once.
+      const std::string label = "partial: ";
+      write_stdout(fmt::format("  partial: {}: {}\n", path, cause.compare(0, label.size(), label) == 0 ? cause.substr(label.size()) : cause));
+    }
     for (const auto& [path, cause] : r.offline_roots) write_stdout(fmt::format("  offline: {}: {}\n", path, cause));
   }
   if (r.interrupted) {
