@@ -5,6 +5,7 @@
 # LibTorch, FFmpeg, FAISS, OpenBLAS and the other system libraries are not instrumented.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup.sh
 build=${XSEARCH_ASAN_BUILD_DIR:-build-asan}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DXSEARCH_SANITIZE=address,undefined >/dev/null
 ninja -C "$build"
