@@ -18,6 +18,13 @@ rm -rf "$logs"
 mkdir -p "$logs"
 export ASAN_OPTIONS="log_path=$logs/asan:${XSEARCH_ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1"
+# The canary overflows a heap buffer on purpose: its report must land in the folder, or nothing would.
+"$build/tests/sanitizer_canary" 2>/dev/null && { echo "sanitize: the canary was not stopped" >&2; exit 1; }
+if ! grep -qs heap-buffer-overflow "$logs"/asan.*; then
+  echo "sanitize: the canary's report did not reach $logs: this run could not catch anything" >&2
+  exit 1
+fi
+rm -f "$logs"/*
 status=0
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" || status=$?
 if compgen -G "$logs/*" >/dev/null; then
