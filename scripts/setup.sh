@@ -11,6 +11,7 @@ packages=(
   libsqlite3-dev sqlite3
   libcli11-dev libfmt-dev catch2 nlohmann-json3-dev libutf8proc-dev
   libcurl4-openssl-dev libssl-dev libzip-dev python3
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -129,6 +129,10 @@ TEST_CASE("malformed tokenizer files give errors naming the file", "[tokenizer]"
   SECTION("vocab.json has a non-integer id") {
     CHECK_THAT(load_error(tokenizer_with(tmp, "vocab.json", R"({"a": "x"})")), Catch::Contains("vocab.json: token \"a\""));
   }
+  SECTION("vocab.json with an id far past its token count (found by fuzzing: it sized a 20 GB table)") {
+    CHECK_THAT(load_error(tokenizer_with(tmp, "vocab.json", R"({"a": 0, "b": 624838656})")),
+               Catch::Contains("vocab.json: ids must number the 2 tokens 0..1, but the largest is 624838656"));
+  }
   SECTION("merges.txt has a bad line") {
     CHECK_THAT(load_error(tokenizer_with(tmp, "merges.txt", "#version: 0.2\ni n\nabc\n")),
                Catch::Contains("merges.txt:3: expected two symbols"));
