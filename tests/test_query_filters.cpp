@@ -38,7 +38,7 @@ nlohmann::json like(const test::TempDir& tmp, const std::string& args, int expec
 
 }  // namespace
 
-TEST_CASE("--min-score keeps a result whose score equals the threshold and drops those below it", "[index][cli]") {
+TEST_CASE("query --min-score keeps a result whose score equals the threshold and drops those below it", "[index][cli]") {
   test::TempDir tmp;
   {
     Library lib = Library::open(tmp / "lib.db", true);
@@ -62,7 +62,7 @@ TEST_CASE("--min-score keeps a result whose score equals the threshold and drops
   CHECK(like(tmp, "--min-score 1.01", 1)["results"].empty());  // nothing found: exit 1
 }
 
-TEST_CASE("--path finds a matching clip ranked far below the first candidates", "[index][cli]") {
+TEST_CASE("query --path finds a matching clip ranked far below the first candidates", "[index][cli]") {
   test::TempDir tmp;
   {
     Library lib = Library::open(tmp / "lib.db", true);
