@@ -194,7 +194,7 @@ TEST_CASE("a failed write to stdout (a full disk) is an error for every command 
   }
 }
 
-TEST_CASE("SIGINT and SIGTERM stop an ingest within 2 s; a normal ingest then finishes the library", "[cli][index]") {
+TEST_CASE("SIGINT and SIGTERM stop an ingest within 2 s, and a normal ingest then finishes the library", "[cli][index]") {
   TempDir tmp;
   const char* sources[] = {"testsrc2", "mandelbrot", "smptebars", "rgbtestsrc", "testsrc", "yuvtestsrc"};
   for (int i = 0; i < 12; ++i) make_video(tmp / "videos" / ("v" + std::to_string(i) + ".mp4"), sources[i % 6], 12);
