@@ -63,6 +63,57 @@ std::string recorded_model_name(const std::string& spec) {
 #endif
 
 #ifdef XSEARCH_FULL
+// The summary on stdout: JSON (--json) or lines for people (nothing with --quiet).
+void print_summary(const IngestReport& r, const IngestArgs& a) {
+  const RunSummary& s = r.summary;
+  if (a.json) {
+    auto pairs = [](const std::vector<std::pair<std::string, std::string>>& list) {
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (const auto& [path, cause] : list) out.push_back({{"path", path}, {"error", cause}});
+      return out;
+    };
+    write_json({{"db", r.db},
+                {"model", r.model},
+                {"indexed", s.indexed},
+                {"clips", s.clips},
+                {"unchanged", s.unchanged},
+                {"moved", s.moved},
+                {"removed", s.removed},
+                {"failed", s.failed},
+                {"partial", r.partials.size()},
+                {"offline", r.offline_videos},
+                {"not_video", s.not_video},
+                {"failures", pairs(r.failures)},
+                {"partials", pairs(r.partials)},
+                {"offline_roots", pairs(r.offline_roots)},
+                {"offline_pruned", r.offline_pruned && !r.offline_roots.empty()},
+                {"interrupted", r.interrupted != 0},
+                {"seconds", r.seconds},
+                {"clips_per_second", r.clips_per_second}});
+    return;
+  }
+  if (a.quiet) return;
+  std::string line = fmt::format("indexed {} video{} ({} clips, {:.2f} clips/s), {} unchanged, {} moved, {} removed, {} failed",
+                                 s.indexed, s.indexed == 1 ? "" : "s", s.clips, r.clips_per_second, s.unchanged, s.moved,
+                                 s.removed, s.failed);
+  if (!r.partials.empty()) line += fmt::format(", {} partial", r.partials.size());
+  const std::size_t places = r.offline_roots.size();
+  if (places > 0 && r.offline_pruned)
+    line += fmt::format(", pruned what was offline (under {} folder{})", places, places == 1 ? "" : "s");
+  else if (places > 0)
+    line += fmt::format(", {} offline (under {} folder{})", r.offline_videos, places, places == 1 ? "" : "s");
+  if (r.interrupted) line += ", interrupted";
+  write_stdout(line + "\n");
+  for (const auto& [path, cause] : r.failures) write_stdout(fmt::format("  failed: {}: {}\n", path, cause));
+  for (const auto& [path, cause] : r.partials) {
+    // The cause names itself ("partial: indexed up to ...", as stored and warned); the line's label says it once.
+    const std::string label = "partial: ";
+    write_stdout(fmt::format("  partial: {}: {}\n", path, cause.compare(0, label.size(), label) == 0 ? cause.substr(label.size()) : cause));
+  }
+  for (const auto& [path, cause] : r.offline_roots)
+    write_stdout(fmt::format("  {}: {}: {}\n", r.offline_pruned ? "pruned (offline)" : "offline", path, cause));
+}
+
 int run_ingest(const IngestArgs& a) {
   IngestOptions o;
   for (const auto& p : a.paths) o.roots.emplace_back(p);
@@ -120,52 +171,18 @@ int run_ingest(const IngestArgs& a) {
   const IngestReport r = ingest(o, observer);
   progress.clear();
   g_progress_on_terminal = false;
-  const RunSummary& s = r.summary;
-  if (a.json) {
-    auto pairs = [](const std::vector<std::pair<std::string, std::string>>& list) {
-      nlohmann::ordered_json out = nlohmann::ordered_json::array();
-      for (const auto& [path, cause] : list) out.push_back({{"path", path}, {"error", cause}});
-      return out;
-    };
-    write_json({{"db", r.db},
-                {"model", r.model},
-                {"indexed", s.indexed},
-                {"clips", s.clips},
-                {"unchanged", s.unchanged},
-                {"moved", s.moved},
-                {"removed", s.removed},
-                {"failed", s.failed},
-                {"partial", r.partials.size()},
-                {"offline", r.offline_videos},
-                {"not_video", s.not_video},
-                {"failures", pairs(r.failures)},
-                {"partials", pairs(r.partials)},
-                {"offline_roots", pairs(r.offline_roots)},
-                {"interrupted", r.interrupted != 0},
-                {"seconds", r.seconds},
-                {"clips_per_second", r.clips_per_second}});
-  } else if (!a.quiet) {
-    std::string line = fmt::format("indexed {} video{} ({} clips, {:.2f} clips/s), {} unchanged, {} moved, {} removed, {} failed",
-                                   s.indexed, s.indexed == 1 ? "" : "s", s.clips, r.clips_per_second, s.unchanged, s.moved,
-                                   s.removed, s.failed);
-    if (!r.partials.empty()) line += fmt::format(", {} partial", r.partials.size());
-    if (!r.offline_roots.empty())
-      line += fmt::format(", {} offline (under {} root{})", r.offline_videos, r.offline_roots.size(), r.offline_roots.size() == 1 ? "" : "s");
-    if (r.interrupted) line += ", interrupted";
-    write_stdout(line + "\n");
-    for (const auto& [path, cause] : r.failures) write_stdout(fmt::format("  failed: {}: {}\n", path, cause));
-    for (const auto& [path, cause] : r.partials) {
-      // The cause names itself ("partial: indexed up to ...", as stored and warned); the line's label says it once.
-      const std::string label = "partial: ";
-      write_stdout(fmt::format("  partial: {}: {}\n", path, cause.compare(0, label.size(), label) == 0 ? cause.substr(label.size()) : cause));
-    }
-    for (const auto& [path, cause] : r.offline_roots) write_stdout(fmt::format("  offline: {}: {}\n", path, cause));
+  // The status is the ingest's, whatever becomes of the summary: a reader that closed the pipe early
+  // (`xsearch ingest ... | head -1`) must not turn "3: some files failed" or "130: interrupted" into 0.
+  const int status = r.interrupted ? 128 + r.interrupted  // 130 for SIGINT, 143 for SIGTERM, as shells report a signal
+                     : r.file_problems() ? kFileProblems
+                                         : 0;
+  if (r.interrupted) fmt::print(stderr, "xsearch: interrupted: what was committed is kept; run the same ingest again to finish\n");
+  try {
+    print_summary(r, a);
+  } catch (const BrokenPipe&) {
+    // The reader has gone; the run itself is what the status reports.
   }
-  if (r.interrupted) {
-    fmt::print(stderr, "xsearch: interrupted: what was committed is kept; run the same ingest again to finish\n");
-    return 128 + r.interrupted;  // 130 for SIGINT, 143 for SIGTERM, as shells report a signal
-  }
-  return r.file_problems() ? kFileProblems : 0;
+  return status;
 }
 #endif
 
