@@ -28,6 +28,7 @@ struct IngestArgs {
   double window = 4.0, stride = 0.0;
   int batch = 8, threads = 0;
   bool hidden = false, quiet = false, json = false, store_prompts = false, yes = false, prune_offline = false, no_wait = false;
+  bool normal_priority = false;
 };
 
 // Exit statuses of ingest beyond 0 and 2 (README, "Exit status").
@@ -116,7 +117,15 @@ void print_summary(const IngestReport& r, const IngestArgs& a) {
     write_stdout(fmt::format("  {}: {}: {}\n", r.offline_pruned ? "pruned (offline)" : "offline", path, cause));
 }
 
+// An ingest is background work: at nice +10 it takes the cores other programs leave, so that a query (or
+// anything else) run meanwhile is not slowed down by the model's threads (README, "The library"). First
+// thing, before any thread exists: Linux applies a nice value per thread, and new threads inherit it.
+void lower_priority(bool normal_priority) {
+  if (!normal_priority) (void)!::nice(10);  // best effort: where it may not, it runs as it is
+}
+
 int run_ingest(const IngestArgs& a) {
+  lower_priority(a.normal_priority);
   IngestOptions o;
   for (const auto& p : a.paths) o.roots.emplace_back(p);
   o.db = resolve_db(a.db);
@@ -217,6 +226,8 @@ void add_ingest_command(CLI::App& app, Runner& run) {
   cmd->add_flag("-q,--quiet", a->quiet, "Print errors only");
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
   cmd->add_flag("--no-wait", a->no_wait, "Fail at once if another xsearch is writing the library");
+  cmd->add_flag("--normal-priority", a->normal_priority,
+                "Run at normal CPU priority (by default an ingest runs at nice +10, so that queries stay fast meanwhile)");
   cmd->callback([a, &run] { run = [a] { return XSEARCH_FULL_ONLY(run_ingest(*a)); }; });
 }
 

@@ -2,8 +2,11 @@
 // `runs` on every exit path (an error after decoding, a process killed outright), and a file that cannot
 // be read while it is fingerprinted.
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +26,22 @@ std::string db_arg(const fs::path& db) { return " --db " + quote(db.string()); }
 int shell_status(const std::string& command) {
   const int raw = std::system(command.c_str());
   return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+}
+
+// The nice value of every thread of process `pid` (from /proc/PID/task/*/stat, field 19).
+std::vector<int> thread_nice_values(pid_t pid) {
+  std::vector<int> out;
+  std::error_code ec;
+  for (const auto& task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    const std::string stat = read_file(task.path() / "stat");
+    const std::size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream fields(stat.substr(paren + 2));  // from field 3 (state) on
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i)
+      if (i == 19) out.push_back(std::stoi(field));
+  }
+  return out;
 }
 
 }  // namespace
@@ -110,4 +129,27 @@ TEST_CASE("a read error while a video is fingerprinted is a failure of that file
   const auto again = run_json(ingest, 0);
   CHECK(again["indexed"] == 1);
   CHECK(again["unchanged"] == 1);
+}
+
+TEST_CASE("an ingest runs at background CPU priority (nice +10) in every thread, unless --normal-priority", "[cli]") {
+  TempDir tmp;
+  const char* sources[] = {"testsrc2", "mandelbrot", "smptebars", "rgbtestsrc"};
+  for (int i = 0; i < 8; ++i) make_video(tmp / "videos" / ("v" + std::to_string(i) + ".mp4"), sources[i % 4], 12);
+  const int own = ::getpriority(PRIO_PROCESS, 0);
+  for (const bool normal : {false, true}) {
+    INFO("--normal-priority: " << normal);
+    const auto db = tmp / (normal ? "normal.db" : "background.db");
+    const pid_t pid = spawn_shell("exec " + quote(XSEARCH_BINARY) + " ingest " + quote((tmp / "videos").string()) + db_arg(db) +
+                                  model_arg() + " --batch 1" + (normal ? " --normal-priority" : "") + " >/dev/null 2>&1");
+    // Once a video is committed, the model's and the decoder's threads are running.
+    for (int i = 0; i < 1000; ++i) {
+      if (fs::exists(db) && std::atoi(sqlite_value(db, "SELECT count(*) FROM videos").c_str()) >= 1) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const std::vector<int> nice = thread_nice_values(pid);
+    ::kill(pid, SIGKILL);
+    wait_child(pid);
+    REQUIRE(nice.size() >= 2);  // the main thread and at least the decoder
+    for (const int n : nice) CHECK(n == std::min(19, own + (normal ? 0 : 10)));
+  }
 }
