@@ -260,7 +260,7 @@ TEST_CASE("a blob that another process is downloading (huggingface_hub's lock) i
   CHECK(file_sha256(blob) == sha);
 }
 
-TEST_CASE("model pull --revision: a branch, a tag with a slash, a commit; unsafe names refused", "[cli][hub]") {
+TEST_CASE("model pull --revision: a branch, a tag with a slash, a commit: unsafe names refused", "[cli][hub]") {
   test::TempDir tmp;
   test::LoopbackHub server(tmp);
   const fs::path repo = tmp / kRepo;
