@@ -16,7 +16,8 @@ ninja -C "$build"
 logs=$(realpath "$build")/sanitizer-logs
 rm -rf "$logs"
 mkdir -p "$logs"
-export ASAN_OPTIONS="log_path=$logs/asan:${XSEARCH_ASAN_OPTIONS:-}"
+# verify_asan_link_order=0: a test preloads a shim (LD_PRELOAD) in front of the ASan runtime.
+export ASAN_OPTIONS="log_path=$logs/asan:verify_asan_link_order=0:${XSEARCH_ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1"
 # The canary overflows a heap buffer on purpose: its report must land in the folder, or nothing would.
 "$build/tests/sanitizer_canary" 2>/dev/null && { echo "sanitize: the canary was not stopped" >&2; exit 1; }
