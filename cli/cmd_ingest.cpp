@@ -26,7 +26,7 @@ struct IngestArgs {
   std::vector<std::string> paths;
   std::string db, model, device = "auto";
   double window = 4.0, stride = 0.0;
-  int batch = 8, threads = 0;
+  int batch = 0, threads = 0;  // batch 0: by device (IngestOptions::batch)
   bool hidden = false, quiet = false, json = false, store_prompts = false, yes = false, prune_offline = false, no_wait = false;
   bool normal_priority = false;
 };
@@ -92,7 +92,9 @@ void print_summary(const IngestReport& r, const IngestArgs& a) {
                 {"offline_pruned", r.offline_pruned && !r.offline_roots.empty()},
                 {"interrupted", r.interrupted != 0},
                 {"seconds", r.seconds},
-                {"clips_per_second", r.clips_per_second}});
+                {"clips_per_second", r.clips_per_second},
+                {"device", r.device},
+                {"batch", r.batch}});
     return;
   }
   if (a.quiet) return;
@@ -215,7 +217,7 @@ void add_ingest_command(CLI::App& app, Runner& run) {
   cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--window", a->window, "Clip length in seconds")->check(CLI::PositiveNumber);
   cmd->add_option("--stride", a->stride, "Seconds between clip starts (default: the window)");
-  cmd->add_option("--batch", a->batch, "Clips per model batch")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", a->batch, "Clips per model batch (default: 4 on a CPU, 8 on CUDA)")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "Model threads (default: all cores)");
   cmd->add_flag("--hidden", a->hidden, "Also index hidden files and folders");
   cmd->add_flag("--store-prompts", a->store_prompts,

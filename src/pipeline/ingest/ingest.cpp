@@ -82,7 +82,7 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   IngestReport report;
   const Reporter reporter(observer, report);
   if (o.roots.empty()) throw Error("ingest: no folder or file given");
-  if (o.batch <= 0) throw Error("--batch must be at least 1");
+  if (o.batch < 0) throw Error("--batch must be at least 1");
   if (o.model_dir.empty()) throw Error("ingest: no model given (--model DIR, or XSEARCH_MODEL)");
   LibraryOpenOptions writer;
   writer.writable = writer.create = true;
@@ -108,6 +108,9 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   mo.parts = ModelParts::Video;
   const Model model = Model::load(o.model_dir, mo);  // cannot be stopped midway: polled right after
   if (stopping()) return finish("interrupted");
+  const int batch_size = o.batch > 0 ? o.batch : (model.device().rfind("cuda", 0) == 0 ? 8 : 4);
+  report.device = model.device();
+  report.batch = batch_size;
   const ModelIdentity identity = model_identity(o.model_dir, model.config().projection_dim, o.model_name);
   library.claim_model(identity);
   report.model = identity.name;
@@ -141,7 +144,7 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   const std::vector<Job>& jobs = plan.jobs;
 
   // 2-4. Decode on a worker; embed and commit here.
-  BlockingQueue<DecodeMessage> queue(static_cast<std::size_t>(2 * o.batch + 4));
+  BlockingQueue<DecodeMessage> queue(static_cast<std::size_t>(2 * batch_size + 4));
   std::thread decoder([&] { decode_jobs(jobs, settings, queue); });
   const Embedder embedder(model, settings, o.store_prompts);
   Committer committer(library, jobs, reporter);
@@ -180,7 +183,7 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
       } else if (auto* clip = std::get_if<ClipItem>(&*message)) {
         committer.received(*clip);
         batch.push_back(std::move(*clip));
-        if (static_cast<int>(batch.size()) >= o.batch) run_batch();
+        if (static_cast<int>(batch.size()) >= batch_size) run_batch();
       } else {
         auto& done = std::get<VideoFinished>(*message);
         const std::size_t job = done.job;
