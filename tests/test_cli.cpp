@@ -98,9 +98,10 @@ TEST_CASE("xsearch dev frames writes the reference frames and pixel values", "[c
   INFO(r.err);
   REQUIRE(r.status == 0);
   const SafetensorsFile got(tmp / "f.safetensors");
-  // Within the issue's bounds (test_video.cpp has the mean checks): 2 levels, 0.05.
-  XSEARCH_CHECK_CLOSE("frames_rgb", got.read("frames_rgb"), expected.read("frames_rgb"), 2.0, 0.0);
-  XSEARCH_CHECK_CLOSE("pixel_values", got.read("pixel_values"), expected.read("pixel_values"), 0.05, 0.0);
+  // The bounds of test_video.cpp (which explains them): one RGB level for swscale's CPU-dependent SIMD
+  // code, and what one level becomes after processing (0.018); both measure 0 / 7e-7 here.
+  XSEARCH_CHECK_CLOSE("frames_rgb", got.read("frames_rgb"), expected.read("frames_rgb"), 1.0, 0.0);
+  XSEARCH_CHECK_CLOSE("pixel_values", got.read("pixel_values"), expected.read("pixel_values"), 0.018, 0.0);
   const Result bad = xsearch_run("dev frames " + (dir / "visible-640x360-h264.mp4").string() + " --indices 0,999 --out " +
                                  (tmp / "g.safetensors").string());
   CHECK(bad.status == 2);

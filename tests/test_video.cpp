@@ -61,14 +61,35 @@ TEST_CASE("reader and processor reproduce the reference frames and pixel values"
     rgb.bytes.insert(rgb.bytes.end(), f.rgb.begin(), f.rgb.end());
     preprocess_frame(f, PreprocessorConfig{}, pixels);
   }
-  // The bounds: RGB within 2 levels with a mean below 0.5; pixel values within 0.05 with a mean
-  // below 0.005. swscale's YUV->RGB and our PIL-exact resize in fact reproduce both to float rounding.
-  const auto [max_rgb, mean_rgb] = diff_stats(rgb.to_float(), expected.read("frames_rgb").to_float());
-  CHECK(max_rgb <= 2);
-  CHECK(mean_rgb < 0.5);
+  // Decoding: swscale with the reference's matrix and flags gives the reference's RGB exactly here (max 0).
+  // One level is allowed because swscale picks its SIMD code by CPU, and those paths may round differently.
+  const HostTensor want_rgb = expected.read("frames_rgb");
+  const auto [max_rgb, mean_rgb] = diff_stats(rgb.to_float(), want_rgb.to_float());
+  CHECK(max_rgb <= 1);
+  CHECK(mean_rgb < 0.01);
+  // Decoding + processing: one RGB level becomes at most 1 / 255 / 0.225 = 0.0174 after the resize and the
+  // normalisation (0.018 with the float rounding below); here it is 7e-7.
   const auto [max_px, mean_px] = diff_stats(pixels, expected.read("pixel_values").to_float());
-  CHECK(max_px <= 0.05);
-  CHECK(mean_px < 0.005);
+  CHECK(max_px <= 0.018);
+  CHECK(mean_px < 1e-3);
+
+  // The processor alone, from the reference's own RGB frames: the resize is a bit-exact port of PIL's
+  // fixed-point bilinear filter, so every resized level must be PIL's. What remains is float32 rounding of
+  // (x / 255 - mean) / std, a few ulps of values under 2.7 (ulp 2.4e-7): max 7e-7 measured, 2e-6 allowed.
+  // A single level off anywhere is 0.017, four orders of magnitude above the bound.
+  std::vector<float> from_reference;  // preprocess_frame appends
+  const std::size_t frame_bytes = 360 * 640 * 3;
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    RgbFrame f;
+    f.width = 640;
+    f.height = 360;
+    f.rgb.assign(want_rgb.bytes.begin() + static_cast<std::ptrdiff_t>(i * frame_bytes),
+                 want_rgb.bytes.begin() + static_cast<std::ptrdiff_t>((i + 1) * frame_bytes));
+    preprocess_frame(f, PreprocessorConfig{}, from_reference);
+  }
+  const auto [max_exact, mean_exact] = diff_stats(from_reference, expected.read("pixel_values").to_float());
+  CHECK(max_exact <= 2e-6);
+  CHECK(mean_exact < 5e-7);  // 1.7e-7 measured: float32 rounding only
 }
 
 TEST_CASE("the whole-video clip picks the reference's frames", "[video]") {
@@ -105,6 +126,35 @@ TEST_CASE("clip windows: default stride, short last window, very short videos", 
   CHECK(c.target_times[0] == Approx(0.25));
   CHECK(c.target_times[7] == Approx(3.75));
   CHECK_THROWS(plan_clips(0, 10, 8, ClipWindowOptions{0, 1, 0.5}));
+}
+
+TEST_CASE("a frame exactly on a target time is chosen: the reference's segment middles at 8 and 24 fps", "[video]") {
+  // The original X-CLIP sampling splits a clip's F frames into 8 equal segments and takes each segment's
+  // middle frame, index seg * i + seg / 2 (the later of the two middles when seg is even). At 8 and 24 fps
+  // a 4 s window holds 32 / 96 frames, so seg is a whole 4 / 12 and each middle frame lies exactly on our
+  // target time (i + 0.5) * 0.5 s: a rule that skips a frame sitting on its target picks seg/2 + 1.
+  // The expected indices come from that integer formula, not from the reader's own time rule.
+  test::TempDir tmp;
+  for (const int fps : {8, 24}) {
+    INFO(fps << " fps");
+    const auto path = tmp / ("exact" + std::to_string(fps) + ".mp4");
+    test::ffmpeg("-f lavfi -i testsrc=size=96x64:rate=" + std::to_string(fps) + ":duration=8 -c:v libx264 -g " +
+                 std::to_string(2 * fps) + " -pix_fmt yuv420p " + path.string());
+    VideoReader reader(path);
+    const auto clips = plan_clips(reader.info().start, reader.info().end, 8);
+    REQUIRE(clips.size() == 2);
+    const int64_t frames_per_window = 4 * fps, seg = frames_per_window / 8;
+    std::vector<double> targets;
+    std::vector<int64_t> expected;
+    for (std::size_t w = 0; w < clips.size(); ++w)
+      for (int64_t i = 0; i < 8; ++i) {
+        targets.push_back(clips[w].target_times[static_cast<std::size_t>(i)]);
+        expected.push_back(static_cast<int64_t>(w) * frames_per_window + seg * i + seg / 2);
+      }
+    std::vector<int64_t> got(targets.size(), -1);
+    reader.frames_at_times(targets, [&](std::size_t k, const RgbFrame& f) { got[k] = f.index; });
+    CHECK(got == expected);
+  }
 }
 
 TEST_CASE("frames follow the first-frame-at-or-after rule at constant and variable frame rates", "[video]") {
