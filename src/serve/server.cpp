@@ -1,0 +1,249 @@
+// The HTTP side of `xsearch serve`: cpp-httplib routes over a read-only library. Safe by default: one
+// loopback address, a Host check against DNS rebinding, files reached by id only (README: "Search page").
+#include "serve/server.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "serve/thumbnail.hpp"
+#include "xsearch/error.hpp"
+#include "xsearch/library.hpp"
+#include "xsearch/query.hpp"
+
+namespace xsearch::serve {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+httplib::Server* running = nullptr;
+
+void stop_on_signal(int) {
+  if (running) running->stop();
+}
+
+void send_json(httplib::Response& res, const json& j, int status = 200) {
+  res.status = status;
+  res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json; charset=utf-8");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message) { send_json(res, {{"error", message}}, status); }
+
+std::string video_type(const std::filesystem::path& p) {
+  std::string ext = p.extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".mp4" || ext == ".m4v") return "video/mp4";
+  if (ext == ".webm") return "video/webm";
+  if (ext == ".mkv") return "video/x-matroska";
+  if (ext == ".mov") return "video/quicktime";
+  if (ext == ".ogv") return "video/ogg";
+  if (ext == ".avi") return "video/x-msvideo";
+  if (ext == ".ts" || ext == ".m2ts") return "video/mp2t";
+  return "application/octet-stream";
+}
+
+// A positive id from a route's (\d+) capture; -1 when it overflows.
+int64_t id_of(const httplib::Request& req) {
+  try {
+    return std::stoll(req.matches[1]);
+  } catch (...) {
+    return -1;
+  }
+}
+
+class Api {
+ public:
+  explicit Api(const ServeOptions& o) : o_(o) {}
+
+  Library library() const { return Library::open(o_.db, false); }
+
+  json info() const {
+    const Library lib = library();
+    const auto model = lib.model();
+    return {{"db", o_.db.string()}, {"model", model ? model->name : ""}, {"videos", lib.video_count()}, {"clips", lib.clip_count()},
+            {"version", XSEARCH_VERSION}};
+  }
+
+  json run(QueryOptions q) const {
+    q.db = o_.db;
+    q.model_dir = o_.model_dir;
+    q.threads = o_.threads;
+    QueryResult r;
+    {
+      // One query at a time: the text encoder uses every core already.
+      std::lock_guard<std::mutex> lock(query_mutex_);
+      r = query(q);
+    }
+    std::vector<int64_t> firsts;
+    for (const auto& h : r.results)
+      if (!h.clip_ids.empty()) firsts.push_back(h.clip_ids.front());
+    std::map<int64_t, int64_t> video_of;
+    for (const auto& c : library().clips_by_id(firsts)) video_of[c.id] = c.video_id;
+    json results = json::array();
+    for (const auto& h : r.results) {
+      json hit = {{"rank", h.rank}, {"path", h.path}, {"start", h.start}, {"end", h.end}, {"score", h.score}, {"clip_ids", h.clip_ids}};
+      if (!h.clip_ids.empty()) {
+        const int64_t clip = h.clip_ids.front();
+        hit["clip_id"] = clip;
+        hit["thumbnail"] = "/api/thumbnails/" + std::to_string(clip);
+        if (auto v = video_of.find(clip); v != video_of.end()) {
+          hit["video_id"] = v->second;
+          hit["video"] = "/api/videos/" + std::to_string(v->second);
+        }
+      }
+      results.push_back(hit);
+    }
+    return {{"query", r.query}, {"model", r.model}, {"reranked", r.reranked}, {"results", results}};
+  }
+
+  std::optional<ClipRow> clip(int64_t id) const {
+    if (id <= 0) return std::nullopt;
+    const auto rows = library().clips_by_id({id});
+    if (rows.empty()) return std::nullopt;
+    return rows.front();
+  }
+
+  std::optional<VideoRecord> video(int64_t id) const {
+    if (id <= 0) return std::nullopt;
+    for (auto& v : library().videos())
+      if (v.id == id && v.status == "indexed") return v;
+    return std::nullopt;
+  }
+
+  const ServeOptions& options() const { return o_; }
+
+ private:
+  ServeOptions o_;
+  mutable std::mutex query_mutex_;
+};
+
+QueryOptions query_params(const httplib::Request& req) {
+  QueryOptions q;
+  if (req.has_param("k")) q.k = std::stoi(req.get_param_value("k"));
+  if (req.has_param("min_score") && !req.get_param_value("min_score").empty()) q.min_score = std::stod(req.get_param_value("min_score"));
+  if (req.has_param("path")) q.path_glob = req.get_param_value("path");
+  if (q.k <= 0 || q.k > 1000) throw Error("k must be between 1 and 1000");
+  return q;
+}
+
+void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
+  auto guarded = [](auto handler) {
+    return [handler](const httplib::Request& req, httplib::Response& res) {
+      try {
+        handler(req, res);
+      } catch (const std::invalid_argument&) {
+        send_error(res, 400, "bad parameter");
+      } catch (const std::out_of_range&) {
+        send_error(res, 400, "bad parameter");
+      } catch (const std::exception& e) {
+        send_error(res, 500, e.what());
+      }
+    };
+  };
+  svr.Get("/api/info", guarded([api](const httplib::Request&, httplib::Response& res) { send_json(res, api->info()); }));
+  svr.Get("/api/query", guarded([api](const httplib::Request& req, httplib::Response& res) {
+            QueryOptions q = query_params(req);
+            q.text = req.get_param_value("q");
+            if (q.text.empty()) return send_error(res, 400, "q: give a text to search for");
+            send_json(res, api->run(q));
+          }));
+  svr.Get("/api/like", guarded([api](const httplib::Request& req, httplib::Response& res) {
+            QueryOptions q = query_params(req);
+            const auto c = api->clip(req.has_param("clip") ? std::stoll(req.get_param_value("clip")) : -1);
+            if (!c) return send_error(res, 404, "no such clip");
+            // The clip's middle picks exactly that clip in query()'s PATH@SECONDS lookup.
+            char seconds[64];
+            std::snprintf(seconds, sizeof seconds, "%.6f", (c->start + c->end) / 2);
+            q.like = c->path + "@" + seconds;
+            send_json(res, api->run(q));
+          }));
+  svr.Get(R"(/api/thumbnails/(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
+            const auto c = api->clip(id_of(req));
+            if (!c) return send_error(res, 404, "no such clip");
+            const Thumbnail t = clip_thumbnail(api->options().db, c->id, c->path, c->start, c->end);
+            res.set_header("Cache-Control", "private, max-age=86400");
+            res.set_content(t.jpeg, "image/jpeg");
+          }));
+  svr.Get(R"(/api/videos/(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
+            const auto v = api->video(id_of(req));
+            if (!v) return send_error(res, 404, "no such video");
+            std::error_code ec;
+            const auto size = std::filesystem::file_size(v->path, ec);
+            if (ec) return send_error(res, 404, "video file is missing");
+            auto file = std::make_shared<std::ifstream>(v->path, std::ios::binary);
+            if (!*file) return send_error(res, 404, "video file cannot be read");
+            // Only the requested range is read, in blocks (httplib applies Range and answers 206).
+            res.set_content_provider(static_cast<size_t>(size), video_type(v->path),
+                                     [file](size_t offset, size_t length, httplib::DataSink& sink) {
+                                       char buf[64 * 1024];
+                                       file->clear();
+                                       file->seekg(static_cast<std::streamoff>(offset));
+                                       const auto n = std::min(length, sizeof buf);
+                                       file->read(buf, static_cast<std::streamsize>(n));
+                                       const auto got = file->gcount();
+                                       if (got <= 0) return false;
+                                       return sink.write(buf, static_cast<size_t>(got));
+                                     });
+          }));
+  auto page = [](const std::string& name) {
+    return [name](const httplib::Request&, httplib::Response& res) {
+      const WebAsset* a = find_web_asset(name);
+      if (!a) return send_error(res, 404, "not found");
+      res.set_content(reinterpret_cast<const char*>(a->data), a->size, a->content_type);
+    };
+  };
+  svr.Get("/", page("index.html"));
+  svr.Get("/app.js", page("app.js"));
+  svr.Get("/style.css", page("style.css"));
+}
+
+}  // namespace
+
+void run_server(const ServeOptions& options, const std::function<void(const std::string&)>& on_listening) {
+  auto api = std::make_shared<Api>(options);
+  const auto model = api->library().model();  // fails now, clearly, on a missing or damaged library
+  (void)model;
+  httplib::Server svr;
+  const int port = options.port == 0 ? svr.bind_to_any_port(options.host) : (svr.bind_to_port(options.host, options.port) ? options.port : -1);
+  if (port <= 0) throw Error("serve: cannot listen on " + options.host + ":" + std::to_string(options.port));
+  const bool v6 = options.host.find(':') != std::string::npos;
+  const std::string host_port = (v6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(port);
+  const std::vector<std::string> allowed = {host_port, "localhost:" + std::to_string(port), "127.0.0.1:" + std::to_string(port),
+                                            "[::1]:" + std::to_string(port)};
+  // DNS rebinding: a page from another site that resolves its own name to us carries its name in Host.
+  // Paths: no file is ever named by a URL, and a `..` is refused before routing all the same.
+  svr.set_pre_routing_handler([allowed](const httplib::Request& req, httplib::Response& res) {
+    const std::string host = req.get_header_value("Host");
+    if (std::find(allowed.begin(), allowed.end(), host) == allowed.end()) {
+      send_error(res, 403, "Host \"" + host + "\" is not the address this server serves");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.path.find("..") != std::string::npos || req.target.find("..") != std::string::npos) {
+      send_error(res, 403, "paths with .. are refused");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) send_error(res, res.status, res.status == 404 ? "not found" : "error");
+  });
+  add_routes(svr, api);
+  running = &svr;
+  std::signal(SIGINT, stop_on_signal);
+  std::signal(SIGTERM, stop_on_signal);
+  on_listening("http://" + host_port + "/");
+  svr.listen_after_bind();
+  running = nullptr;
+}
+
+}  // namespace xsearch::serve

@@ -1,0 +1,139 @@
+// Thumbnails: one frame decoded by VideoReader (upright, display aspect), scaled with libswscale, encoded
+// with libavcodec's MJPEG encoder. Made on demand, so ingest does no extra work (README: "Thumbnails").
+#include "serve/thumbnail.hpp"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavutil/frame.h>
+#include <libavutil/imgutils.h>
+#include <libswscale/swscale.h>
+}
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "xsearch/error.hpp"
+#include "xsearch/video.hpp"
+
+namespace xsearch::serve {
+
+namespace {
+
+struct FrameFree {
+  void operator()(AVFrame* f) const { av_frame_free(&f); }
+};
+struct CodecFree {
+  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
+};
+struct PacketFree {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+struct SwsFree {
+  void operator()(SwsContext* s) const { sws_freeContext(s); }
+};
+
+std::unique_ptr<AVFrame, FrameFree> alloc_frame(int width, int height, AVPixelFormat format) {
+  std::unique_ptr<AVFrame, FrameFree> f(av_frame_alloc());
+  if (!f) throw Error("thumbnail: out of memory");
+  f->width = width;
+  f->height = height;
+  f->format = format;
+  // Aligned rows with padding: libswscale writes (and reads) whole SIMD blocks (docs/toolchain.md).
+  if (av_frame_get_buffer(f.get(), 64) < 0) throw Error("thumbnail: out of memory");
+  return f;
+}
+
+std::string encode_jpeg(const RgbFrame& frame, int out_w, int out_h) {
+  auto src = alloc_frame(frame.width, frame.height, AV_PIX_FMT_RGB24);
+  for (int y = 0; y < frame.height; ++y)
+    std::memcpy(src->data[0] + static_cast<std::ptrdiff_t>(y) * src->linesize[0], frame.rgb.data() + static_cast<std::size_t>(y) * frame.width * 3,
+                static_cast<std::size_t>(frame.width) * 3);
+  auto dst = alloc_frame(out_w, out_h, AV_PIX_FMT_YUVJ420P);
+  std::unique_ptr<SwsContext, SwsFree> sws(sws_getContext(frame.width, frame.height, AV_PIX_FMT_RGB24, out_w, out_h, AV_PIX_FMT_YUVJ420P,
+                                                          SWS_AREA, nullptr, nullptr, nullptr));
+  if (!sws) throw Error("thumbnail: cannot scale " + std::to_string(frame.width) + "x" + std::to_string(frame.height));
+  sws_scale(sws.get(), src->data, src->linesize, 0, frame.height, dst->data, dst->linesize);
+
+  const AVCodec* codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+  if (!codec) throw Error("thumbnail: this FFmpeg has no MJPEG encoder");
+  std::unique_ptr<AVCodecContext, CodecFree> ctx(avcodec_alloc_context3(codec));
+  ctx->width = out_w;
+  ctx->height = out_h;
+  ctx->pix_fmt = AV_PIX_FMT_YUVJ420P;
+  ctx->time_base = AVRational{1, 25};
+  // A fixed quantiser: q 5 (of 2..31) looks clean at 320 px and keeps a thumbnail near 10 KB (README).
+  ctx->flags |= AV_CODEC_FLAG_QSCALE;
+  ctx->global_quality = FF_QP2LAMBDA * 5;
+  if (avcodec_open2(ctx.get(), codec, nullptr) < 0) throw Error("thumbnail: cannot open the MJPEG encoder");
+  dst->quality = ctx->global_quality;
+  dst->pts = 0;
+  std::unique_ptr<AVPacket, PacketFree> pkt(av_packet_alloc());
+  if (avcodec_send_frame(ctx.get(), dst.get()) < 0 || avcodec_send_frame(ctx.get(), nullptr) < 0)
+    throw Error("thumbnail: MJPEG encoding failed");
+  std::string out;
+  while (avcodec_receive_packet(ctx.get(), pkt.get()) == 0) {
+    out.append(reinterpret_cast<const char*>(pkt->data), static_cast<std::size_t>(pkt->size));
+    av_packet_unref(pkt.get());
+  }
+  if (out.empty()) throw Error("thumbnail: MJPEG encoder gave no picture");
+  return out;
+}
+
+}  // namespace
+
+std::filesystem::path thumbnail_dir(const std::filesystem::path& db) { return std::filesystem::path(db.string() + ".thumbs"); }
+
+std::string make_thumbnail_jpeg(const std::filesystem::path& video, double time, int width) {
+  VideoReader reader(video, 1);
+  RgbFrame chosen;
+  reader.frames_at_times({std::max(time, reader.info().start)}, [&](std::size_t, const RgbFrame& f) { chosen = f; });
+  if (chosen.rgb.empty()) throw Error(video.string() + ": no frame near " + std::to_string(time) + " s for a thumbnail");
+  const int out_w = std::max(2, std::min(width, chosen.width) & ~1);  // 4:2:0 wants even sizes
+  const int out_h = std::max(2, static_cast<int>(static_cast<double>(chosen.height) * out_w / chosen.width + 0.5) & ~1);
+  try {
+    return encode_jpeg(chosen, out_w, out_h);
+  } catch (const Error& e) {
+    throw Error(video.string() + ": " + e.what());
+  }
+}
+
+Thumbnail clip_thumbnail(const std::filesystem::path& db, int64_t clip_id, const std::filesystem::path& video, double start, double end) {
+  namespace fs = std::filesystem;
+  const fs::path dir = thumbnail_dir(db);
+  const fs::path file = dir / (std::to_string(clip_id) + ".jpg");
+  {
+    std::ifstream in(file, std::ios::binary);
+    if (in) {
+      std::ostringstream s;
+      s << in.rdbuf();
+      if (!s.str().empty()) return {s.str(), true};
+    }
+  }
+  Thumbnail t{make_thumbnail_jpeg(video, (start + end) / 2), false};
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!ec) {
+    static std::atomic<int> counter{0};
+    const fs::path tmp = dir / (std::to_string(clip_id) + ".jpg.tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++));
+    {
+      std::ofstream out(tmp, std::ios::binary);
+      out.write(t.jpeg.data(), static_cast<std::streamsize>(t.jpeg.size()));
+      out.close();
+      if (!out) {
+        fs::remove(tmp, ec);
+        return t;
+      }
+    }
+    fs::rename(tmp, file, ec);
+    if (ec) fs::remove(tmp, ec);
+  }
+  return t;
+}
+
+}  // namespace xsearch::serve
