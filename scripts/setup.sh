@@ -11,6 +11,7 @@ packages=(
   libsqlite3-dev sqlite3
   libcli11-dev libfmt-dev catch2 nlohmann-json3-dev libutf8proc-dev
   libcurl4-openssl-dev libssl-dev libzip-dev python3
+  libcpp-httplib-dev chromium nodejs
 )
 
 missing=()
@@ -41,3 +42,10 @@ for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
     "${sudo_cmd[@]}" update-alternatives --set "$lib-x86_64-linux-gnu" "$alt" >/dev/null
   fi
 done
+
+# The browser test of `xsearch serve` drives chromium with puppeteer-core, pinned by tests/web/package-lock.json.
+if command -v npm >/dev/null; then
+  (cd "$(dirname "$0")/../tests/web" && npm ci --no-audit --no-fund --loglevel=error)
+else
+  echo "setup: npm not found: the browser test (tests/web) cannot be installed" >&2
+fi
