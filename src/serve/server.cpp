@@ -182,6 +182,7 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
             if (ec) return send_error(res, 404, "video file is missing");
             auto file = std::make_shared<std::ifstream>(v->path, std::ios::binary);
             if (!*file) return send_error(res, 404, "video file cannot be read");
+            res.set_header("Accept-Ranges", "bytes");
             // Only the requested range is read, in blocks (httplib applies Range and answers 206).
             res.set_content_provider(static_cast<size_t>(size), video_type(v->path),
                                      [file](size_t offset, size_t length, httplib::DataSink& sink) {

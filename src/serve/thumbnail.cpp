@@ -90,7 +90,7 @@ std::string encode_jpeg(const RgbFrame& frame, int out_w, int out_h) {
 std::filesystem::path thumbnail_dir(const std::filesystem::path& db) { return std::filesystem::path(db.string() + ".thumbs"); }
 
 std::string make_thumbnail_jpeg(const std::filesystem::path& video, double time, int width) {
-  VideoReader reader(video, 1);
+  VideoReader reader(video);  // all cores: a thumbnail waits on this decode
   RgbFrame chosen;
   reader.frames_at_times({std::max(time, reader.info().start)}, [&](std::size_t, const RgbFrame& f) { chosen = f; });
   if (chosen.rgb.empty()) throw Error(video.string() + ": no frame near " + std::to_string(time) + " s for a thumbnail");
