@@ -63,8 +63,11 @@ async function main() {
     await page.goto(url, { waitUntil: 'load' });
 
     // '/' focuses the search box, then type a query.
+    await page.evaluate(() => document.activeElement.blur());
     await page.keyboard.press('/');
     await page.keyboard.type('colour bars');
+    const typed = await page.$eval('#q', (q) => q.value);
+    if (typed !== 'colour bars') fail(`'/' should focus the search box, not type into it: "${typed}"`);
     await page.keyboard.press('Enter');
     await page.waitForSelector('.card img', { timeout: 60000 });
     const count = await page.$$eval('.card', (c) => c.length);
