@@ -1,5 +1,5 @@
-// `xsearch serve`: the local search page. It needs FFmpeg for thumbnails, so the light `xsearch` hands it
-// to `xsearch-full` (queries still use the native text encoder: LibTorch is linked but never loaded).
+// `xsearch serve`: the local search page. It needs FFmpeg for thumbnails and renditions, so the light
+// `xsearch` hands it to `xsearch-media` (FFmpeg, no LibTorch; queries use the native text encoder).
 #include <fmt/core.h>
 
 #include <spawn.h>
@@ -8,7 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/full_exec.hpp"
-#ifdef XSEARCH_FULL
+#ifdef XSEARCH_MEDIA
 #include "serve/server.hpp"
 #endif
 #include "xsearch/pipeline.hpp"
@@ -25,7 +25,7 @@ struct ServeArgs {
   bool open = false;
 };
 
-#ifdef XSEARCH_FULL
+#ifdef XSEARCH_MEDIA
 // Starts the desktop's opener on the URL and says which; a missing opener is only a warning.
 void open_browser(const std::string& url) {
   for (const char* opener : {"xdg-open", "open"}) {
@@ -41,9 +41,9 @@ void open_browser(const std::string& url) {
 #endif
 
 int run_serve(const ServeArgs& a) {
-#ifndef XSEARCH_FULL
+#ifndef XSEARCH_MEDIA
   (void)a;
-  exec_full();  // thumbnails need FFmpeg
+  exec_media();  // thumbnails and renditions need FFmpeg
   return 2;
 #else
   serve::ServeOptions o;

@@ -5,6 +5,7 @@
 
 #include "library_impl.hpp"
 #include "xsearch/error.hpp"
+#include "xsearch/media_cache.hpp"
 
 namespace xsearch {
 
@@ -341,7 +342,7 @@ void Library::save_video(const VideoRecord& video, const std::vector<ClipData>& 
   if (!clips.empty() && !clips[0].prompt_tokens.empty())
     impl_->set_meta("prompt_tokens", std::to_string(clips[0].prompt_tokens.size() / std::max<std::size_t>(1, clips[0].embedding.size())));
   impl_->bump_generation();
-  t.commit();
+  t.commit();  drop_video_cache(path(), id);  // its old clips' thumbnails and renditions (new clips, new ids)
 }
 
 void Library::save_failure(const VideoRecord& video) {
@@ -350,7 +351,7 @@ void Library::save_failure(const VideoRecord& video) {
   const int64_t id = upsert_video(c, video, "failed");
   c.prepare("DELETE FROM clips WHERE video_id = ?").bind(1, id).run();
   if (c.changes() > 0) impl_->bump_generation();
-  t.commit();
+  t.commit();  drop_video_cache(path(), id);
 }
 
 void Library::touch_video(int64_t id, int64_t size, int64_t mtime_ns) {
@@ -371,7 +372,7 @@ void Library::remove_video(int64_t id) {
   db::Transaction t(c);
   c.prepare("DELETE FROM videos WHERE id = ?").bind(1, id).run();
   impl_->bump_generation();
-  t.commit();
+  t.commit();  drop_video_cache(path(), id);
 }
 
 int64_t Library::begin_run(const std::vector<std::string>& roots) {

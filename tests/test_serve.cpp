@@ -7,7 +7,7 @@
 #include <regex>
 
 #include "library_helpers.hpp"
-#include "serve/thumbnail.hpp"
+#include "xsearch/media_cache.hpp"
 
 using namespace xsearch;
 using test::fs::path;
@@ -101,10 +101,10 @@ TEST_CASE("serve: ranges, refusals, thumbnails, a read-only library", "[serve]")
 
   const auto q = nlohmann::json::parse(http_get(port, "/api/query?q=colour%20bars&k=5").body);
   REQUIRE(q["results"].size() >= 2);
-  int64_t wide_clip = -1, a_video = -1;
+  int64_t wide_clip = -1, wide_video = -1, a_video = -1;
   for (const auto& r : q["results"]) {
     CHECK(r["thumbnail"] == "/api/thumbnails/" + std::to_string(r["clip_id"].get<int64_t>()));
-    if (r["path"] == (videos / "wide.mkv").string()) wide_clip = r["clip_id"];
+    if (r["path"] == (videos / "wide.mkv").string()) wide_clip = r["clip_id"], wide_video = r["video_id"];
     if (r["path"] == (videos / "a.mp4").string()) a_video = r["video_id"];
   }
   REQUIRE(wide_clip > 0);
@@ -136,7 +136,7 @@ TEST_CASE("serve: ranges, refusals, thumbnails, a read-only library", "[serve]")
     REQUIRE(t.status == 200);
     CHECK_THAT(t.headers, Catch::Contains("image/jpeg"));
     CHECK(jpeg_size(t.body) == std::make_pair(320, 120));
-    CHECK(test::read_file(serve::thumbnail_dir(db) / (std::to_string(wide_clip) + ".jpg")) == t.body);
+    CHECK(test::read_file(thumbnail_path(db, wide_video, wide_clip)) == t.body);
     CHECK(http_get(port, "/api/thumbnails/" + std::to_string(wide_clip)).body == t.body);
   }
   SECTION("more like this, info and the page") {

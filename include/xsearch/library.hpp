@@ -103,7 +103,8 @@ class Library {
 
   // One transaction each: a video with all its clips replaces whatever the library had for that path.
   // Clips get new ids (ids are never reused). The video is stored as "partial" when video.status says so,
-  // else as "indexed".
+  // else as "indexed". After the commit, save_video, save_failure and remove_video drop the video's media
+  // cache (thumbnails, renditions: xsearch/media_cache.hpp), whose clip ids are gone.
   void save_video(const VideoRecord& video, const std::vector<ClipData>& clips);
   void save_failure(const VideoRecord& video);
   void touch_video(int64_t id, int64_t size, int64_t mtime_ns);

@@ -15,7 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "serve/thumbnail.hpp"
+#include "media/rendition.hpp"
+#include "media/thumbnail.hpp"
+#include "serve/api.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/library.hpp"
 #include "xsearch/query.hpp"
@@ -52,80 +54,35 @@ std::string video_type(const std::filesystem::path& p) {
   return "application/octet-stream";
 }
 
-// A positive id from a route's (\d+) capture; -1 when it overflows.
-int64_t id_of(const httplib::Request& req) {
+// A positive id from a route's (\d+) capture `n`; -1 when it overflows.
+int64_t id_of(const httplib::Request& req, std::size_t n = 1) {
   try {
-    return std::stoll(req.matches[1]);
+    return std::stoll(req.matches[n]);
   } catch (...) {
     return -1;
   }
 }
 
-class Api {
- public:
-  explicit Api(const ServeOptions& o) : o_(o) {}
-
-  Library library() const { return Library::open(o_.db, false); }
-
-  json info() const {
-    const Library lib = library();
-    const auto model = lib.model();
-    return {{"db", o_.db.string()}, {"model", model ? model->name : ""}, {"videos", lib.video_count()}, {"clips", lib.clip_count()},
-            {"version", XSEARCH_VERSION}};
-  }
-
-  json run(QueryOptions q) const {
-    q.db = o_.db;
-    q.model_dir = o_.model_dir;
-    q.threads = o_.threads;
-    QueryResult r;
-    {
-      // One query at a time: the text encoder uses every core already.
-      std::lock_guard<std::mutex> lock(query_mutex_);
-      r = query(q);
-    }
-    std::vector<int64_t> firsts;
-    for (const auto& h : r.results)
-      if (!h.clip_ids.empty()) firsts.push_back(h.clip_ids.front());
-    std::map<int64_t, int64_t> video_of;
-    for (const auto& c : library().clips_by_id(firsts)) video_of[c.id] = c.video_id;
-    json results = json::array();
-    for (const auto& h : r.results) {
-      json hit = {{"rank", h.rank}, {"path", h.path}, {"start", h.start}, {"end", h.end}, {"score", h.score}, {"clip_ids", h.clip_ids}};
-      if (!h.clip_ids.empty()) {
-        const int64_t clip = h.clip_ids.front();
-        hit["clip_id"] = clip;
-        hit["thumbnail"] = "/api/thumbnails/" + std::to_string(clip);
-        if (auto v = video_of.find(clip); v != video_of.end()) {
-          hit["video_id"] = v->second;
-          hit["video"] = "/api/videos/" + std::to_string(v->second);
-        }
-      }
-      results.push_back(hit);
-    }
-    return {{"query", r.query}, {"model", r.model}, {"reranked", r.reranked}, {"results", results}};
-  }
-
-  std::optional<ClipRow> clip(int64_t id) const {
-    if (id <= 0) return std::nullopt;
-    const auto rows = library().clips_by_id({id});
-    if (rows.empty()) return std::nullopt;
-    return rows.front();
-  }
-
-  std::optional<VideoRecord> video(int64_t id) const {
-    if (id <= 0) return std::nullopt;
-    for (auto& v : library().videos())
-      if (v.id == id && v.status == "indexed") return v;
-    return std::nullopt;
-  }
-
-  const ServeOptions& options() const { return o_; }
-
- private:
-  ServeOptions o_;
-  mutable std::mutex query_mutex_;
-};
+// A file answered in blocks from disk: httplib applies Range (206 with those bytes), and only the
+// requested range is read.
+void send_file(httplib::Response& res, const std::filesystem::path& path, const std::string& type) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return send_error(res, 404, "video file is missing");
+  auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
+  if (!*file) return send_error(res, 404, "video file cannot be read");
+  res.set_header("Accept-Ranges", "bytes");
+  res.set_content_provider(static_cast<size_t>(size), type, [file](size_t offset, size_t length, httplib::DataSink& sink) {
+    char buf[64 * 1024];
+    file->clear();
+    file->seekg(static_cast<std::streamoff>(offset));
+    const auto n = std::min(length, sizeof buf);
+    file->read(buf, static_cast<std::streamsize>(n));
+    const auto got = file->gcount();
+    if (got <= 0) return false;
+    return sink.write(buf, static_cast<size_t>(got));
+  });
+}
 
 QueryOptions query_params(const httplib::Request& req) {
   QueryOptions q;
@@ -170,31 +127,26 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
   svr.Get(R"(/api/thumbnails/(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
             const auto c = api->clip(id_of(req));
             if (!c) return send_error(res, 404, "no such clip");
-            const Thumbnail t = clip_thumbnail(api->options().db, c->id, c->path, c->start, c->end);
+            const media::Thumbnail t = media::clip_thumbnail(api->library(), *c);
             res.set_header("Cache-Control", "private, max-age=86400");
             res.set_content(t.jpeg, "image/jpeg");
           }));
   svr.Get(R"(/api/videos/(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
             const auto v = api->video(id_of(req));
             if (!v) return send_error(res, 404, "no such video");
-            std::error_code ec;
-            const auto size = std::filesystem::file_size(v->path, ec);
-            if (ec) return send_error(res, 404, "video file is missing");
-            auto file = std::make_shared<std::ifstream>(v->path, std::ios::binary);
-            if (!*file) return send_error(res, 404, "video file cannot be read");
-            res.set_header("Accept-Ranges", "bytes");
-            // Only the requested range is read, in blocks (httplib applies Range and answers 206).
-            res.set_content_provider(static_cast<size_t>(size), video_type(v->path),
-                                     [file](size_t offset, size_t length, httplib::DataSink& sink) {
-                                       char buf[64 * 1024];
-                                       file->clear();
-                                       file->seekg(static_cast<std::streamoff>(offset));
-                                       const auto n = std::min(length, sizeof buf);
-                                       file->read(buf, static_cast<std::streamsize>(n));
-                                       const auto got = file->gcount();
-                                       if (got <= 0) return false;
-                                       return sink.write(buf, static_cast<size_t>(got));
-                                     });
+            const media::Playability p = api->playability(v->path);
+            send_file(res, v->path, p.playable ? p.mime : video_type(v->path));
+          }));
+  // A segment of a video the browser cannot play, re-encoded (media/rendition.hpp); clips first-last.
+  svr.Get(R"(/api/renditions/(\d+)-(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
+            const auto first = api->clip(id_of(req, 1));
+            const auto last = api->clip(id_of(req, 2));
+            if (!first || !last) return send_error(res, 404, "no such clip");
+            if (first->video_id != last->video_id || !(first->start < last->end))
+              return send_error(res, 400, "the clips are not one segment of one video");
+            const media::Rendition r = media::segment_rendition(api->library(), *first, *last);
+            res.set_header("Cache-Control", "private, max-age=86400");
+            send_file(res, r.file, r.mime);
           }));
   auto page = [](const std::string& name) {
     return [name](const httplib::Request&, httplib::Response& res) {

@@ -1,6 +1,6 @@
 // Thumbnails: one frame decoded by VideoReader (upright, display aspect), scaled with libswscale, encoded
 // with libavcodec's MJPEG encoder. Made on demand, so ingest does no extra work (README: "Thumbnails").
-#include "serve/thumbnail.hpp"
+#include "media/thumbnail.hpp"
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -9,19 +9,17 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
 
 #include "xsearch/error.hpp"
+#include "xsearch/media_cache.hpp"
 #include "xsearch/video.hpp"
 
-namespace xsearch::serve {
+namespace xsearch::media {
 
 namespace {
 
@@ -87,8 +85,6 @@ std::string encode_jpeg(const RgbFrame& frame, int out_w, int out_h) {
 
 }  // namespace
 
-std::filesystem::path thumbnail_dir(const std::filesystem::path& db) { return std::filesystem::path(db.string() + ".thumbs"); }
-
 std::string make_thumbnail_jpeg(const std::filesystem::path& video, double time, int width) {
   VideoReader reader(video);  // all cores: a thumbnail waits on this decode
   RgbFrame chosen;
@@ -103,10 +99,9 @@ std::string make_thumbnail_jpeg(const std::filesystem::path& video, double time,
   }
 }
 
-Thumbnail clip_thumbnail(const std::filesystem::path& db, int64_t clip_id, const std::filesystem::path& video, double start, double end) {
+Thumbnail clip_thumbnail(const Library& library, const ClipRow& clip) {
   namespace fs = std::filesystem;
-  const fs::path dir = thumbnail_dir(db);
-  const fs::path file = dir / (std::to_string(clip_id) + ".jpg");
+  const fs::path file = thumbnail_path(library.path(), clip.video_id, clip.id);
   {
     std::ifstream in(file, std::ios::binary);
     if (in) {
@@ -115,25 +110,14 @@ Thumbnail clip_thumbnail(const std::filesystem::path& db, int64_t clip_id, const
       if (!s.str().empty()) return {s.str(), true};
     }
   }
-  Thumbnail t{make_thumbnail_jpeg(video, (start + end) / 2), false};
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (!ec) {
-    static std::atomic<int> counter{0};
-    const fs::path tmp = dir / (std::to_string(clip_id) + ".jpg.tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++));
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      out.write(t.jpeg.data(), static_cast<std::streamsize>(t.jpeg.size()));
-      out.close();
-      if (!out) {
-        fs::remove(tmp, ec);
-        return t;
-      }
-    }
-    fs::rename(tmp, file, ec);
-    if (ec) fs::remove(tmp, ec);
+  Thumbnail t{make_thumbnail_jpeg(clip.path, (clip.start + clip.end) / 2), false};
+  // A writer commits, then drops the folder: if the clip is still there after the file is, the writer
+  // has not committed yet and its drop will come after (and take this file along).
+  if (write_cache_file(file, t.jpeg) && library.clips_by_id({clip.id}).empty()) {
+    std::error_code ec;
+    fs::remove(file, ec);
   }
   return t;
 }
 
-}  // namespace xsearch::serve
+}  // namespace xsearch::media
