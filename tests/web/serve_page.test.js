@@ -40,6 +40,10 @@ async function main() {
   for (const [name, source] of [['bars.mp4', 'smptebars'], ['pattern.mp4', 'testsrc2']])
     execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', `${source}=size=320x240:rate=25`, '-t', '12',
       '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', path.join(videos, name)]);
+  // A file the browser cannot play (MPEG-4 Part 2 in AVI): the page plays a rendition of the segment.
+  const avi = path.join(videos, 'old.avi');
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'smptehdbars=size=320x240:rate=25', '-t', '12',
+    '-c:v', 'mpeg4', '-q:v', '4', avi]);
   const db = path.join(tmp, 'lib.db');
   execFileSync(xsearch, ['ingest', videos, '--db', db, '--model', model, '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
 
@@ -80,8 +84,8 @@ async function main() {
 
     // Open the second result (a segment that does not start at 0) with the keyboard: arrow, Enter.
     const hits = await page.evaluate(() => fetch('/api/query?q=colour%20bars&k=24').then((r) => r.json()));
-    let index = hits.results.findIndex((h) => h.start > 0);
-    if (index < 0) index = 0;
+    let index = hits.results.findIndex((h) => h.start > 0 && !h.play.rendition);
+    if (index < 0) index = hits.results.findIndex((h) => !h.play.rendition);
     const hit = hits.results[index];
     await page.evaluate(() => document.activeElement.blur());
     for (let i = 0; i < index; ++i) await page.keyboard.press('ArrowRight');
@@ -99,8 +103,24 @@ async function main() {
     await page.waitForSelector('.card img');
     const first = await page.$eval('.card .name', (n) => n.title);
     if (first !== hit.path) fail(`"more like this" put ${first} first, not ${hit.path}`);
+
+    // The AVI plays through its rendition: the <video> decodes it (a picture size) and its time advances
+    // inside the rendition's span.
+    await page.goto(url + '?q=' + encodeURIComponent('colour bars'), { waitUntil: 'load' });
+    await page.waitForSelector('.card img', { timeout: 60000 });
+    const names = await page.$$eval('.card .name', (n) => n.map((x) => x.title));
+    const aviIndex = names.indexOf(avi);
+    if (aviIndex < 0) fail(`no result for ${avi} among ${names.join(', ')}`);
+    const aviHit = (await page.evaluate(() => results))[aviIndex];
+    if (!aviHit.play.rendition) fail('the AVI hit should play through a rendition');
+    await page.click(`.card[data-index="${aviIndex}"] img`);
+    const played = await waitFor('the rendition to play', 60, () => page.$eval('#video', (v, end) => {
+      const ok = v.src.includes('/api/renditions/') && v.videoWidth > 0 && v.currentTime > 0.2 && v.currentTime <= end + 0.05;
+      return ok ? { t: v.currentTime, w: v.videoWidth, h: v.videoHeight } : null;
+    }, aviHit.play.end));
+    console.log(`rendition of ${avi} playing at ${played.t.toFixed(2)} s, ${played.w}x${played.h}`);
     if (errors.length) fail('page errors: ' + errors.join('; '));
-    console.log('PASS: query, thumbnails, player, more like this; screenshot ' + screenshot);
+    console.log('PASS: query, thumbnails, player, more like this, rendition; screenshot ' + screenshot);
   } finally {
     if (browser) await browser.close();
     server.kill('SIGTERM');

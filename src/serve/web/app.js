@@ -101,20 +101,33 @@ function select(i, focus = true) {
   }
 }
 
+// How to play a hit: the original file from the segment's start, or (for a file the browser cannot play)
+// a rendition of the segment whose time 0 is the segment's start; `more` continues after a rendition.
+function playOf(hit) {
+  return hit.play || { url: hit.video, start: hit.start, end: hit.end, rendition: false };
+}
+
+let playing = null;     // the play object of the open player
+let keepGoing = false;  // "keep watching" asked: a rendition's end moves on to `more`
+
 function openPlayer(i) {
   const hit = results[i];
   if (!hit) return;
   select(i, false);
   const v = $('video');
+  const play = playOf(hit);
   $('player-title').textContent = hit.path;
-  $('player-segment').textContent = `${fmtTime(hit.start)}–${fmtTime(hit.end)}  score ${hit.score.toFixed(4)}`;
+  $('player-segment').textContent = `${fmtTime(hit.start)}–${fmtTime(hit.end)}  score ${hit.score.toFixed(4)}` +
+    (play.rendition ? `  (converted for the browser: ${play.reason})` : '');
   $('player').hidden = false;
-  stopAt = hit.end;
-  v.src = `${hit.video}#t=${hit.start}`;
-  v.dataset.start = hit.start;
-  v.dataset.end = hit.end;
+  playing = play;
+  keepGoing = false;
+  stopAt = play.end;
+  v.src = `${play.url}#t=${play.start}`;
+  v.dataset.start = play.start;
+  v.dataset.end = play.end;
   v.addEventListener('loadedmetadata', () => {
-    v.currentTime = hit.start;
+    v.currentTime = play.start;
     v.play().catch(() => {});
   }, { once: true });
   $('player-like').onclick = () => like(hit);
@@ -127,6 +140,7 @@ function closePlayer() {
   v.load();
   $('player').hidden = true;
   stopAt = null;
+  playing = null;
 }
 
 $('video').addEventListener('timeupdate', () => {
@@ -136,9 +150,20 @@ $('video').addEventListener('timeupdate', () => {
     v.currentTime = stopAt;
   }
 });
+$('video').addEventListener('ended', () => {
+  if (keepGoing && playing && playing.more) {
+    const v = $('video');
+    v.src = playing.more;
+    playing = { url: playing.more, start: 0, end: null, rendition: true };
+    v.play().catch(() => {});
+  }
+});
 $('keep-watching').addEventListener('click', () => {
   stopAt = null;
-  $('video').play().catch(() => {});
+  keepGoing = true;
+  const v = $('video');
+  if (v.ended && playing && playing.more) v.dispatchEvent(new Event('ended'));
+  else v.play().catch(() => {});
 });
 $('close').addEventListener('click', closePlayer);
 $('player').addEventListener('click', (e) => { if (e.target === $('player')) closePlayer(); });
