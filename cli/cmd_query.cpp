@@ -6,6 +6,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/full_exec.hpp"
+#include "cli/thumbnails.hpp"
 #include "xsearch/pipeline.hpp"
 
 namespace xsearch::cli {
@@ -16,14 +17,19 @@ struct QueryArgs {
   std::string text, db, model, device = "auto", glob, like;
   int k = 10, threads = 0;
   double min_score = -1e9;
-  bool json = false, rerank = false, timings = false;
+  bool json = false, rerank = false, timings = false, no_thumbnails = false;
 };
 
-nlohmann::ordered_json result_json(const QueryResult& r) {
+// `thumbnails`: each hit's thumbnail file, or "" (null) where there is none.
+nlohmann::ordered_json result_json(const QueryResult& r, const std::vector<std::string>& thumbnails) {
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
-  for (const auto& h : r.results)
-    results.push_back({{"rank", h.rank}, {"path", h.path}, {"start", h.start}, {"end", h.end}, {"score", h.score}, {"clip_ids", h.clip_ids},
-                       {"offline", h.offline}});
+  for (std::size_t i = 0; i < r.results.size(); ++i) {
+    const auto& h = r.results[i];
+    nlohmann::ordered_json hit = {{"rank", h.rank}, {"path", h.path}, {"start", h.start}, {"end", h.end}, {"score", h.score},
+                                  {"clip_ids", h.clip_ids}, {"offline", h.offline}, {"video_id", h.video_id}};
+    hit["thumbnail"] = i < thumbnails.size() && !thumbnails[i].empty() ? nlohmann::ordered_json(thumbnails[i]) : nullptr;
+    results.push_back(hit);
+  }
   return {{"query", r.query}, {"model", r.model}, {"reranked", r.reranked}, {"results", results}};
 }
 
@@ -58,7 +64,7 @@ int run_query(const QueryArgs& a) {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() * 1e3);
   }
   if (a.json) {
-    write_json(result_json(r));
+    write_json(result_json(r, hit_thumbnails(resolve_db(a.db), r.results, !a.no_thumbnails)));
   } else {
     for (const auto& h : r.results)
       write_stdout(fmt::format("{:>3}  {:.4f}  {}  {}-{}{}\n", h.rank, h.score, h.path, format_time(h.start), format_time(h.end),
@@ -109,7 +115,8 @@ void add_query_commands(CLI::App& app, Runner& run) {
   cmd->add_option("--model", a->model, "Model folder (default: the library's)");
   cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--threads", a->threads, "Model threads (default: all cores)");
-  cmd->add_flag("--json", a->json, "Print JSON (schema in README.md)");
+  cmd->add_flag("--json", a->json, "Print JSON (schema in README.md), with each hit's thumbnail file (made when missing)");
+  cmd->add_flag("--no-thumbnails", a->no_thumbnails, "With --json: do not make missing thumbnails (their \"thumbnail\" is null)");
   cmd->add_flag("--timings", a->timings, "Print how long each step took (stderr)");
   cmd->callback([a, &run] { run = [a] { return run_query(*a); }; });
 

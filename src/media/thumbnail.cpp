@@ -10,6 +10,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -83,6 +84,21 @@ std::string encode_jpeg(const RgbFrame& frame, int out_w, int out_h) {
   return out;
 }
 
+// The frame scaled to `width` px wide (never enlarged), aspect kept, as a JPEG.
+std::string frame_jpeg(const RgbFrame& frame, int width) {
+  const int out_w = std::max(2, std::min(width, frame.width) & ~1);  // 4:2:0 wants even sizes
+  const int out_h = std::max(2, static_cast<int>(static_cast<double>(frame.height) * out_w / frame.width + 0.5) & ~1);
+  return encode_jpeg(frame, out_w, out_h);
+}
+
+std::string read_cached(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 }  // namespace
 
 std::string make_thumbnail_jpeg(const std::filesystem::path& video, double time, int width) {
@@ -90,34 +106,51 @@ std::string make_thumbnail_jpeg(const std::filesystem::path& video, double time,
   RgbFrame chosen;
   reader.frames_at_times({std::max(time, reader.info().start)}, [&](std::size_t, const RgbFrame& f) { chosen = f; });
   if (chosen.rgb.empty()) throw Error(video.string() + ": no frame near " + std::to_string(time) + " s for a thumbnail");
-  const int out_w = std::max(2, std::min(width, chosen.width) & ~1);  // 4:2:0 wants even sizes
-  const int out_h = std::max(2, static_cast<int>(static_cast<double>(chosen.height) * out_w / chosen.width + 0.5) & ~1);
   try {
-    return encode_jpeg(chosen, out_w, out_h);
+    return frame_jpeg(chosen, width);
   } catch (const Error& e) {
     throw Error(video.string() + ": " + e.what());
   }
 }
 
-Thumbnail clip_thumbnail(const Library& library, const ClipRow& clip) {
+std::vector<Thumbnail> clip_thumbnails(const Library& library, const std::vector<ClipRow>& clips) {
   namespace fs = std::filesystem;
-  const fs::path file = thumbnail_path(library.path(), clip.video_id, clip.id);
-  {
-    std::ifstream in(file, std::ios::binary);
-    if (in) {
-      std::ostringstream s;
-      s << in.rdbuf();
-      if (!s.str().empty()) return {s.str(), true};
+  std::vector<Thumbnail> out(clips.size());
+  std::vector<std::size_t> missing;
+  for (std::size_t i = 0; i < clips.size(); ++i) {
+    assert(clips[i].video_id == clips.front().video_id);
+    out[i].jpeg = read_cached(thumbnail_path(library.path(), clips[i].video_id, clips[i].id));
+    out[i].from_cache = !out[i].jpeg.empty();
+    if (!out[i].from_cache) missing.push_back(i);
+  }
+  if (missing.empty()) return out;
+  // One decoding pass for all of them, in time order.
+  std::sort(missing.begin(), missing.end(), [&](std::size_t a, std::size_t b) { return clips[a].start + clips[a].end < clips[b].start + clips[b].end; });
+  const fs::path video = clips.front().path;
+  VideoReader reader(video);
+  std::vector<double> times;
+  for (std::size_t i : missing) times.push_back(std::max((clips[i].start + clips[i].end) / 2, reader.info().start));
+  reader.frames_at_times(times, [&](std::size_t k, const RgbFrame& f) {
+    try {
+      out[missing[k]].jpeg = frame_jpeg(f, 320);
+    } catch (const Error& e) {
+      throw Error(video.string() + ": " + e.what());
+    }
+  });
+  for (std::size_t i : missing) {
+    const ClipRow& clip = clips[i];
+    if (out[i].jpeg.empty()) throw Error(video.string() + ": no frame near " + std::to_string((clip.start + clip.end) / 2) + " s for a thumbnail");
+    const fs::path file = thumbnail_path(library.path(), clip.video_id, clip.id);
+    // A writer commits, then drops the folder: if the clip is still there after the file is, the writer
+    // has not committed yet and its drop will come after (and take this file along).
+    if (write_cache_file(file, out[i].jpeg) && library.clips_by_id({clip.id}).empty()) {
+      std::error_code ec;
+      fs::remove(file, ec);
     }
   }
-  Thumbnail t{make_thumbnail_jpeg(clip.path, (clip.start + clip.end) / 2), false};
-  // A writer commits, then drops the folder: if the clip is still there after the file is, the writer
-  // has not committed yet and its drop will come after (and take this file along).
-  if (write_cache_file(file, t.jpeg) && library.clips_by_id({clip.id}).empty()) {
-    std::error_code ec;
-    fs::remove(file, ec);
-  }
-  return t;
+  return out;
 }
+
+Thumbnail clip_thumbnail(const Library& library, const ClipRow& clip) { return clip_thumbnails(library, {clip}).front(); }
 
 }  // namespace xsearch::media

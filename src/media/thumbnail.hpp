@@ -26,5 +26,8 @@ std::string make_thumbnail_jpeg(const std::filesystem::path& video, double time,
 // written (read-only media) only costs the caching. A clip that left the library while its picture was
 // being made (a writer dropped the folder meanwhile) leaves no file behind.
 Thumbnail clip_thumbnail(const Library& library, const ClipRow& clip);
+// The same for several clips of one video, decoding it once for all that are not cached yet (in the
+// order given). Throws xsearch::Error naming the video when one cannot be made.
+std::vector<Thumbnail> clip_thumbnails(const Library& library, const std::vector<ClipRow>& clips);
 
 }  // namespace xsearch::media

@@ -87,11 +87,6 @@ json Api::run(QueryOptions q) {
     r = query(q);
   }
   const Library lib = library();
-  std::vector<int64_t> firsts;
-  for (const auto& h : r.results)
-    if (!h.clip_ids.empty()) firsts.push_back(h.clip_ids.front());
-  std::map<int64_t, int64_t> video_of;
-  for (const auto& c : lib.clips_by_id(firsts)) video_of[c.id] = c.video_id;
   json results = json::array();
   for (const auto& h : r.results) {
     json hit = {{"rank", h.rank},     {"path", h.path},         {"start", h.start},    {"end", h.end},
@@ -99,12 +94,10 @@ json Api::run(QueryOptions q) {
     if (!h.clip_ids.empty()) {
       const int64_t clip = h.clip_ids.front();
       hit["clip_id"] = clip;
+      hit["video_id"] = h.video_id;
       hit["thumbnail"] = "/api/thumbnails/" + std::to_string(clip);
-      if (auto v = video_of.find(clip); v != video_of.end()) {
-        hit["video_id"] = v->second;
-        hit["video"] = "/api/videos/" + std::to_string(v->second);
-        hit["play"] = play(lib, h, v->second);
-      }
+      hit["video"] = "/api/videos/" + std::to_string(h.video_id);
+      hit["play"] = play(lib, h, h.video_id);
     }
     results.push_back(hit);
   }
