@@ -2,11 +2,15 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/full_exec.hpp"
 #include "cli/thumbnails.hpp"
+#ifdef XSEARCH_MEDIA
+#include "media/export_hits.hpp"
+#endif
 #include "xsearch/pipeline.hpp"
 
 namespace xsearch::cli {
@@ -74,12 +78,62 @@ int run_query(const QueryArgs& a) {
 }
 
 struct ExportArgs {
-  std::string db, query, model;
+  std::string db, query, model, clips;
   int k = 100;
-  bool json = false;
+  bool json = false, exact = false;
 };
 
+// export --query TEXT --clips DIR: the hits cut into files, with clips.csv and clips.edl (FFmpeg).
+int run_export_clips(const ExportArgs& a) {
+#ifndef XSEARCH_MEDIA
+  (void)a;
+  exec_media();
+#else
+  QueryArgs q;
+  q.text = a.query;
+  q.db = a.db;
+  q.model = a.model;
+  q.k = a.k;
+  const QueryResult r = query(options_from(q));
+  for (const auto& w : r.warnings) fmt::print(stderr, "xsearch: warning: {}\n", w);
+  if (r.results.empty()) {
+    if (a.json) write_json({{"query", r.query}, {"model", r.model}, {"clips", nlohmann::ordered_json::array()}});
+    return 1;
+  }
+  media::ExportOptions o;
+  o.dir = std::filesystem::absolute(a.clips);
+  o.exact = a.exact;
+  bool failed = false;
+  const auto files = media::export_hits(r.results, "xsearch: " + a.query, o, [&](const media::ExportedFile& f) {
+    if (!f.error.empty()) {
+      fmt::print(stderr, "xsearch: {}\n", f.error);
+      failed = true;
+    } else if (!a.json) {
+      write_stdout(fmt::format("{}\n", f.file));
+    }
+  });
+  const std::string csv = (o.dir / "clips.csv").string();
+  const std::string edl = (o.dir / "clips.edl").string();
+  if (a.json) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& f : files)
+      list.push_back({{"rank", f.rank}, {"path", f.source}, {"start", f.start}, {"end", f.end}, {"score", f.score},
+                      {"file", f.error.empty() ? nlohmann::ordered_json(f.file) : nullptr}, {"file_start", f.file_start}, {"file_end", f.file_end},
+                      {"mode", f.mode}, {"error", f.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(f.error)}});
+    write_json({{"query", r.query}, {"model", r.model}, {"clips", list}, {"csv", csv}, {"edl", edl}});
+  } else {
+    fmt::print(stderr, "xsearch: lists in {} and {}\n", csv, edl);
+  }
+  return failed ? 2 : 0;
+#endif
+}
+
 int run_export(const ExportArgs& a) {
+  if (!a.clips.empty()) {
+    if (a.query.empty()) throw Error("export --clips needs --query TEXT");
+    return run_export_clips(a);
+  }
+  if (a.exact) throw Error("export --exact goes with --clips DIR");
   if (!a.query.empty()) {
     QueryArgs q;
     q.text = a.query;
@@ -124,7 +178,9 @@ void add_query_commands(CLI::App& app, Runner& run) {
   CLI::App* ex = app.add_subcommand("export", "Export every clip of the library, or a query's hits");
   add_db_option(ex, e->db);
   ex->add_option("--query", e->query, "Export this query's hits instead of every clip");
-  ex->add_option("-k", e->k, "Hits to export with --query");
+  ex->add_option("-k,--limit", e->k, "Hits to export with --query (default 100)")->check(CLI::PositiveNumber);
+  ex->add_option("--clips", e->clips, "With --query: cut each hit into a file in this folder, with clips.csv and clips.edl");
+  ex->add_flag("--exact", e->exact, "With --clips: re-encode frame-accurately (default: stream copy from the keyframe before)");
   ex->add_option("--model", e->model, "Model folder (default: the library's)");
   ex->add_flag("--json", e->json, "JSON instead of tab-separated lines");
   ex->callback([e, &run] { run = [e] { return run_export(*e); }; });

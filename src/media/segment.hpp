@@ -24,6 +24,7 @@ struct CutResult {
   double first = 0;     // source time of the output's first frame
   double last_end = 0;  // source time of the output's last frame plus its duration
   long long frames = 0; // video frames written
+  double fps = 0;       // the source's frame rate (libavformat's guess)
   std::string video_codec;  // what the output's video is ("h264", or the copied codec)
   int audio_streams = 0;    // audio streams copied
   std::string note;         // why audio was left out, when it was

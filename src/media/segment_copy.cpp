@@ -178,6 +178,7 @@ CutResult cut_copy(const std::filesystem::path& input, double start, double end,
   }
   if (result.frames == 0) throw Error(input.string() + ": no video frames in " + std::to_string(start) + "-" + std::to_string(end) + " s");
   result.first = cut;
+  if (const AVRational rate = av_guess_frame_rate(ic, vs, nullptr); rate.num > 0 && rate.den > 0) result.fps = av_q2d(rate);
   result.video_codec = avcodec_get_name(vs->codecpar->codec_id);
   out.finish();
   return result;

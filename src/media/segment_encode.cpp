@@ -106,6 +106,7 @@ CutResult cut_exact(const std::filesystem::path& input, double start, double end
 
   CutResult result;
   result.video_codec = choice.codec;
+  result.fps = fps;
   AVStream* ovs = avformat_new_stream(oc, nullptr);
   if (!ovs) throw Error("out of memory");
   avcodec_parameters_from_context(ovs->codecpar, enc.get());
