@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/full_exec.hpp"
+#include "cli/player.hpp"
 #include "cli/thumbnails.hpp"
 #ifdef XSEARCH_MEDIA
 #include "media/export_hits.hpp"
@@ -19,7 +20,7 @@ namespace {
 
 struct QueryArgs {
   std::string text, db, model, device = "auto", glob, like;
-  int k = 10, threads = 0;
+  int k = 10, threads = 0, open = 0;  // open: the hit to play (1-based), 0 for none
   double min_score = -1e9;
   bool json = false, rerank = false, timings = false, no_thumbnails = false;
 };
@@ -55,6 +56,25 @@ QueryOptions options_from(const QueryArgs& a) {
   return o;
 }
 
+// --open N: hit N in the user's player at its segment; says which player on stderr.
+void play_hit(const QueryResult& r, int n) {
+  if (n > static_cast<int>(r.results.size()))
+    throw Error("--open " + std::to_string(n) + ": there " + (r.results.size() == 1 ? "is 1 result" : "are " + std::to_string(r.results.size()) + " results"));
+  const QueryHit& hit = r.results[static_cast<std::size_t>(n - 1)];
+  if (hit.offline) throw Error(hit.path + ": not there now (offline)");
+  const char* override = std::getenv("XSEARCH_PLAYER");
+  const char* path_env = std::getenv("PATH");
+  const PlayerChoice player = find_player(override ? override : "", path_env ? path_env : "");
+  const std::string name = std::filesystem::path(player.program).filename().string();
+  const std::string at = player.kind == "opener" || player.kind == "other"
+                             ? " (from the beginning: it cannot start at " + format_time(hit.start) + ")"
+                             : " at " + format_time(hit.start) + "-" + format_time(hit.end);
+  fmt::print(stderr, "xsearch: playing hit {} with {}: {}{}\n", n, name, hit.path, at);
+  flush_stdout();
+  const int status = run_player(player_command(player, hit.path, hit.start, hit.end));
+  if (status != 0) fmt::print(stderr, "xsearch: warning: {} ended with status {}\n", name, status);
+}
+
 int run_query(const QueryArgs& a) {
 #ifndef XSEARCH_FULL
   if (a.rerank) exec_full();  // the exact score needs LibTorch
@@ -74,6 +94,7 @@ int run_query(const QueryArgs& a) {
       write_stdout(fmt::format("{:>3}  {:.4f}  {}  {}-{}{}\n", h.rank, h.score, h.path, format_time(h.start), format_time(h.end),
                                h.offline ? "  (offline)" : ""));
   }
+  if (a.open > 0 && !r.results.empty()) play_hit(r, a.open);
   return r.results.empty() ? 1 : 0;
 }
 
@@ -172,6 +193,10 @@ void add_query_commands(CLI::App& app, Runner& run) {
   cmd->add_flag("--json", a->json, "Print JSON (schema in README.md), with each hit's thumbnail file (made when missing)");
   cmd->add_flag("--no-thumbnails", a->no_thumbnails, "With --json: do not make missing thumbnails (their \"thumbnail\" is null)");
   cmd->add_flag("--timings", a->timings, "Print how long each step took (stderr)");
+  cmd->add_option("--open", a->open, "Play hit N (default 1) at its segment in mpv, VLC or ffplay (else xdg-open); $XSEARCH_PLAYER picks one")
+      ->expected(0, 1)
+      ->default_str("1")
+      ->check(CLI::PositiveNumber);
   cmd->callback([a, &run] { run = [a] { return run_query(*a); }; });
 
   auto e = std::make_shared<ExportArgs>();
