@@ -326,10 +326,12 @@ int64_t upsert_video(db::Connection& c, const VideoRecord& v, const char* status
 
 }  // namespace
 
-void Library::save_video(const VideoRecord& video, const std::vector<ClipData>& clips) {
+Library::Saved Library::save_video(const VideoRecord& video, const std::vector<ClipData>& clips) {
   auto& c = *impl_->conn;
   db::Transaction t(c);
   const int64_t id = upsert_video(c, video, video.status == "partial" ? "partial" : "indexed");
+  Saved saved;
+  saved.video_id = id;
   c.prepare("DELETE FROM clips WHERE video_id = ?").bind(1, id).run();
   auto insert = c.prepare("INSERT INTO clips (video_id, start, end, embedding, prompt_tokens) VALUES (?, ?, ?, ?, ?)");
   for (const auto& clip : clips) {
@@ -338,11 +340,13 @@ void Library::save_video(const VideoRecord& video, const std::vector<ClipData>& 
     if (clip.prompt_tokens.empty()) insert.bind_null(5);
     else insert.bind_blob(5, clip.prompt_tokens.data(), clip.prompt_tokens.size() * sizeof(uint16_t));
     insert.run();
+    saved.clip_ids.push_back(c.last_insert_rowid());
   }
   if (!clips.empty() && !clips[0].prompt_tokens.empty())
     impl_->set_meta("prompt_tokens", std::to_string(clips[0].prompt_tokens.size() / std::max<std::size_t>(1, clips[0].embedding.size())));
   impl_->bump_generation();
   t.commit();  drop_video_cache(path(), id);  // its old clips' thumbnails and renditions (new clips, new ids)
+  return saved;
 }
 
 void Library::save_failure(const VideoRecord& video) {

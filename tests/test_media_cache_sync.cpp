@@ -1,5 +1,5 @@
-// The media cache (`<db>.thumbs/<video>/`) keeps in step with the library: `query --json` points at each
-// hit's thumbnail, `remove` and re-ingesting a changed video drop that video's thumbnails and renditions,
+// The media cache (`<db>.thumbs/<video>/`) keeps in step with the library: ingest fills it, `query --json`
+// points at each hit's thumbnail (made when missing), `remove` and re-ingesting a changed video drop that video's thumbnails and renditions,
 // and nothing else is ever deleted (other names, subfolders, symbolic links and what they point to).
 #include <unistd.h>
 
@@ -67,8 +67,16 @@ TEST_CASE("remove and re-ingest drop a video's thumbnails and renditions and not
   const path db = tmp / "lib.db";
   const path thumbs = tmp / "lib.db.thumbs";
   test::run_json("ingest " + quote(videos.string()) + " --db " + quote(db.string()) + test::model_arg(), 0);
+  {
+    // Ingest made every clip's thumbnail from the frames it decoded.
+    const Library lib = Library::open(db, false);
+    for (const auto& v : lib.videos())
+      for (const auto& c : lib.clips_of_video(v.id)) CHECK(is_jpeg(thumbnail_path(db, v.id, c.id)));
+  }
+  test::fs::remove_all(thumbs);
 
-  // query --json makes each hit's thumbnail and says where it is.
+  // query --json makes each hit's missing thumbnail (the light xsearch has xsearch-media make it) and
+  // says where it is.
   auto hits = query_thumbnails(db, thumbs);
   REQUIRE(hits.size() == 3);
   const auto [a_video, a_clip] = hits.at((videos / "a.mp4").string());

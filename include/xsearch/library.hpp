@@ -105,7 +105,11 @@ class Library {
   // Clips get new ids (ids are never reused). The video is stored as "partial" when video.status says so,
   // else as "indexed". After the commit, save_video, save_failure and remove_video drop the video's media
   // cache (thumbnails, renditions: xsearch/media_cache.hpp), whose clip ids are gone.
-  void save_video(const VideoRecord& video, const std::vector<ClipData>& clips);
+  struct Saved {
+    int64_t video_id = 0;
+    std::vector<int64_t> clip_ids;  // in the order of `clips`
+  };
+  Saved save_video(const VideoRecord& video, const std::vector<ClipData>& clips);
   void save_failure(const VideoRecord& video);
   void touch_video(int64_t id, int64_t size, int64_t mtime_ns);
   void move_video(int64_t id, const std::string& new_path, int64_t size, int64_t mtime_ns);

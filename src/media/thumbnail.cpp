@@ -84,13 +84,6 @@ std::string encode_jpeg(const RgbFrame& frame, int out_w, int out_h) {
   return out;
 }
 
-// The frame scaled to `width` px wide (never enlarged), aspect kept, as a JPEG.
-std::string frame_jpeg(const RgbFrame& frame, int width) {
-  const int out_w = std::max(2, std::min(width, frame.width) & ~1);  // 4:2:0 wants even sizes
-  const int out_h = std::max(2, static_cast<int>(static_cast<double>(frame.height) * out_w / frame.width + 0.5) & ~1);
-  return encode_jpeg(frame, out_w, out_h);
-}
-
 std::string read_cached(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return {};
@@ -101,13 +94,19 @@ std::string read_cached(const std::filesystem::path& file) {
 
 }  // namespace
 
+std::string thumbnail_jpeg(const RgbFrame& frame, int width) {
+  const int out_w = std::max(2, std::min(width, frame.width) & ~1);  // 4:2:0 wants even sizes
+  const int out_h = std::max(2, static_cast<int>(static_cast<double>(frame.height) * out_w / frame.width + 0.5) & ~1);
+  return encode_jpeg(frame, out_w, out_h);
+}
+
 std::string make_thumbnail_jpeg(const std::filesystem::path& video, double time, int width) {
   VideoReader reader(video);  // all cores: a thumbnail waits on this decode
   RgbFrame chosen;
   reader.frames_at_times({std::max(time, reader.info().start)}, [&](std::size_t, const RgbFrame& f) { chosen = f; });
   if (chosen.rgb.empty()) throw Error(video.string() + ": no frame near " + std::to_string(time) + " s for a thumbnail");
   try {
-    return frame_jpeg(chosen, width);
+    return thumbnail_jpeg(chosen, width);
   } catch (const Error& e) {
     throw Error(video.string() + ": " + e.what());
   }
@@ -132,7 +131,7 @@ std::vector<Thumbnail> clip_thumbnails(const Library& library, const std::vector
   for (std::size_t i : missing) times.push_back(std::max((clips[i].start + clips[i].end) / 2, reader.info().start));
   reader.frames_at_times(times, [&](std::size_t k, const RgbFrame& f) {
     try {
-      out[missing[k]].jpeg = frame_jpeg(f, 320);
+      out[missing[k]].jpeg = thumbnail_jpeg(f, 320);
     } catch (const Error& e) {
       throw Error(video.string() + ": " + e.what());
     }

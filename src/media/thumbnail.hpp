@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "xsearch/library.hpp"
+#include "xsearch/video.hpp"
 
 namespace xsearch::media {
 
@@ -16,6 +17,10 @@ struct Thumbnail {
   std::string jpeg;   // the file's bytes
   bool from_cache = false;
 };
+
+// A decoded frame as a thumbnail JPEG, scaled to `width` px wide (never enlarged), aspect kept. Throws
+// xsearch::Error when it cannot be encoded.
+std::string thumbnail_jpeg(const RgbFrame& frame, int width = 320);
 
 // A JPEG of the frame of `video` nearest `time`, scaled to `width` px wide (never enlarged), aspect kept.
 // Throws xsearch::Error naming the file when it cannot be decoded or encoded.
