@@ -21,6 +21,10 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# npm drives the browser test's install. Debian packages it apart from nodejs; a Node.js from elsewhere
+# (NodeSource's nodejs package) carries its own npm and conflicts with Debian's, so ask only when missing.
+if ! command -v npm >/dev/null; then missing+=(npm); fi
+
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   sudo_cmd=()
@@ -43,9 +47,9 @@ for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
   fi
 done
 
-# The browser test of `xsearch serve` drives chromium with puppeteer-core, pinned by tests/web/package-lock.json.
-if command -v npm >/dev/null; then
-  (cd "$(dirname "$0")/../tests/web" && npm ci --no-audit --no-fund --loglevel=error)
-else
-  echo "setup: npm not found: the browser test (tests/web) cannot be installed" >&2
+# The browser test of `xsearch serve` drives chromium with puppeteer-core, pinned by tests/web/package-lock.json
+# (installed again only when the lock file changed since the last install).
+web=$(dirname "$0")/../tests/web
+if ! cmp -s "$web/package-lock.json" "$web/node_modules/.package-lock.json.installed" 2>/dev/null; then
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.installed)
 fi
