@@ -8,10 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -19,8 +16,6 @@
 #include "media/thumbnail.hpp"
 #include "serve/api.hpp"
 #include "xsearch/error.hpp"
-#include "xsearch/library.hpp"
-#include "xsearch/query.hpp"
 
 namespace xsearch::serve {
 
