@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -24,8 +26,9 @@ struct IngestArgs {
   std::vector<std::string> paths;
   std::string db, model, device = "auto";
   double window = 4.0, stride = 0.0;
-  int batch = 8, threads = 0;
+  int batch = 0, threads = 0;  // batch 0: by device (IngestOptions::batch)
   bool hidden = false, quiet = false, json = false, store_prompts = false, yes = false, prune_offline = false, no_wait = false;
+  bool normal_priority = false;
 };
 
 // Exit statuses of ingest beyond 0 and 2 (README, "Exit status").
@@ -63,7 +66,68 @@ std::string recorded_model_name(const std::string& spec) {
 #endif
 
 #ifdef XSEARCH_FULL
+// The summary on stdout: JSON (--json) or lines for people (nothing with --quiet).
+void print_summary(const IngestReport& r, const IngestArgs& a) {
+  const RunSummary& s = r.summary;
+  if (a.json) {
+    auto pairs = [](const std::vector<std::pair<std::string, std::string>>& list) {
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (const auto& [path, cause] : list) out.push_back({{"path", path}, {"error", cause}});
+      return out;
+    };
+    write_json({{"db", r.db},
+                {"model", r.model},
+                {"indexed", s.indexed},
+                {"clips", s.clips},
+                {"unchanged", s.unchanged},
+                {"moved", s.moved},
+                {"removed", s.removed},
+                {"failed", s.failed},
+                {"partial", r.partials.size()},
+                {"offline", r.offline_videos},
+                {"not_video", s.not_video},
+                {"failures", pairs(r.failures)},
+                {"partials", pairs(r.partials)},
+                {"offline_roots", pairs(r.offline_roots)},
+                {"offline_pruned", r.offline_pruned && !r.offline_roots.empty()},
+                {"interrupted", r.interrupted != 0},
+                {"seconds", r.seconds},
+                {"clips_per_second", r.clips_per_second},
+                {"device", r.device},
+                {"batch", r.batch}});
+    return;
+  }
+  if (a.quiet) return;
+  std::string line = fmt::format("indexed {} video{} ({} clips, {:.2f} clips/s), {} unchanged, {} moved, {} removed, {} failed",
+                                 s.indexed, s.indexed == 1 ? "" : "s", s.clips, r.clips_per_second, s.unchanged, s.moved,
+                                 s.removed, s.failed);
+  if (!r.partials.empty()) line += fmt::format(", {} partial", r.partials.size());
+  const std::size_t places = r.offline_roots.size();
+  if (places > 0 && r.offline_pruned)
+    line += fmt::format(", pruned what was offline (under {} folder{})", places, places == 1 ? "" : "s");
+  else if (places > 0)
+    line += fmt::format(", {} offline (under {} folder{})", r.offline_videos, places, places == 1 ? "" : "s");
+  if (r.interrupted) line += ", interrupted";
+  write_stdout(line + "\n");
+  for (const auto& [path, cause] : r.failures) write_stdout(fmt::format("  failed: {}: {}\n", path, cause));
+  for (const auto& [path, cause] : r.partials) {
+    // The cause names itself ("partial: indexed up to ...", as stored and warned); the line's label says it once.
+    const std::string label = "partial: ";
+    write_stdout(fmt::format("  partial: {}: {}\n", path, cause.compare(0, label.size(), label) == 0 ? cause.substr(label.size()) : cause));
+  }
+  for (const auto& [path, cause] : r.offline_roots)
+    write_stdout(fmt::format("  {}: {}: {}\n", r.offline_pruned ? "pruned (offline)" : "offline", path, cause));
+}
+
+// An ingest is background work: at nice +10 it takes the cores other programs leave, so that a query (or
+// anything else) run meanwhile is not slowed down by the model's threads (README, "The library"). First
+// thing, before any thread exists: Linux applies a nice value per thread, and new threads inherit it.
+void lower_priority(bool normal_priority) {
+  if (!normal_priority) (void)!::nice(10);  // best effort: where it may not, it runs as it is
+}
+
 int run_ingest(const IngestArgs& a) {
+  lower_priority(a.normal_priority);
   IngestOptions o;
   for (const auto& p : a.paths) o.roots.emplace_back(p);
   o.db = resolve_db(a.db);
@@ -120,52 +184,25 @@ int run_ingest(const IngestArgs& a) {
   const IngestReport r = ingest(o, observer);
   progress.clear();
   g_progress_on_terminal = false;
-  const RunSummary& s = r.summary;
-  if (a.json) {
-    auto pairs = [](const std::vector<std::pair<std::string, std::string>>& list) {
-      nlohmann::ordered_json out = nlohmann::ordered_json::array();
-      for (const auto& [path, cause] : list) out.push_back({{"path", path}, {"error", cause}});
-      return out;
-    };
-    write_json({{"db", r.db},
-                {"model", r.model},
-                {"indexed", s.indexed},
-                {"clips", s.clips},
-                {"unchanged", s.unchanged},
-                {"moved", s.moved},
-                {"removed", s.removed},
-                {"failed", s.failed},
-                {"partial", r.partials.size()},
-                {"offline", r.offline_videos},
-                {"not_video", s.not_video},
-                {"failures", pairs(r.failures)},
-                {"partials", pairs(r.partials)},
-                {"offline_roots", pairs(r.offline_roots)},
-                {"interrupted", r.interrupted != 0},
-                {"seconds", r.seconds},
-                {"clips_per_second", r.clips_per_second}});
-  } else if (!a.quiet) {
-    std::string line = fmt::format("indexed {} video{} ({} clips, {:.2f} clips/s), {} unchanged, {} moved, {} removed, {} failed",
-                                   s.indexed, s.indexed == 1 ? "" : "s", s.clips, r.clips_per_second, s.unchanged, s.moved,
-                                   s.removed, s.failed);
-    if (!r.partials.empty()) line += fmt::format(", {} partial", r.partials.size());
-    if (!r.offline_roots.empty())
-      line += fmt::format(", {} offline (under {} root{})", r.offline_videos, r.offline_roots.size(), r.offline_roots.size() == 1 ? "" : "s");
-    if (r.interrupted) line += ", interrupted";
-    write_stdout(line + "\n");
-    for (const auto& [path, cause] : r.failures) write_stdout(fmt::format("  failed: {}: {}\n", path, cause));
-    for (const auto& [path, cause] : r.partials) {
-      // The cause names itself ("partial: indexed up to ...", as stored and warned); the line's label says it once.
-      const std::string label = "partial: ";
-      write_stdout(fmt::format("  partial: {}: {}\n", path, cause.compare(0, label.size(), label) == 0 ? cause.substr(label.size()) : cause));
-    }
-    for (const auto& [path, cause] : r.offline_roots) write_stdout(fmt::format("  offline: {}: {}\n", path, cause));
+  // The status is the ingest's, whatever becomes of the summary: a reader that closed the pipe early
+  // (`xsearch ingest ... | head -1`) must not turn "3: some files failed" or "130: interrupted" into 0.
+  const int status = r.interrupted ? 128 + r.interrupted  // 130 for SIGINT, 143 for SIGTERM, as shells report a signal
+                     : r.file_problems() ? kFileProblems
+                                         : 0;
+  if (r.interrupted) fmt::print(stderr, "xsearch: interrupted: what was committed is kept; run the same ingest again to finish\n");
+  try {
+    print_summary(r, a);
+  } catch (const BrokenPipe&) {
+    // The reader has gone; the run itself is what the status reports.
   }
   if (r.interrupted) {
-    fmt::print(stderr, "xsearch: interrupted: what was committed is kept; run the same ingest again to finish\n");
-    return 128 + r.interrupted;  // 130 for SIGINT, 143 for SIGTERM, as shells report a signal
+    // The user asked to stop: everything is committed and closed, the output flushed. Static destructors
+    // (LibTorch's registries, thread pools) would add 0.1 s, and 0.5 s on busy cores, to the 2 s bound.
+    flush_stdout();
+    std::fflush(stderr);
+    std::_Exit(status);
   }
-  return r.file_problems() ? kFileProblems : 0;
+  return status;
 }
 #endif
 
@@ -180,7 +217,7 @@ void add_ingest_command(CLI::App& app, Runner& run) {
   cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N");
   cmd->add_option("--window", a->window, "Clip length in seconds")->check(CLI::PositiveNumber);
   cmd->add_option("--stride", a->stride, "Seconds between clip starts (default: the window)");
-  cmd->add_option("--batch", a->batch, "Clips per model batch")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", a->batch, "Clips per model batch (default: 4 on a CPU, 8 on CUDA)")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "Model threads (default: all cores)");
   cmd->add_flag("--hidden", a->hidden, "Also index hidden files and folders");
   cmd->add_flag("--store-prompts", a->store_prompts,
@@ -191,6 +228,8 @@ void add_ingest_command(CLI::App& app, Runner& run) {
   cmd->add_flag("-q,--quiet", a->quiet, "Print errors only");
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
   cmd->add_flag("--no-wait", a->no_wait, "Fail at once if another xsearch is writing the library");
+  cmd->add_flag("--normal-priority", a->normal_priority,
+                "Run at normal CPU priority (by default an ingest runs at nice +10, so that queries stay fast meanwhile)");
   cmd->callback([a, &run] { run = [a] { return XSEARCH_FULL_ONLY(run_ingest(*a)); }; });
 }
 

@@ -88,10 +88,16 @@ const char* const kMigrations[] = {
          substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + abs(random() % 4), 1) ||
          substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))));
        UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';)",
+    // 2 -> 3: the device (st_dev) of the folder that holds each video's name, so that a folder now on
+    // another device (a drive unmounted from under its mount point) is offline rather than emptied. NULL
+    // for rows from older versions until an ingest sees the file again.
+    R"(ALTER TABLE videos ADD COLUMN dev INTEGER;)",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
-// The oldest schema a read-only open can read (queries need only columns that version 1 has).
+// The oldest schema a read-only open can read (queries need only columns that version 1 has; `dev` reads
+// as unknown before version 3).
 constexpr int kOldestReadable = 1;
+constexpr int kFirstWithDevice = 3;
 
 int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -111,12 +117,16 @@ VideoRecord read_video(const db::Statement& s) {
   v.status = s.text(9);
   v.error = s.text(10);
   v.clips = s.int64(11);
+  v.dev = s.is_null(12) ? 0 : s.int64(12);
   return v;
 }
 
-const char* const kVideoColumns =
-    "SELECT v.id, v.path, v.size, v.mtime_ns, v.fingerprint, v.duration, v.fps, v.width, v.height, v.status, "
-    "coalesce(v.error, ''), (SELECT count(*) FROM clips c WHERE c.video_id = v.id) FROM videos v ";
+// The columns read_video reads; `schema` is the open database's version (a read-only open may be older).
+std::string video_columns(int schema) {
+  return std::string("SELECT v.id, v.path, v.size, v.mtime_ns, v.fingerprint, v.duration, v.fps, v.width, v.height, v.status, "
+                     "coalesce(v.error, ''), (SELECT count(*) FROM clips c WHERE c.video_id = v.id), ") +
+         (schema >= kFirstWithDevice ? "v.dev" : "NULL") + " FROM videos v ";
+}
 
 }  // namespace
 
@@ -219,9 +229,16 @@ Library Library::open(const std::filesystem::path& db_path, const LibraryOpenOpt
       }
     }
     c.exec("PRAGMA foreign_keys = ON");
+    version = kSchemaVersion;
+    // Runs still marked 'running' belong to processes that are gone: the writer lock proves that no other
+    // xsearch writes this library now (a second Ctrl-C, a kill, a crash left them).
+    c.prepare("UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?) WHERE status = 'running'")
+        .bind(1, now_seconds())
+        .run();
   } else if (version < kOldestReadable) {
     throw Error(db_path.string() + ": no library here yet (an empty database; run `xsearch ingest FOLDER` first)");
   }
+  impl->schema = version;
   return Library(std::move(impl));
 }
 
@@ -260,14 +277,14 @@ void Library::claim_model(const ModelIdentity& model) {
 }
 
 std::optional<VideoRecord> Library::find_video(const std::string& path) const {
-  auto s = impl_->conn->prepare(std::string(kVideoColumns) + "WHERE v.path = ?");
+  auto s = impl_->conn->prepare(video_columns(impl_->schema) + "WHERE v.path = ?");
   s.bind(1, path);
   if (!s.step()) return std::nullopt;
   return read_video(s);
 }
 
 std::vector<VideoRecord> Library::find_by_fingerprint(const std::string& fingerprint) const {
-  auto s = impl_->conn->prepare(std::string(kVideoColumns) + "WHERE v.fingerprint = ? AND v.status = 'indexed'");
+  auto s = impl_->conn->prepare(video_columns(impl_->schema) + "WHERE v.fingerprint = ? AND v.status = 'indexed'");
   s.bind(1, fingerprint);
   std::vector<VideoRecord> out;
   while (s.step()) out.push_back(read_video(s));
@@ -275,7 +292,7 @@ std::vector<VideoRecord> Library::find_by_fingerprint(const std::string& fingerp
 }
 
 std::vector<VideoRecord> Library::videos() const {
-  auto s = impl_->conn->prepare(std::string(kVideoColumns) + "ORDER BY v.path");
+  auto s = impl_->conn->prepare(video_columns(impl_->schema) + "ORDER BY v.path");
   std::vector<VideoRecord> out;
   while (s.step()) out.push_back(read_video(s));
   return out;
@@ -308,16 +325,18 @@ namespace {
 
 int64_t upsert_video(db::Connection& c, const VideoRecord& v, const char* status) {
   auto s = c.prepare(
-      "INSERT INTO videos (path, size, mtime_ns, fingerprint, duration, fps, width, height, status, error, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET size = excluded.size, "
+      "INSERT INTO videos (path, size, mtime_ns, fingerprint, duration, fps, width, height, status, error, updated_at, dev) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE SET size = excluded.size, "
       "mtime_ns = excluded.mtime_ns, fingerprint = excluded.fingerprint, duration = excluded.duration, "
       "fps = excluded.fps, width = excluded.width, height = excluded.height, status = excluded.status, "
-      "error = excluded.error, updated_at = excluded.updated_at RETURNING id");
+      "error = excluded.error, updated_at = excluded.updated_at, dev = excluded.dev RETURNING id");
   s.bind(1, v.path).bind(2, v.size).bind(3, v.mtime_ns).bind(4, v.fingerprint).bind(5, v.duration).bind(6, v.fps);
   s.bind(7, static_cast<int64_t>(v.width)).bind(8, static_cast<int64_t>(v.height)).bind(9, std::string(status));
   if (v.error.empty()) s.bind_null(10);
   else s.bind(10, v.error);
   s.bind(11, now_seconds());
+  if (v.dev == 0) s.bind_null(12);
+  else s.bind(12, v.dev);
   if (!s.step()) c.fail("cannot save " + v.path);
   const int64_t id = s.int64(0);
   s.reset();
@@ -358,16 +377,20 @@ void Library::save_failure(const VideoRecord& video) {
   t.commit();  drop_video_cache(path(), id);
 }
 
-void Library::touch_video(int64_t id, int64_t size, int64_t mtime_ns) {
-  impl_->conn->prepare("UPDATE videos SET size = ?, mtime_ns = ? WHERE id = ?").bind(1, size).bind(2, mtime_ns).bind(3, id).run();
+void Library::touch_video(int64_t id, int64_t size, int64_t mtime_ns, int64_t dev) {
+  impl_->conn->prepare("UPDATE videos SET size = ?, mtime_ns = ?, dev = coalesce(nullif(?, 0), dev) WHERE id = ?")
+      .bind(1, size).bind(2, mtime_ns).bind(3, dev).bind(4, id)
+      .run();
 }
 
-void Library::move_video(int64_t id, const std::string& new_path, int64_t size, int64_t mtime_ns) {
+void Library::move_video(int64_t id, const std::string& new_path, int64_t size, int64_t mtime_ns, int64_t dev) {
   auto& c = *impl_->conn;
   db::Transaction t(c);
   // A failed row at the destination path (an earlier attempt) gives way to the moved video.
   c.prepare("DELETE FROM videos WHERE path = ? AND id != ?").bind(1, new_path).bind(2, id).run();
-  c.prepare("UPDATE videos SET path = ?, size = ?, mtime_ns = ? WHERE id = ?").bind(1, new_path).bind(2, size).bind(3, mtime_ns).bind(4, id).run();
+  c.prepare("UPDATE videos SET path = ?, size = ?, mtime_ns = ?, dev = coalesce(nullif(?, 0), dev) WHERE id = ?")
+      .bind(1, new_path).bind(2, size).bind(3, mtime_ns).bind(4, dev).bind(5, id)
+      .run();
   t.commit();
 }
 

@@ -16,6 +16,7 @@ namespace xsearch {
 struct Library::Impl {
   std::filesystem::path path;
   bool writable = false;
+  int schema = 0;  // the database's schema version (the current one once opened for writing)
   std::unique_ptr<WriterLock> lock;  // held by a writable library (declared first: released last)
   std::unique_ptr<db::Connection> conn;
   // The last index file loaded: an exact file (mapped) or a FAISS IVF index, with its header.

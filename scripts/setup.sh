@@ -12,6 +12,7 @@ packages=(
   libcli11-dev libfmt-dev catch2 nlohmann-json3-dev libutf8proc-dev
   libcurl4-openssl-dev libssl-dev libzip-dev python3
   libcpp-httplib-dev chromium nodejs
+  clang libclang-rt-14-dev
 )
 
 missing=()

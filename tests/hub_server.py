@@ -40,6 +40,7 @@ ap.add_argument("--commit")
 ap.add_argument("--linked-size")
 ap.add_argument("--redirect-to")
 ap.add_argument("--lfs-refuses-token", action="store_true")
+ap.add_argument("--log", help="append 'METHOD PATH RANGE' for every request to this file")
 args = ap.parse_args()
 folder = args.folder
 etags = dict(e.split("=", 1) for e in args.etag)
@@ -132,6 +133,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def handle_any(self, head_only):
+        if args.log:
+            with open(args.log, "a") as f:
+                f.write("%s %s %s\n" % ("HEAD" if head_only else "GET", self.path, self.headers.get("Range", "-")))
         r = self.route()
         if r is None:
             self.send_response(404)

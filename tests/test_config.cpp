@@ -48,6 +48,12 @@ TEST_CASE("config errors name the file and the field", "[model]") {
   CHECK_THROWS_WITH(parse_xclip_config(R"({"vision_config": {"num_frames": "eight"}})", "m/config.json"),
                     Catch::Contains("m/config.json: vision_config.num_frames: expected an integer"));
   CHECK_THROWS_WITH(parse_xclip_config("{not json", "m/config.json"), Catch::Contains("m/config.json: invalid JSON"));
+  // An integer written as a float is read when it is integral and in range; 1e30 (found by fuzzing: its
+  // conversion to int64 was undefined behaviour) and 2^63 are errors, as is 8.5.
+  CHECK(parse_xclip_config(R"({"vision_config": {"num_frames": 16.0}})", "c").vision_config.num_frames == 16);
+  for (const char* bad : {"1e30", "9223372036854775808.0", "-1e300", "8.5"})
+    CHECK_THROWS_WITH(parse_xclip_config(std::string(R"({"vision_config": {"num_frames": )") + bad + "}}", "m/config.json"),
+                      Catch::Contains("m/config.json: vision_config.num_frames: expected an integer"));
   CHECK_THROWS_WITH(parse_xclip_config(R"({"text_config": {"hidden_size": 100, "num_attention_heads": 8}})", "c"),
                     Catch::Contains("text_config.num_attention_heads: does not divide"));
   CHECK_THROWS_WITH(parse_xclip_config(R"({"model_type": "clip"})", "c"), Catch::Contains("not \"xclip\""));

@@ -90,7 +90,8 @@ TEST_CASE("model pull downloads into the hub cache layout, and the model is then
 
 TEST_CASE("an interrupted download resumes where it stopped", "[cli][hub]") {
   test::TempDir tmp;
-  test::LoopbackHub server(tmp, "--cut-after 4000000");
+  const fs::path log = tmp / "requests.log";
+  test::LoopbackHub server(tmp, "--cut-after 4000000 --log " + test::quote(log.string()));
   const Result first = xsearch_run("model pull test/xclip-tiny");
   CHECK(first.status == 2);
   CHECK_THAT(first.err, Catch::Contains("interrupted") && Catch::Contains("again to resume"));
@@ -98,9 +99,15 @@ TEST_CASE("an interrupted download resumes where it stopped", "[cli][hub]") {
   const std::string sha = file_sha256(fixtures_dir() / "xclip-tiny-full" / "model.safetensors");
   REQUIRE(fs::exists(blobs / (sha + ".incomplete")));
   CHECK(fs::file_size(blobs / (sha + ".incomplete")) == 4000000u);
+  fs::remove(log);
   const Result second = xsearch_run("model pull test/xclip-tiny");
   INFO(second.err);
   REQUIRE(second.status == 0);
+  // The second pull asked for the rest only: its download of the blob sent a Range from the byte it had.
+  const std::string requests = test::read_file(log);
+  INFO(requests);
+  CHECK_THAT(requests, Catch::Contains("GET /lfs/" + sha + " bytes=4000000-"));
+  CHECK_THAT(requests, !Catch::Contains("GET /lfs/" + sha + " -"));
   CHECK(file_sha256(blobs / sha) == sha);
   CHECK_FALSE(fs::exists(blobs / (sha + ".incomplete")));
 }
@@ -253,7 +260,7 @@ TEST_CASE("a blob that another process is downloading (huggingface_hub's lock) i
   CHECK(file_sha256(blob) == sha);
 }
 
-TEST_CASE("model pull --revision: a branch, a tag with a slash, a commit; unsafe names refused", "[cli][hub]") {
+TEST_CASE("model pull --revision: a branch, a tag with a slash, a commit: unsafe names refused", "[cli][hub]") {
   test::TempDir tmp;
   test::LoopbackHub server(tmp);
   const fs::path repo = tmp / kRepo;

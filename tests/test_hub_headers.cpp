@@ -86,7 +86,7 @@ TEST_CASE("redirects: https anywhere, plain http only from a loopback endpoint t
   CHECK_THROWS_WITH(check_endpoint("file:///tmp/hub"), Catch::Contains("only http and https"));
 }
 
-TEST_CASE("model ids and revisions become safe cache paths; nothing resolves outside the cache", "[hub]") {
+TEST_CASE("model ids and revisions become safe cache paths, and nothing resolves outside the cache", "[hub]") {
   for (const std::string ok : {"microsoft/xclip-base-patch32", "a/b", "Org_1/name.v2"}) CHECK_NOTHROW(check_model_id(ok));
   for (const std::string bad : {"a", "a/b/c", "../b", "a/..", "a--b/c", "/b", "a/", "a/b c", "a/.b"}) {
     INFO(bad);

@@ -47,6 +47,9 @@ TEST_CASE("ingest indexes a folder, reports bad files, and query returns ranked 
   // 10 s: [0,4) [4,8) [8,10); 6 s: [0,4) [4,6); 5 s: [0,4) (the 1 s tail is under half a window); 4 s: one.
   CHECK(summary["clips"] == 3 + 2 + 1 + 1);
   CHECK(summary["failures"][0]["path"].get<std::string>().find("broken.mp4") != std::string::npos);
+  // The default batch follows the device: 4 clips on a CPU (a stop waits for at most one batch), 8 on CUDA.
+  const std::string device = summary["device"];
+  CHECK(summary["batch"] == (device.rfind("cuda", 0) == 0 ? 8 : 4));
 
   const auto info = run_json("info" + db, 0);
   CHECK(info["videos"] == 4);
@@ -75,6 +78,7 @@ TEST_CASE("ingest indexes a folder, reports bad files, and query returns ranked 
         CHECK((a["end"].get<double>() < b["start"].get<double>() || b["end"].get<double>() < a["start"].get<double>()));
   CHECK(run_json("query 'a colorful test pattern' -k 1" + db, 0)["results"].size() == 1);
   const auto filtered = run_json("query pattern --path '*/sub/*'" + db, 0);
+  REQUIRE_FALSE(filtered["results"].empty());  // the loop below checks something
   for (const auto& hit : filtered["results"]) CHECK(hit["path"].get<std::string>().find("/sub/") != std::string::npos);
   CHECK(run_json("query pattern --min-score 1.5" + db, 1)["results"].empty());  // nothing found: exit 1
 
@@ -94,7 +98,9 @@ TEST_CASE("re-ingest skips touched files, re-embeds changed ones, follows rename
   make_video(videos / "c.mp4", "smptebars", 8);
   const std::string db = " --db " + quote((tmp / "lib.db").string());
   const std::string ingest = "ingest " + quote(videos.string()) + db + model_arg();
-  CHECK(run_json(ingest, 0)["indexed"] == 3);
+  const auto first = run_json(ingest + " --batch 3", 0);
+  CHECK(first["indexed"] == 3);
+  CHECK(first["batch"] == 3);  // --batch wins over the device's default
   const auto first_ids = sqlite_value(tmp / "lib.db", "SELECT group_concat(id) FROM clips WHERE video_id = (SELECT id FROM videos WHERE path LIKE '%c.mp4')");
 
   fs::last_write_time(videos / "a.mp4", fs::file_time_type::clock::now() + std::chrono::hours(1));  // touched only

@@ -1,5 +1,6 @@
 // The library store on its own: schema, transactions, refusal of foreign or newer databases, and the
 // approximate index's recall against exact search.
+#include <cstring>
 #include <random>
 
 #include "helpers.hpp"
@@ -84,6 +85,17 @@ TEST_CASE("the approximate index keeps recall@10 above 0.95 against exact search
     r.fingerprint = std::to_string(video);
     lib.save_video(r, clips);
   }
+  // The index is built as ingest builds it; without this, search would scan every vector exactly and the
+  // recall below would be 1.0 whatever the IVF index did.
+  lib.rebuild_index();
+  {
+    // The file on disk is the approximate kind (IndexKind::Ivf = 2 at byte 8 of its header).
+    const std::string header = test::read_file(tmp / "lib.index").substr(0, 12);
+    REQUIRE(header.size() == 12);
+    uint32_t kind = 0;
+    std::memcpy(&kind, header.data() + 8, 4);
+    CHECK(kind == 2);
+  }
   double recall = 0;
   const int queries = 50;
   for (int q = 0; q < queries; ++q) {
@@ -99,6 +111,7 @@ TEST_CASE("the approximate index keeps recall@10 above 0.95 against exact search
     }
     std::partial_sort(exact.begin(), exact.begin() + 10, exact.end(), std::greater<>());
     const auto got = lib.search(query, 10);
+    REQUIRE(lib.index_note().empty());  // the index file answered
     int hit = 0;
     for (int i = 0; i < 10; ++i)
       for (const auto& g : got) hit += g.first == exact[i].second;
@@ -108,7 +121,9 @@ TEST_CASE("the approximate index keeps recall@10 above 0.95 against exact search
   ::unsetenv("XSEARCH_EXACT_LIMIT");
   INFO("recall@10 = " << recall);
   CHECK(recall >= 0.95);
-  CHECK(recall <= 1.0);
+  // Overlapping clusters visited one list in 32: an approximate index misses some true neighbours. 1.0 would
+  // mean the search was exact after all (the IVF path not taken).
+  CHECK(recall < 1.0);
 }
 
 TEST_CASE("the approximate index follows additions and removals between rebuilds", "[index]") {

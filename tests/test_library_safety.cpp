@@ -71,6 +71,29 @@ struct ScopedEnv {
   const char* name_;
 };
 
+// The version 1 schema as the first release wrote it, with two videos (one failed) and two clips.
+void make_version1_library(const fs::path& db) {
+  sqlite(db, R"(CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE videos (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,
+      mtime_ns INTEGER NOT NULL, fingerprint TEXT NOT NULL, duration REAL NOT NULL DEFAULT 0, fps REAL NOT NULL DEFAULT 0,
+      width INTEGER NOT NULL DEFAULT 0, height INTEGER NOT NULL DEFAULT 0,
+      status TEXT NOT NULL CHECK (status IN ('indexed', 'failed')), error TEXT, updated_at INTEGER NOT NULL);
+    CREATE INDEX videos_fingerprint ON videos (fingerprint);
+    CREATE TABLE clips (id INTEGER PRIMARY KEY, video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+      start REAL NOT NULL, end REAL NOT NULL, embedding BLOB NOT NULL, prompt_tokens BLOB);
+    CREATE INDEX clips_video ON clips (video_id);
+    CREATE TABLE runs (id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, finished_at INTEGER, roots TEXT NOT NULL,
+      status TEXT NOT NULL, indexed INTEGER NOT NULL DEFAULT 0, clips INTEGER NOT NULL DEFAULT 0,
+      unchanged INTEGER NOT NULL DEFAULT 0, moved INTEGER NOT NULL DEFAULT 0, removed INTEGER NOT NULL DEFAULT 0,
+      failed INTEGER NOT NULL DEFAULT 0);
+    INSERT INTO meta VALUES ('generation', '7'), ('model_name', 'm'), ('model_fingerprint', 'fp'), ('embedding_dim', '2');
+    INSERT INTO videos VALUES (5, '/v/a.mp4', 1, 2, 'fa', 3, 25, 64, 48, 'indexed', NULL, 0);
+    INSERT INTO videos VALUES (9, '/v/bad.mp4', 1, 2, 'fb', 0, 0, 0, 0, 'failed', 'no clips', 0);
+    INSERT INTO clips VALUES (40, 5, 0, 4, X'0000803F00000000', NULL);
+    INSERT INTO clips VALUES (41, 5, 4, 8, X'000000000000803F', NULL);
+    PRAGMA user_version = 1;)");
+}
+
 }  // namespace
 
 TEST_CASE("re-embedding the video with the highest clip ids never leaves its old vectors in the IVF index", "[index]") {
@@ -120,26 +143,7 @@ TEST_CASE("clip and video ids are never reused after a re-embed or a removal", "
 TEST_CASE("a version 1 library migrates to version 2 with its rows and ids, and partial videos can be saved", "[index]") {
   test::TempDir tmp;
   const fs::path db = tmp / "old.db";
-  // The version 1 schema as the first release wrote it.
-  sqlite(db, R"(CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE videos (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,
-      mtime_ns INTEGER NOT NULL, fingerprint TEXT NOT NULL, duration REAL NOT NULL DEFAULT 0, fps REAL NOT NULL DEFAULT 0,
-      width INTEGER NOT NULL DEFAULT 0, height INTEGER NOT NULL DEFAULT 0,
-      status TEXT NOT NULL CHECK (status IN ('indexed', 'failed')), error TEXT, updated_at INTEGER NOT NULL);
-    CREATE INDEX videos_fingerprint ON videos (fingerprint);
-    CREATE TABLE clips (id INTEGER PRIMARY KEY, video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
-      start REAL NOT NULL, end REAL NOT NULL, embedding BLOB NOT NULL, prompt_tokens BLOB);
-    CREATE INDEX clips_video ON clips (video_id);
-    CREATE TABLE runs (id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, finished_at INTEGER, roots TEXT NOT NULL,
-      status TEXT NOT NULL, indexed INTEGER NOT NULL DEFAULT 0, clips INTEGER NOT NULL DEFAULT 0,
-      unchanged INTEGER NOT NULL DEFAULT 0, moved INTEGER NOT NULL DEFAULT 0, removed INTEGER NOT NULL DEFAULT 0,
-      failed INTEGER NOT NULL DEFAULT 0);
-    INSERT INTO meta VALUES ('generation', '7'), ('model_name', 'm'), ('model_fingerprint', 'fp'), ('embedding_dim', '2');
-    INSERT INTO videos VALUES (5, '/v/a.mp4', 1, 2, 'fa', 3, 25, 64, 48, 'indexed', NULL, 0);
-    INSERT INTO videos VALUES (9, '/v/bad.mp4', 1, 2, 'fb', 0, 0, 0, 0, 'failed', 'no clips', 0);
-    INSERT INTO clips VALUES (40, 5, 0, 4, X'0000803F00000000', NULL);
-    INSERT INTO clips VALUES (41, 5, 4, 8, X'000000000000803F', NULL);
-    PRAGMA user_version = 1;)");
+  make_version1_library(db);
   {
     Library lib = Library::open(db, true);
     CHECK(lib.uuid().size() == 36);
@@ -167,6 +171,38 @@ TEST_CASE("a version 1 library migrates to version 2 with its rows and ids, and 
   REQUIRE(r.status == 0);
   CHECK(nlohmann::json::parse(r.out)["partial"] == 1);
   sqlite(db, "PRAGMA integrity_check");
+}
+
+TEST_CASE("an older library reads as it is, and migrates to version 3 with every video's device unknown", "[index]") {
+  test::TempDir tmp;
+  const fs::path db = tmp / "old.db";
+  make_version1_library(db);
+  {
+    const Library reader = Library::open(db, false);  // a query on an old library: no dev column yet
+    const auto videos = reader.videos();
+    REQUIRE(videos.size() == 2);
+    CHECK(videos[0].dev == 0);
+  }
+  {
+    Library lib = Library::open(db, true);
+    CHECK(lib.find_video("/v/a.mp4")->dev == 0);  // unknown until an ingest sees the file again
+    VideoRecord seen = video("/v/new.mp4");
+    seen.dev = 2049;
+    lib.save_video(seen, {{0, 4, {1, 0}, {}}});
+    CHECK(lib.find_video("/v/new.mp4")->dev == 2049);
+    lib.touch_video(5, 1, 2, 77);
+    CHECK(lib.find_video("/v/a.mp4")->dev == 77);
+    lib.touch_video(5, 1, 2);  // no device given: the known one stays
+    CHECK(lib.find_video("/v/a.mp4")->dev == 77);
+  }
+  const auto r = xsearch_run("info --json --db " + quote(db.string()));
+  REQUIRE(r.status == 0);
+  CHECK(nlohmann::json::parse(r.out)["videos"] == 2);
+  FILE* p = ::popen(("sqlite3 " + quote(db.string()) + " 'PRAGMA user_version'").c_str(), "r");
+  char buf[16] = {};
+  REQUIRE(p);
+  CHECK(std::string(std::fgets(buf, sizeof buf, p) ? buf : "") == "3\n");
+  ::pclose(p);
 }
 
 TEST_CASE("a query on a stale index writes nothing and answers with the clips stored since, without the deleted ones", "[index]") {

@@ -89,7 +89,12 @@ TEST_CASE("tokenizer replaces invalid UTF-8 instead of failing", "[tokenizer]") 
   std::vector<int64_t> ids;
   REQUIRE_NOTHROW(ids = tok.encode(bad));
   CHECK(ids == tok.encode("caf\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBDok\xEF\xBF\xBD"));
-  CHECK(tok.encode(std::string("a\0b", 3)) == tok.encode(std::string("a\0b", 3)));  // NUL is a character
+  // NUL is a character, kept: "a\0b" encodes to more than "ab" and differs from it (a string cut at the NUL
+  // would encode to "a" alone).
+  const auto with_nul = tok.encode(std::string("a\0b", 3));
+  CHECK(with_nul != tok.encode("ab"));
+  CHECK(with_nul != tok.encode("a"));
+  CHECK(tok.decode(with_nul, true).find('b') != std::string::npos);
 }
 
 TEST_CASE("tokenizer truncates long texts to the maximum length, keeping the EOS", "[tokenizer]") {
@@ -128,6 +133,10 @@ TEST_CASE("malformed tokenizer files give errors naming the file", "[tokenizer]"
   }
   SECTION("vocab.json has a non-integer id") {
     CHECK_THAT(load_error(tokenizer_with(tmp, "vocab.json", R"({"a": "x"})")), Catch::Contains("vocab.json: token \"a\""));
+  }
+  SECTION("vocab.json with an id far past its token count (found by fuzzing: it sized a 20 GB table)") {
+    CHECK_THAT(load_error(tokenizer_with(tmp, "vocab.json", R"({"a": 0, "b": 624838656})")),
+               Catch::Contains("vocab.json: ids must number the 2 tokens 0..1, but the largest is 624838656"));
   }
   SECTION("merges.txt has a bad line") {
     CHECK_THAT(load_error(tokenizer_with(tmp, "merges.txt", "#version: 0.2\ni n\nabc\n")),

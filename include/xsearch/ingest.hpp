@@ -22,18 +22,22 @@ struct IngestOptions {
   std::string device = "auto";
   double window = 4.0;
   double stride = 0.0;  // 0: equal to the window
-  int batch = 8;
+  // Clips per model batch; 0 picks by device: 4 on a CPU (a batch of base-patch32 takes about 1.9 s there,
+  // and a stop request waits for the batch in the model), 8 on CUDA (milliseconds a batch).
+  int batch = 0;
   int threads = 0;
   bool include_hidden = false;
   // Also store each clip's prompt tokens (float16, P x D values) so that `query --rerank` can give
   // X-CLIP's exact score; base-patch32: 49 x 512 x 2 bytes = 50 KB per clip.
   bool store_prompts = false;
-  // Remove the videos under roots that are offline (missing, unreadable, or holding none of their videos)
-  // instead of keeping them: for a drive that is gone for good.
+  // Remove the videos under roots and folders that are offline (missing, unreadable, holding none of their
+  // videos, on another device, empty) instead of keeping them: for a drive that is gone for good.
   bool prune_offline = false;
   bool wait_for_writer = true;  // another xsearch writing the library: wait (on_warning says so), or fail at once
-  // Polled between batches and videos: a non-zero value (the signal number) stops the run. What is
-  // committed stays, the video in progress is not written, the run is recorded as interrupted.
+  // Polled after the model load, at every entry of the walk and file of the plan, between decoder messages
+  // (0.1 s at most) and model batches, and before the sweep and the index write: a non-zero value (the
+  // signal number) stops the run. What is committed stays, the video in progress is not written, nothing
+  // is swept, the run is recorded as interrupted.
   std::function<int()> stop_requested;
 };
 
@@ -58,15 +62,21 @@ struct IngestReport {
   double clips_per_second = 0;
   std::string model;
   std::string db;
+  std::string device;  // where the model ran ("cpu", "cuda:0")
+  int batch = 0;       // clips per model batch, as chosen (IngestOptions::batch)
   // Videos stored with the clips before a read or decode error (status "partial"; retried next time).
   std::vector<std::pair<std::string, std::string>> partials;  // path, cause
-  // Roots that were offline (path, cause) and the library's videos kept under them unchecked.
+  // Roots, and folders under them, that were offline (path, cause), and the library's videos kept there
+  // unchecked (with prune_offline: removed, counted in summary.removed).
   std::vector<std::pair<std::string, std::string>> offline_roots;
   int64_t offline_videos = 0;
+  bool offline_pruned = false;  // --prune-offline: the offline places were dealt with on purpose
   int interrupted = 0;  // the signal that stopped the run; 0 when it ran to the end
 
-  // Whether some files failed, are partial, or some roots were offline (the command itself succeeded).
-  bool file_problems() const { return summary.failed > 0 || !partials.empty() || !offline_roots.empty(); }
+  // Whether some files failed, are partial, or some places were offline and kept (the command itself succeeded).
+  bool file_problems() const {
+    return summary.failed > 0 || !partials.empty() || (!offline_roots.empty() && !offline_pruned);
+  }
 };
 
 IngestReport ingest(const IngestOptions& options, const IngestObserver& observer);

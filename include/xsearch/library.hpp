@@ -35,6 +35,10 @@ struct VideoRecord {
   std::string status;
   std::string error;
   int64_t clips = 0;
+  // st_dev of the folder entry that holds the video's name (lstat), so that the folder found on another
+  // device later (a drive unmounted from under it) is not taken for emptied. 0: not recorded yet (a row
+  // written before schema version 3; set when an ingest sees the file again).
+  int64_t dev = 0;
 };
 
 struct ClipData {
@@ -111,10 +115,13 @@ class Library {
   };
   Saved save_video(const VideoRecord& video, const std::vector<ClipData>& clips);
   void save_failure(const VideoRecord& video);
-  void touch_video(int64_t id, int64_t size, int64_t mtime_ns);
-  void move_video(int64_t id, const std::string& new_path, int64_t size, int64_t mtime_ns);
+  // Records the file's size, mtime and device (a `dev` of 0 keeps the stored one).
+  void touch_video(int64_t id, int64_t size, int64_t mtime_ns, int64_t dev = 0);
+  void move_video(int64_t id, const std::string& new_path, int64_t size, int64_t mtime_ns, int64_t dev = 0);
   void remove_video(int64_t id);
 
+  // A run's row in `runs`: 'running' until finish_run. Opening for writing marks the rows still 'running'
+  // as 'interrupted' (their processes are gone: the writer lock is free).
   int64_t begin_run(const std::vector<std::string>& roots);
   void finish_run(int64_t run, const RunSummary& summary, const std::string& status);
 

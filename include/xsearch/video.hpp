@@ -66,7 +66,10 @@ class VideoReader {
  public:
   // Opens and probes `path` (first and last frame times included). Throws xsearch::Error("path: cause")
   // for a file that is missing, empty, not media, without a video stream, a single image, or undecodable.
-  explicit VideoReader(const std::filesystem::path& path, int threads = 0);
+  // `interrupted` (may be empty) is asked at each read from the file (FFmpeg's interrupt callback): once
+  // it returns true, reading ends as at a read error, so that a consumer that has gone need not wait for
+  // the file to be decoded (an ingest stopped by Ctrl-C).
+  explicit VideoReader(const std::filesystem::path& path, int threads = 0, std::function<bool()> interrupted = {});
   ~VideoReader();
   VideoReader(const VideoReader&) = delete;
   VideoReader& operator=(const VideoReader&) = delete;

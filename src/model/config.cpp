@@ -1,5 +1,6 @@
 #include "xsearch/config.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -29,8 +30,11 @@ struct FieldReader {
     if (it == object.end() || it->is_null()) return;
     if (!it->is_number_integer()) {
       // Some writers store integral values as 8.0.
-      if (it->is_number_float() && it->get<double>() == static_cast<double>(static_cast<int64_t>(it->get<double>()))) {
-        out = static_cast<int64_t>(it->get<double>());
+      // The range check comes first: converting a double outside int64's range is undefined (fuzzing
+      // found 1e+30), and 2^63 itself is out of range.
+      const double v = it->is_number_float() ? it->get<double>() : 0.5;
+      if (v >= -9223372036854775808.0 && v < 9223372036854775808.0 && v == std::trunc(v)) {
+        out = static_cast<int64_t>(v);
         return;
       }
       bad(key, "expected an integer, got " + it->dump());

@@ -47,6 +47,12 @@ class BlockingQueue {
     return item;
   }
 
+  // Whether close() was called (a producer may ask while it works on the next item).
+  bool closed() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return closed_;
+  }
+
   void close() {
     std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;
@@ -58,7 +64,7 @@ class BlockingQueue {
   std::size_t capacity_;
   std::deque<T> items_;
   bool closed_ = false;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable not_empty_, not_full_;
 };
 

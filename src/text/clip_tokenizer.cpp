@@ -205,6 +205,11 @@ ClipTokenizer ClipTokenizer::load(const std::filesystem::path& dir) {
     if (!seen.insert(id).second) throw Error(vocab_path.string() + ": id " + std::to_string(id) + " is given to two tokens");
     max_id = std::max<int64_t>(max_id, id);
   }
+  // A vocab.json of N tokens numbers them 0..N-1 (every BPE tokenizer writes it so). The id table below is
+  // indexed by id, so a single huge id (found by fuzzing: 624838656 asked for 20 GB) must not size it.
+  if (max_id + 1 != static_cast<int64_t>(reader.vocab.size()))
+    throw Error(vocab_path.string() + ": ids must number the " + std::to_string(reader.vocab.size()) +
+                " tokens 0.." + std::to_string(reader.vocab.size() - 1) + ", but the largest is " + std::to_string(max_id));
   impl->vocab = std::move(reader.vocab);
   impl->id_to_token.resize(static_cast<std::size_t>(max_id + 1));
   for (const auto& [token, id] : impl->vocab) impl->id_to_token[static_cast<std::size_t>(id)] = token;

@@ -67,6 +67,7 @@ void rotate_rgb(RgbFrame& f, int degrees) {
 
 struct VideoReader::Impl {
   VideoInfo info;
+  std::function<bool()> interrupted;  // asked by FFmpeg at each read (interrupt_callback)
   AVFormatContext* fmt = nullptr;
   AVCodecContext* codec = nullptr;
   SwsContext* sws = nullptr;
@@ -266,15 +267,21 @@ struct VideoReader::Impl {
   }
 };
 
-VideoReader::VideoReader(const std::filesystem::path& path, int threads) : impl_(std::make_unique<Impl>()) {
+VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::function<bool()> interrupted)
+    : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.info.path = path;
+  m.interrupted = std::move(interrupted);
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) m.fail("no such file");
   if (std::filesystem::is_directory(path, ec)) m.fail("is a directory");
   if (std::filesystem::file_size(path, ec) == 0) m.fail("empty file");
   av_log_set_level(AV_LOG_QUIET);
-  int r = avformat_open_input(&m.fmt, path.c_str(), nullptr, nullptr);
+  m.fmt = avformat_alloc_context();
+  if (!m.fmt) throw std::bad_alloc();
+  if (m.interrupted)
+    m.fmt->interrupt_callback = {[](void* impl) { return static_cast<Impl*>(impl)->interrupted() ? 1 : 0; }, &m};
+  int r = avformat_open_input(&m.fmt, path.c_str(), nullptr, nullptr);  // frees the context on failure
   if (r < 0) m.fail("not a readable video (" + av_error(r) + ")");
   r = avformat_find_stream_info(m.fmt, nullptr);
   if (r < 0) m.fail("cannot read stream information (" + av_error(r) + ")");

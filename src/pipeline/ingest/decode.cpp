@@ -19,7 +19,8 @@ void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& s, Blocking
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     VideoFinished done{j, {}, false, {}, {}, 0};
     try {
-      VideoReader reader(jobs[j].file.path);
+      // A consumer that has gone (a stop) ends the reading at the next read, not at the video's end.
+      VideoReader reader(jobs[j].file.path, 0, [&queue] { return queue.closed(); });
       const auto clips = plan_clips(reader.info().start, reader.info().end, num_frames, s.windows);
       if (clips.empty()) throw Error(jobs[j].file.path + ": the video has no duration");
       if (!queue.push(VideoOpened{j, reader.info(), clips.size()})) return;

@@ -7,7 +7,9 @@
 //   4. commit.cpp  each video, once all its clips are embedded, is stored in one transaction
 //   5. sweep.cpp   videos proven gone from the walked folders leave the library
 // and finally the vector index is rebuilt from the stored embeddings. A stop request (SIGINT, SIGTERM) is
-// polled between messages of the decoder: the run ends with what is committed, no sweep, no index write.
+// polled after the model load, at every entry of the walk and file of the plan, between messages of the
+// decoder and batches of the model, and before the sweep and the index write: the run ends with what is
+// committed, no sweep, no index write.
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -21,6 +23,8 @@
 #include "pipeline/ingest/plan.hpp"
 #include "pipeline/ingest/presence.hpp"
 #include "pipeline/ingest/reporter.hpp"
+#include "pipeline/ingest/roots.hpp"
+#include "pipeline/ingest/run_record.hpp"
 #include "pipeline/ingest/sweep.hpp"
 #include "pipeline/ingest/walk.hpp"
 #include "xsearch/error.hpp"
@@ -78,7 +82,7 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   IngestReport report;
   const Reporter reporter(observer, report);
   if (o.roots.empty()) throw Error("ingest: no folder or file given");
-  if (o.batch <= 0) throw Error("--batch must be at least 1");
+  if (o.batch < 0) throw Error("--batch must be at least 1");
   if (o.model_dir.empty()) throw Error("ingest: no model given (--model DIR, or XSEARCH_MODEL)");
   LibraryOpenOptions writer;
   writer.writable = writer.create = true;
@@ -87,11 +91,26 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   Library library = Library::open(o.db, writer);
   report.db = library.path().string();
 
+  const std::vector<std::string> roots = normalize_roots(o.roots, o.include_hidden);
+  RunRecord run(library, roots, report.summary);  // 'failed' unless finished below
+  auto stop_signal = [&] { return o.stop_requested ? o.stop_requested() : 0; };
+  auto stopping = [&] { return (report.interrupted = stop_signal()) != 0; };
+  auto finish = [&](const char* status) {
+    run.finish(status);
+    report.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    report.clips_per_second = report.seconds > 0 ? report.summary.clips / report.seconds : 0;
+    return report;
+  };
+
   ModelOptions mo;
   mo.device = o.device;
   mo.threads = o.threads;
   mo.parts = ModelParts::Video;
-  const Model model = Model::load(o.model_dir, mo);
+  const Model model = Model::load(o.model_dir, mo);  // cannot be stopped midway: polled right after
+  if (stopping()) return finish("interrupted");
+  const int batch_size = o.batch > 0 ? o.batch : (model.device().rfind("cuda", 0) == 0 ? 8 : 4);
+  report.device = model.device();
+  report.batch = batch_size;
   const ModelIdentity identity = model_identity(o.model_dir, model.config().projection_dim, o.model_name);
   library.claim_model(identity);
   report.model = identity.name;
@@ -103,37 +122,29 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   settings.windows.window = o.window;
   settings.windows.stride = o.stride > 0 ? o.stride : o.window;
 
-  std::vector<std::string> roots;
-  for (const auto& r : o.roots) roots.push_back(absolute_path(r));
-  const int64_t run = library.begin_run(roots);
-  auto stop_signal = [&] { return o.stop_requested ? o.stop_requested() : 0; };
-  auto finish = [&](const char* status) {
-    library.finish_run(run, report.summary, status);
-    report.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
-    report.clips_per_second = report.seconds > 0 ? report.summary.clips / report.seconds : 0;
-    return report;
-  };
-
-  // 1. Walk, find what is offline, plan.
-  const WalkResult walk = find_videos(o.roots, o.include_hidden, {library.path(), library.index_path()},
-                                      [&](const std::string& path, const std::string& cause) { reporter.failure(path, cause); });
-  const Presence presence(walk, roots, library);
-  for (const auto& r : presence.offline_roots()) {
-    if (r.videos == 0) {  // nothing of it in the library: a mistyped or unreadable path, not a drive away
-      reporter.failure(r.path, r.cause);
+  // 1. Walk, find what is offline, plan. Both loops ask for a stop request at every entry and file.
+  const WalkResult walk = find_videos(
+      roots, o.include_hidden, {library.path(), library.index_path()},
+      [&](const std::string& path, const std::string& cause) { reporter.failure(path, cause); }, stopping);
+  if (walk.stopped) return finish("interrupted");
+  const Presence presence(walk, roots, library.videos());
+  for (const auto& place : presence.offline_places()) {
+    if (place.videos == 0) {  // nothing of it in the library: a mistyped or unreadable path, not a drive away
+      reporter.failure(place.path, place.cause);
       continue;
     }
-    report.offline_roots.emplace_back(r.path, r.cause);
-    reporter.error(r.path, "offline: " + r.cause + "; its " + std::to_string(r.videos) + " videos in the library are " +
-                               (o.prune_offline ? "removed (--prune-offline)" : "kept"));
+    report.offline_roots.emplace_back(place.path, place.cause);
+    reporter.error(place.path, "offline: " + place.cause + "; its " + std::to_string(place.videos) +
+                                   (place.videos == 1 ? " video" : " videos") + " in the library " + (place.videos == 1 ? "is " : "are ") +
+                                   (o.prune_offline ? "removed (--prune-offline)" : "kept"));
   }
-  if ((report.interrupted = stop_signal())) return finish("interrupted");  // a long walk
-  const IngestPlan plan = plan_ingest(library, walk.files, presence, reporter);
-  if ((report.interrupted = stop_signal())) return finish("interrupted");  // many fingerprints
+  report.offline_pruned = o.prune_offline;
+  const IngestPlan plan = plan_ingest(library, walk.files, roots, presence, reporter, stopping);
+  if (plan.stopped) return finish("interrupted");
   const std::vector<Job>& jobs = plan.jobs;
 
   // 2-4. Decode on a worker; embed and commit here.
-  BlockingQueue<DecodeMessage> queue(static_cast<std::size_t>(2 * o.batch + 4));
+  BlockingQueue<DecodeMessage> queue(static_cast<std::size_t>(2 * batch_size + 4));
   std::thread decoder([&] { decode_jobs(jobs, settings, queue); });
   const Embedder embedder(model, settings, o.store_prompts);
   Committer committer(library, jobs, reporter);
@@ -172,7 +183,7 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
       } else if (auto* clip = std::get_if<ClipItem>(&*message)) {
         committer.received(*clip);
         batch.push_back(std::move(*clip));
-        if (static_cast<int>(batch.size()) >= o.batch) run_batch();
+        if (static_cast<int>(batch.size()) >= batch_size) run_batch();
       } else {
         auto& done = std::get<VideoFinished>(*message);
         const std::size_t job = done.job;
@@ -187,24 +198,21 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   }
   queue.close();
   decoder.join();
-  if (!fatal.empty()) {
-    library.finish_run(run, report.summary, "failed");
-    throw Error(fatal);
-  }
-  // Stopped: the videos in progress were never written; the index catches up on the next run that
-  // writes it (queries meanwhile scan the clips committed since it was built).
-  if (report.interrupted) return finish("interrupted");
+  if (!fatal.empty()) throw Error(fatal);  // the run is recorded as failed on the way out
+  // Stopped, also after the last batch: the videos in progress were never written, and nothing is swept
+  // (an interrupted run removes nothing); the index catches up on the next run that writes it (queries
+  // meanwhile scan the clips committed since it was built).
+  if (report.interrupted || stopping()) return finish("interrupted");
 
   // 5. Sweep, then the vector index.
-  sweep_missing(library, roots, plan.seen, presence, o.prune_offline, reporter);
+  if (!sweep_missing(library, roots, plan.seen, presence, o.prune_offline, reporter, stopping)) return finish("interrupted");
   const RunSummary& summary = report.summary;
   if (summary.indexed || summary.removed || summary.moved || !std::filesystem::exists(library.index_path())) {
     // A signal during the index write stops it too: its temporary file is removed, the committed videos stay,
     // and the next run that writes the index builds it (queries scan the clips committed since meanwhile).
     try {
-      library.rebuild_index([&] { return stop_signal() != 0; });
+      library.rebuild_index(stopping);
     } catch (const IndexWriteCancelled&) {
-      report.interrupted = stop_signal();
       return finish("interrupted");
     }
   }

@@ -5,6 +5,7 @@
 // flaky disk may read this time.
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,12 +26,15 @@ struct Job {
 struct IngestPlan {
   std::vector<Job> jobs;
   std::set<std::string> seen;  // every path the walk found, for the sweep
+  bool stopped = false;        // `stop` said so: the plan is incomplete (the cheap changes made stay)
 };
 
 // Writes the cheap changes at once (touched files, moves) and counts them in the summary. A video counts as
-// moved only when its old path is proven gone (`presence`); a partial video is retried on every run.
-IngestPlan plan_ingest(Library& library, const std::vector<FoundFile>& found, const Presence& presence,
-                       const Reporter& reporter);
+// moved only when its old path lies under `roots` and is proven gone (`presence`); a partial video is
+// retried on every run. A file whose fingerprint cannot be read is a failure of that file. `stop` (may be
+// empty) is asked before each file.
+IngestPlan plan_ingest(Library& library, const std::vector<FoundFile>& found, const std::vector<std::string>& roots,
+                       const Presence& presence, const Reporter& reporter, const std::function<bool()>& stop = {});
 
 // What the library records of a job's file before anything is decoded.
 VideoRecord record_of(const Job& job);

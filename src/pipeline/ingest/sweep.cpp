@@ -4,17 +4,19 @@
 
 namespace xsearch::pipeline {
 
-void sweep_missing(Library& library, const std::vector<std::string>& roots, const std::set<std::string>& seen,
-                   const Presence& presence, bool prune_offline, const Reporter& reporter) {
+bool sweep_missing(Library& library, const std::vector<std::string>& roots, const std::set<std::string>& seen,
+                   const Presence& presence, bool prune_offline, const Reporter& reporter, const std::function<bool()>& stop) {
   for (const auto& v : library.videos()) {
     if (seen.count(v.path)) continue;
+    if (stop && stop()) return false;
     bool under = false;
     for (const auto& r : roots) under = under || path_under(v.path, r);
     if (!under) continue;
     std::string cause;
     switch (presence.check(v.path, cause)) {
+      case Presence::Verdict::OutsideRoots:
       case Presence::Verdict::Present:
-        break;  // there, but no longer taken as a video (hidden, emptied): kept as it was
+        break;  // there but no longer taken as a video (hidden, emptied), behind a folder not walked, or not this run's
       case Presence::Verdict::Offline:
         if (prune_offline) {
           library.remove_video(v.id);
@@ -32,6 +34,7 @@ void sweep_missing(Library& library, const std::vector<std::string>& roots, cons
         break;
     }
   }
+  return true;
 }
 
 }  // namespace xsearch::pipeline

@@ -3,6 +3,7 @@
 // the user asked to prune them; a video whose presence cannot be checked is a failure, and stays.
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,7 +14,10 @@
 
 namespace xsearch::pipeline {
 
-void sweep_missing(Library& library, const std::vector<std::string>& roots, const std::set<std::string>& seen,
-                   const Presence& presence, bool prune_offline, const Reporter& reporter);
+// `stop` (may be empty) is asked before each video: when it says stop, the sweep ends there (what it
+// removed was proven gone) and returns false.
+bool sweep_missing(Library& library, const std::vector<std::string>& roots, const std::set<std::string>& seen,
+                   const Presence& presence, bool prune_offline, const Reporter& reporter,
+                   const std::function<bool()>& stop = {});
 
 }  // namespace xsearch::pipeline

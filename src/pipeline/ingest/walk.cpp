@@ -36,23 +36,27 @@ int64_t mtime_of(const struct stat& st) { return static_cast<int64_t>(st.st_mtim
 class Walker {
  public:
   Walker(bool include_hidden, const std::vector<fs::path>& exclude,
-         const std::function<void(const std::string&, const std::string&)>& on_error)
-      : include_hidden_(include_hidden), on_error_(on_error) {
+         const std::function<void(const std::string&, const std::string&)>& on_error, const std::function<bool()>& stop)
+      : include_hidden_(include_hidden), on_error_(on_error), stop_(stop) {
     for (const auto& e : exclude) excluded_.insert(absolute_path(e));
   }
 
-  void root(const fs::path& root_in) {
-    const std::string root = absolute_path(root_in);
+  void root(const std::string& root) {
+    if (stopped()) return;
     struct stat st {};
     if (::stat(root.c_str(), &st) != 0) {
       result_.missing_roots.emplace_back(root, errno == ENOENT ? "no such file or folder" : std::strerror(errno));
+      list_parent(root);  // a file root deleted: its folder, listed without it, proves it
       return;
     }
     if (!S_ISDIR(st.st_mode)) {
-      consider(root, st);  // a file named on the command line is taken even if hidden
+      struct stat link {};
+      if (::lstat(root.c_str(), &link) != 0) link = st;
+      consider(root, st, link.st_dev);  // a file named on the command line is taken even if hidden
+      list_parent(root);
       return;
     }
-    if (!list(root, true)) return;
+    list(root, true);
   }
 
   WalkResult finish() {
@@ -61,36 +65,54 @@ class Walker {
   }
 
  private:
+  bool stopped() {
+    if (!result_.stopped && stop_ && stop_()) result_.stopped = true;
+    return result_.stopped;
+  }
+
   void unreadable(const std::string& path, int error) {
     on_error_(path, std::strerror(error));
     result_.unreadable.push_back(path);
   }
 
-  // Lists `dir` and everything under it; false when `dir` itself could not be listed.
-  bool list(const std::string& dir, bool is_root) {
+  // Every name in `dir`, into result_.listed; false (and errno set) when the listing failed or was cut short.
+  bool read_names(const std::string& dir, ListedFolder& folder) {
     DIR* d = ::opendir(dir.c_str());
-    if (!d) {
-      const int error = errno;
-      if (is_root) result_.missing_roots.emplace_back(dir, std::strerror(error));
-      else unreadable(dir, error);
-      return false;
-    }
-    std::vector<std::string> names;
+    if (!d) return false;
+    struct stat st {};
+    if (::fstat(::dirfd(d), &st) == 0) folder.dev = static_cast<int64_t>(st.st_dev);
     errno = 0;
     while (const dirent* e = ::readdir(d)) {
       const std::string name = e->d_name;
-      if (name != "." && name != "..") names.push_back(name);
+      if (name != "." && name != "..") folder.names.insert(name);
       errno = 0;
     }
     const int read_error = errno;
     ::closedir(d);
-    if (read_error != 0) {  // a partial listing proves nothing about the names it lacks
-      if (is_root) result_.missing_roots.emplace_back(dir, std::strerror(read_error));
-      else unreadable(dir, read_error);
-      return false;
+    errno = read_error;
+    return read_error == 0;  // a partial listing proves nothing about the names it lacks
+  }
+
+  // The folder above a root that is a file or is missing: listed for the proof only, never walked.
+  void list_parent(const std::string& root) {
+    const std::string parent = fs::path(root).parent_path().string();
+    if (parent.empty() || parent == root || result_.listed.count(parent)) return;
+    ListedFolder folder;
+    if (read_names(parent, folder)) result_.listed.emplace(parent, std::move(folder));
+  }
+
+  // Lists `dir` and everything under it.
+  void list(const std::string& dir, bool is_root) {
+    ListedFolder folder;
+    if (!read_names(dir, folder)) {
+      const int error = errno;
+      if (is_root) result_.missing_roots.emplace_back(dir, std::strerror(error));
+      else unreadable(dir, error);
+      return;
     }
-    std::sort(names.begin(), names.end());
+    const std::set<std::string>& names = result_.listed.emplace(dir, std::move(folder)).first->second.names;
     for (const auto& name : names) {
+      if (stopped()) return;
       if (!include_hidden_ && name[0] == '.') continue;
       const std::string path = dir == "/" ? "/" + name : dir + "/" + name;
       struct stat link {}, st {};
@@ -108,32 +130,33 @@ class Walker {
         st = link;
       }
       if (S_ISDIR(st.st_mode)) list(path, false);
-      else if (S_ISREG(st.st_mode)) consider(path, st);
+      else if (S_ISREG(st.st_mode)) consider(path, st, link.st_dev);
     }
-    return true;
   }
 
-  void consider(const std::string& path, const struct stat& st) {
+  void consider(const std::string& path, const struct stat& st, dev_t entry_dev) {
     if (excluded_.count(path) || seen_.count(path) || st.st_size == 0) return;
     const fs::path p(path);
     const std::string ext = lower(p.extension().string());
     if (kSkipExtensions.count(ext)) return;
     if (!kVideoExtensions.count(ext) && !probe_video_container(p)) return;
     seen_.insert(path);
-    result_.files.push_back({path, static_cast<int64_t>(st.st_size), mtime_of(st)});
+    result_.files.push_back({path, static_cast<int64_t>(st.st_size), mtime_of(st), static_cast<int64_t>(entry_dev)});
   }
 
   bool include_hidden_;
   const std::function<void(const std::string&, const std::string&)>& on_error_;
+  const std::function<bool()>& stop_;
   std::set<std::string> excluded_, seen_;
   WalkResult result_;
 };
 
 }  // namespace
 
-WalkResult find_videos(const std::vector<fs::path>& roots, bool include_hidden, const std::vector<fs::path>& exclude,
-                       const std::function<void(const std::string&, const std::string&)>& on_error) {
-  Walker walker(include_hidden, exclude, on_error);
+WalkResult find_videos(const std::vector<std::string>& roots, bool include_hidden, const std::vector<fs::path>& exclude,
+                       const std::function<void(const std::string&, const std::string&)>& on_error,
+                       const std::function<bool()>& stop) {
+  Walker walker(include_hidden, exclude, on_error, stop);
   for (const auto& r : roots) walker.root(r);
   return walker.finish();
 }

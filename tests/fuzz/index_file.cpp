@@ -1,0 +1,47 @@
+// Fuzz target: a library index file (index/index_header.cpp, index/exact_file.cpp): the header is parsed
+// against the file's size, and an exact-kind file that passes is memory-mapped and searched. A header that
+// parses must describe arrays inside the file; a file that maps must be searchable for any k and return at
+// most k hits with ids from the file. Bad input must end in xsearch::Error.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <vector>
+
+#include "exact_file.hpp"
+#include "fuzz_util.hpp"
+#include "index_header.hpp"
+#include "xsearch/error.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  try {
+    const auto header = xsearch::parse_index_header(data, size, size);
+    if (header.count < 0 || header.dim <= 0) __builtin_trap();
+    if (header.kind != xsearch::IndexKind::Exact) return 0;
+    uint64_t ids_offset = 0, vectors_offset = 0, total = 0;
+    if (!xsearch::exact_file_layout(header.count, header.dim, ids_offset, vectors_offset, total) || total != size)
+      __builtin_trap();  // an exact file is exactly as long as its arrays
+    const auto path = fuzz::write_file("library.index", data, size);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    const auto file = xsearch::ExactFile::map(path, fd, header, size);
+    ::close(fd);
+    std::set<int64_t> ids;
+    for (int64_t i = 0; i < header.count; ++i) {
+      int64_t id = 0;
+      std::memcpy(&id, data + ids_offset + 8 * i, 8);
+      ids.insert(id);
+    }
+    const std::vector<float> query(static_cast<std::size_t>(header.dim), 0.5f);
+    for (const int64_t k : {int64_t{0}, int64_t{1}, int64_t{3}, file->size(), file->size() + 1}) {
+      const auto hits = file->search(query.data(), k);
+      if (static_cast<int64_t>(hits.size()) > std::min(k, file->size())) __builtin_trap();
+      for (const auto& [id, score] : hits)
+        if (!ids.count(id)) __builtin_trap();
+    }
+  } catch (const xsearch::Error&) {
+  }
+  return 0;
+}
