@@ -17,6 +17,8 @@ void add_query_commands(CLI::App& app, Runner& run);
 void add_library_commands(CLI::App& app, Runner& run);
 void add_classify_command(CLI::App& app, Runner& run);
 void add_model_commands(CLI::App& app, Runner& run);
+void add_serve_command(CLI::App& app, Runner& run);
+void add_thumbnails_command(CLI::App& app, Runner& run);
 // Downloads a hub model with a progress bar on a terminal; returns its snapshot folder.
 std::filesystem::path pull_with_progress(const std::string& id, bool quiet);
 

@@ -18,7 +18,6 @@ namespace fs = std::filesystem;
 namespace {
 int saved_argc = 0;
 char** saved_argv = nullptr;
-constexpr const char* kHelper = "xsearch-full";
 }  // namespace
 
 void remember_arguments(int argc, char** argv) {
@@ -26,9 +25,9 @@ void remember_arguments(int argc, char** argv) {
   saved_argv = argv;
 }
 
-fs::path find_full_helper(const fs::path& self_exe, const std::string& argv0, const std::string& path_env) {
-  if (!self_exe.empty()) return self_exe.parent_path() / kHelper;
-  if (argv0.find('/') != std::string::npos) return fs::path(argv0).parent_path() / kHelper;
+fs::path find_helper(const std::string& name, const fs::path& self_exe, const std::string& argv0, const std::string& path_env) {
+  if (!self_exe.empty()) return self_exe.parent_path() / name;
+  if (argv0.find('/') != std::string::npos) return fs::path(argv0).parent_path() / name;
   // Run by name from $PATH: look where the shell would have, minus the entries that mean "here".
   std::size_t pos = 0;
   while (pos <= path_env.size()) {
@@ -37,27 +36,30 @@ fs::path find_full_helper(const fs::path& self_exe, const std::string& argv0, co
     const fs::path dir = path_env.substr(pos, colon - pos);
     pos = colon + 1;
     if (dir.empty() || !dir.is_absolute()) continue;
-    const fs::path candidate = dir / kHelper;
+    const fs::path candidate = dir / name;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
-  throw Error(std::string(kHelper) + ": not found (/proc/self/exe is unavailable and no absolute folder of PATH holds it); " +
-              "run xsearch by its full path, or put " + kHelper + " next to it in PATH");
+  throw Error(name + ": not found (/proc/self/exe is unavailable and no absolute folder of PATH holds it); " +
+              "run xsearch by its full path, or put " + name + " next to it in PATH");
 }
 
-void exec_full() {
+fs::path helper_path(const char* name) {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
   const char* path_env = std::getenv("PATH");
-  const fs::path full = find_full_helper(ec ? fs::path() : self, saved_argc > 0 ? saved_argv[0] : "", path_env ? path_env : "");
+  return find_helper(name, ec ? fs::path() : self, saved_argc > 0 ? saved_argv[0] : "", path_env ? path_env : "");
+}
+
+void exec_helper(const char* name) {
   std::vector<char*> args(saved_argv, saved_argv + saved_argc);
-  std::string path = full.string();
+  std::string path = helper_path(name).string();
   if (args.empty()) args.push_back(nullptr);
   args[0] = path.data();
   args.push_back(nullptr);
   std::fflush(stdout);
   std::fflush(stderr);
   ::execv(path.c_str(), args.data());
-  throw Error(path + ": cannot run (" + std::strerror(errno) + "); this command needs xsearch-full installed next to xsearch");
+  throw Error(path + ": cannot run (" + std::strerror(errno) + "); this command needs " + name + " installed next to xsearch");
 }
 
 }  // namespace xsearch::cli

@@ -1,7 +1,9 @@
-// xsearch comes as two executables built from the same sources: `xsearch`, which answers queries and
-// manages the library without loading LibTorch or FFmpeg (LibTorch alone costs half a second of start-up),
-// and `xsearch-full` beside it, which also ingests, classifies and runs the dev tools. `xsearch` hands the
-// commands it cannot run to `xsearch-full` with the same arguments (as git does with its helpers).
+// xsearch comes as three executables built from the same sources: `xsearch`, which answers queries and
+// manages the library without loading LibTorch or FFmpeg (LibTorch alone costs half a second of start-up,
+// FFmpeg's libraries about 50 ms); `xsearch-media` beside it, with FFmpeg but no LibTorch, which serves the
+// search page, makes thumbnails and cuts clips; and `xsearch-full`, which has everything and also ingests,
+// classifies and runs the dev tools. Each hands the commands it cannot run to a helper with the same
+// arguments (as git does with its helpers).
 #pragma once
 
 #include <filesystem>
@@ -10,15 +12,24 @@
 namespace xsearch::cli {
 
 void remember_arguments(int argc, char** argv);
-// Replaces this process by xsearch-full with the same arguments; throws xsearch::Error if it cannot.
-[[noreturn]] void exec_full();
+// Replaces this process by the helper `name` ("xsearch-full", "xsearch-media") with the same arguments;
+// throws xsearch::Error if it cannot.
+[[noreturn]] void exec_helper(const char* name);
+[[noreturn]] inline void exec_full() { exec_helper("xsearch-full"); }
+[[noreturn]] inline void exec_media() { exec_helper("xsearch-media"); }
+// The path of helper `name` for this process (as exec_helper would run it), e.g. to start it as a child.
+std::filesystem::path helper_path(const char* name);
 
-// Where xsearch-full is, never in the current folder by accident: beside `self_exe` (this executable
+// Where helper `name` is, never in the current folder by accident: beside `self_exe` (this executable
 // as /proc/self/exe names it; empty when /proc is unavailable), else beside `argv0` when it holds a '/'
 // (the shell ran a path), else the first executable xsearch-full in the absolute folders of `path_env`
 // ($PATH; empty and relative entries, which would mean the current folder, are skipped). Throws
 // xsearch::Error when none is found.
-std::filesystem::path find_full_helper(const std::filesystem::path& self_exe, const std::string& argv0, const std::string& path_env);
+std::filesystem::path find_helper(const std::string& name, const std::filesystem::path& self_exe, const std::string& argv0,
+                                  const std::string& path_env);
+inline std::filesystem::path find_full_helper(const std::filesystem::path& self_exe, const std::string& argv0, const std::string& path_env) {
+  return find_helper("xsearch-full", self_exe, argv0, path_env);
+}
 
 }  // namespace xsearch::cli
 
@@ -26,4 +37,14 @@ std::filesystem::path find_full_helper(const std::filesystem::path& self_exe, co
 #define XSEARCH_FULL_ONLY(call) (call)
 #else
 #define XSEARCH_FULL_ONLY(call) (::xsearch::cli::exec_full(), 0)
+#endif
+
+// XSEARCH_MEDIA: this executable links FFmpeg (xsearch-media and xsearch-full).
+#if defined(XSEARCH_FULL) && !defined(XSEARCH_MEDIA)
+#define XSEARCH_MEDIA
+#endif
+#ifdef XSEARCH_MEDIA
+#define XSEARCH_MEDIA_ONLY(call) (call)
+#else
+#define XSEARCH_MEDIA_ONLY(call) (::xsearch::cli::exec_media(), 0)
 #endif

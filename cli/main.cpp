@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   xsearch::cli::add_classify_command(app, run);
   xsearch::cli::add_model_commands(app, run);
   xsearch::cli::add_dev_commands(app, run);
+  xsearch::cli::add_serve_command(app, run);
+  xsearch::cli::add_thumbnails_command(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,6 +5,7 @@
 
 #include "library_impl.hpp"
 #include "xsearch/error.hpp"
+#include "xsearch/media_cache.hpp"
 
 namespace xsearch {
 
@@ -344,10 +345,12 @@ int64_t upsert_video(db::Connection& c, const VideoRecord& v, const char* status
 
 }  // namespace
 
-void Library::save_video(const VideoRecord& video, const std::vector<ClipData>& clips) {
+Library::Saved Library::save_video(const VideoRecord& video, const std::vector<ClipData>& clips) {
   auto& c = *impl_->conn;
   db::Transaction t(c);
   const int64_t id = upsert_video(c, video, video.status == "partial" ? "partial" : "indexed");
+  Saved saved;
+  saved.video_id = id;
   c.prepare("DELETE FROM clips WHERE video_id = ?").bind(1, id).run();
   auto insert = c.prepare("INSERT INTO clips (video_id, start, end, embedding, prompt_tokens) VALUES (?, ?, ?, ?, ?)");
   for (const auto& clip : clips) {
@@ -356,11 +359,13 @@ void Library::save_video(const VideoRecord& video, const std::vector<ClipData>& 
     if (clip.prompt_tokens.empty()) insert.bind_null(5);
     else insert.bind_blob(5, clip.prompt_tokens.data(), clip.prompt_tokens.size() * sizeof(uint16_t));
     insert.run();
+    saved.clip_ids.push_back(c.last_insert_rowid());
   }
   if (!clips.empty() && !clips[0].prompt_tokens.empty())
     impl_->set_meta("prompt_tokens", std::to_string(clips[0].prompt_tokens.size() / std::max<std::size_t>(1, clips[0].embedding.size())));
   impl_->bump_generation();
-  t.commit();
+  t.commit();  drop_video_cache(path(), id);  // its old clips' thumbnails and renditions (new clips, new ids)
+  return saved;
 }
 
 void Library::save_failure(const VideoRecord& video) {
@@ -369,7 +374,7 @@ void Library::save_failure(const VideoRecord& video) {
   const int64_t id = upsert_video(c, video, "failed");
   c.prepare("DELETE FROM clips WHERE video_id = ?").bind(1, id).run();
   if (c.changes() > 0) impl_->bump_generation();
-  t.commit();
+  t.commit();  drop_video_cache(path(), id);
 }
 
 void Library::touch_video(int64_t id, int64_t size, int64_t mtime_ns, int64_t dev) {
@@ -394,7 +399,7 @@ void Library::remove_video(int64_t id) {
   db::Transaction t(c);
   c.prepare("DELETE FROM videos WHERE id = ?").bind(1, id).run();
   impl_->bump_generation();
-  t.commit();
+  t.commit();  drop_video_cache(path(), id);
 }
 
 int64_t Library::begin_run(const std::vector<std::string>& roots) {

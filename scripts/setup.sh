@@ -11,6 +11,7 @@ packages=(
   libsqlite3-dev sqlite3
   libcli11-dev libfmt-dev catch2 nlohmann-json3-dev libutf8proc-dev
   libcurl4-openssl-dev libssl-dev libzip-dev python3
+  libcpp-httplib-dev chromium nodejs
   clang libclang-rt-14-dev
 )
 
@@ -20,6 +21,10 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# npm drives the browser test's install. Debian packages it apart from nodejs; a Node.js from elsewhere
+# (NodeSource's nodejs package) carries its own npm and conflicts with Debian's, so ask only when missing.
+if ! command -v npm >/dev/null; then missing+=(npm); fi
 
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
@@ -42,3 +47,10 @@ for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
     "${sudo_cmd[@]}" update-alternatives --set "$lib-x86_64-linux-gnu" "$alt" >/dev/null
   fi
 done
+
+# The browser test of `xsearch serve` drives chromium with puppeteer-core, pinned by tests/web/package-lock.json
+# (installed again only when the lock file changed since the last install).
+web=$(dirname "$0")/../tests/web
+if ! cmp -s "$web/package-lock.json" "$web/node_modules/.package-lock.json.installed" 2>/dev/null; then
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.installed)
+fi

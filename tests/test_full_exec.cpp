@@ -49,3 +49,28 @@ TEST_CASE("without /proc, a bare argv[0] is looked up in PATH and never in the c
     return 0;
   });
 }
+
+namespace {
+
+// The shared libraries `ldd` lists for a program.
+std::string linked_libraries(const fs::path& program) {
+  std::string out;
+  if (FILE* p = popen(("ldd '" + program.string() + "' 2>&1").c_str(), "r")) {
+    char buf[512];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    pclose(p);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("xsearch links neither LibTorch nor FFmpeg, and xsearch-media (serve, thumbnails, clips) no LibTorch", "[cli]") {
+  const fs::path light = XSEARCH_BINARY;
+  const std::string xsearch = linked_libraries(light);
+  const std::string media = linked_libraries(light.parent_path() / "xsearch-media");
+  REQUIRE_THAT(xsearch, Catch::Contains("libc.so"));
+  REQUIRE_THAT(media, Catch::Contains("libavcodec"));
+  CHECK_THAT(xsearch, !Catch::Contains("libtorch") && !Catch::Contains("libc10") && !Catch::Contains("libav"));
+  CHECK_THAT(media, !Catch::Contains("libtorch") && !Catch::Contains("libc10"));
+}

@@ -107,8 +107,13 @@ class Library {
 
   // One transaction each: a video with all its clips replaces whatever the library had for that path.
   // Clips get new ids (ids are never reused). The video is stored as "partial" when video.status says so,
-  // else as "indexed".
-  void save_video(const VideoRecord& video, const std::vector<ClipData>& clips);
+  // else as "indexed". After the commit, save_video, save_failure and remove_video drop the video's media
+  // cache (thumbnails, renditions: xsearch/media_cache.hpp), whose clip ids are gone.
+  struct Saved {
+    int64_t video_id = 0;
+    std::vector<int64_t> clip_ids;  // in the order of `clips`
+  };
+  Saved save_video(const VideoRecord& video, const std::vector<ClipData>& clips);
   void save_failure(const VideoRecord& video);
   // Records the file's size, mtime and device (a `dev` of 0 keeps the stored one).
   void touch_video(int64_t id, int64_t size, int64_t mtime_ns, int64_t dev = 0);

@@ -42,7 +42,8 @@ struct QueryHit {
   std::string path;
   double start = 0, end = 0;
   double score = 0;          // cosine similarity (re-ranked: X-CLIP's prompted cosine)
-  std::vector<int64_t> clip_ids;  // the merged clips
+  std::vector<int64_t> clip_ids;  // the merged clips, in time order
+  int64_t video_id = 0;
   bool offline = false;           // the video file is not there now (an unplugged drive, a moved file)
 };
 

@@ -58,6 +58,7 @@ std::vector<QueryHit> merge_segments(std::vector<Candidate> candidates) {
       if (open) hits.push_back(cur);
       cur = QueryHit{};
       cur.path = c.clip.path;
+      cur.video_id = c.clip.video_id;
       cur.start = c.clip.start;
       cur.end = c.clip.end;
       cur.score = c.score;

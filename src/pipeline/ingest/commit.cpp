@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "xsearch/media_cache.hpp"
+
 namespace xsearch::pipeline {
 
 namespace {
@@ -36,7 +38,7 @@ PendingVideo& Committer::pending(std::size_t job) {
 
 void Committer::opened(const VideoOpened& message) { pending(message.job).opened(message.info); }
 
-void Committer::received(const ClipItem& clip) { pending(clip.job).received(); }
+void Committer::received(const ClipItem& clip) { pending(clip.job).received(clip); }
 
 void Committer::embedded(std::size_t job, std::size_t clip, ClipData data) { pending(job).embedded(clip, std::move(data)); }
 
@@ -64,7 +66,12 @@ bool Committer::commit_if_ready(std::size_t job) {
       v.record().status = "partial";
       v.record().error = partial;
     }
-    library_.save_video(v.record(), v.clips());
+    const Library::Saved saved = library_.save_video(v.record(), v.clips());
+    // After the commit (which dropped the video's old cache folder): a crash here only costs thumbnails,
+    // which serve or `xsearch thumbnails` make again.
+    for (std::size_t i = 0; i < saved.clip_ids.size() && i < v.thumbnails().size(); ++i)
+      if (!v.thumbnails()[i].empty())
+        write_cache_file(thumbnail_path(library_.path(), saved.video_id, saved.clip_ids[i]), v.thumbnails()[i]);
     ++summary.indexed;
     summary.clips += static_cast<int64_t>(v.clip_count());
     if (!partial.empty()) reporter_.partial(path, partial);

@@ -7,6 +7,7 @@
 //   Ready      decoded and every received clip embedded: commit() stores it and forgets it.
 //
 // A video that has not reached Ready when the run stops is never written (the library keeps what it had).
+// Once stored, its clips' thumbnails go into the media cache under their new clip ids.
 #pragma once
 
 #include <cstddef>
@@ -26,7 +27,11 @@ class PendingVideo {
   explicit PendingVideo(VideoRecord record) : record_(std::move(record)) {}
 
   void opened(const VideoInfo& info);
-  void received() { ++received_; }
+  void received(const ClipItem& clip) {
+    ++received_;
+    if (thumbnails_.size() <= clip.clip) thumbnails_.resize(clip.clip + 1);
+    thumbnails_[clip.clip] = clip.thumbnail;
+  }
   void embedded(std::size_t clip, ClipData data);
   void decoded(VideoFinished end) {
     end_ = std::move(end);
@@ -38,6 +43,7 @@ class PendingVideo {
   const VideoFinished& end() const { return end_; }
   std::size_t clip_count() const { return received_; }
   std::vector<ClipData>& clips() { return clips_; }
+  const std::vector<std::string>& thumbnails() const { return thumbnails_; }
 
  private:
   VideoRecord record_;
@@ -45,6 +51,7 @@ class PendingVideo {
   bool decoded_ = false;
   VideoFinished end_{};
   std::vector<ClipData> clips_;  // by clip index
+  std::vector<std::string> thumbnails_;  // JPEGs by clip index ("" where none was made)
 };
 
 // The videos between the decoder and the library, by job index.

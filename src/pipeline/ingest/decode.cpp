@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <exception>
 
+#include "media/thumbnail.hpp"
+
 namespace xsearch::pipeline {
 
 namespace {
@@ -25,13 +27,23 @@ void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& s, Blocking
       std::vector<double> targets;
       for (const auto& c : clips) targets.insert(targets.end(), c.target_times.begin(), c.target_times.end());
       std::vector<float> pixels;
+      std::string thumbnail;
       std::size_t sent = 0;
       reader.frames_at_times(targets, [&](std::size_t k, const RgbFrame& f) {
         preprocess_frame(f, s.preprocessor, pixels);
+        // The thumbnail comes from a frame decoded anyway: the sample nearest the clip's middle.
+        if (static_cast<int>(k % num_frames) == (num_frames - 1) / 2) {
+          try {
+            thumbnail = media::thumbnail_jpeg(f);
+          } catch (const Error&) {
+            thumbnail.clear();
+          }
+        }
         if ((k + 1) % num_frames == 0) {
           const std::size_t c = k / num_frames;
-          if (!queue.push(ClipItem{j, c, clips[c].start, clips[c].end, std::move(pixels)})) throw Stopped{};
+          if (!queue.push(ClipItem{j, c, clips[c].start, clips[c].end, std::move(pixels), std::move(thumbnail)})) throw Stopped{};
           pixels.clear();
+          thumbnail.clear();
           sent = c + 1;
         }
       });

@@ -23,6 +23,9 @@ struct ClipItem {
   std::size_t job, clip;
   double start, end;
   std::vector<float> pixels;  // [F, 3, S, S], preprocessed
+  // A JPEG of the clip's sampled frame nearest its middle (media/thumbnail.hpp), for the media cache;
+  // empty when it could not be made (then serve makes one when asked).
+  std::string thumbnail;
 };
 struct VideoFinished {
   std::size_t job;

@@ -1,0 +1,78 @@
+// `xsearch serve`: the local search page. It needs FFmpeg for thumbnails and renditions, so the light
+// `xsearch` hands it to `xsearch-media` (FFmpeg, no LibTorch; queries use the native text encoder).
+#include <fmt/core.h>
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/full_exec.hpp"
+#ifdef XSEARCH_MEDIA
+#include "serve/server.hpp"
+#endif
+#include "xsearch/pipeline.hpp"
+
+extern char** environ;
+
+namespace xsearch::cli {
+
+namespace {
+
+struct ServeArgs {
+  std::string db, model, host = "127.0.0.1";
+  int port = 0, threads = 0;
+  bool open = false;
+};
+
+#ifdef XSEARCH_MEDIA
+// Starts the desktop's opener on the URL and says which; a missing opener is only a warning.
+void open_browser(const std::string& url) {
+  for (const char* opener : {"xdg-open", "open"}) {
+    pid_t pid = 0;
+    const char* argv[] = {opener, url.c_str(), nullptr};
+    if (posix_spawnp(&pid, opener, nullptr, nullptr, const_cast<char* const*>(argv), environ) == 0) {
+      fmt::print(stderr, "xsearch: opened {} with {}\n", url, opener);
+      return;
+    }
+  }
+  fmt::print(stderr, "xsearch: no browser opener found (xdg-open); open {} yourself\n", url);
+}
+#endif
+
+int run_serve(const ServeArgs& a) {
+#ifndef XSEARCH_MEDIA
+  (void)a;
+  exec_media();  // thumbnails and renditions need FFmpeg
+  return 2;
+#else
+  serve::ServeOptions o;
+  o.db = resolve_db(a.db);
+  if (const std::string m = resolve_model(a.model); !m.empty()) o.model_dir = resolve_model_dir(m);
+  o.host = a.host;
+  o.port = a.port;
+  o.threads = a.threads;
+  serve::run_server(o, [&](const std::string& url) {
+    write_stdout(fmt::format("xsearch: serving {} on {} (Ctrl-C to stop)\n", o.db.string(), url));
+    flush_stdout();
+    if (a.open) open_browser(url);
+  });
+  return 0;
+#endif
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, Runner& run) {
+  auto a = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand("serve", "Search the library in a local web page (thumbnails, player)");
+  add_db_option(cmd, a->db);
+  cmd->add_option("--host", a->host, "Address to listen on (default 127.0.0.1: this machine only)");
+  cmd->add_option("--port", a->port, "Port (default 0: a free one)")->check(CLI::Range(0, 65535));
+  cmd->add_flag("--open", a->open, "Open the page in the browser");
+  cmd->add_option("--model", a->model, "Model folder (default: the library's)");
+  cmd->add_option("--threads", a->threads, "Text encoder threads (default: all cores)");
+  cmd->callback([a, &run] { run = [a] { return run_serve(*a); }; });
+}
+
+}  // namespace xsearch::cli

@@ -1,0 +1,117 @@
+// Cutting a query's hits into files for editors (media/export_hits.hpp).
+#include "media/export_hits.hpp"
+
+#include <cstdio>
+#include <fstream>
+
+#include "media/encoder_choice.hpp"
+#include "media/segment.hpp"
+#include "xsearch/error.hpp"
+#include "xsearch/media_cache.hpp"
+
+namespace xsearch::media {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A video's name as part of a file name: no folder separators or control characters, at most 60 bytes
+// (cut before a UTF-8 continuation byte).
+std::string safe_stem(const std::string& path) {
+  std::string s = fs::path(path).stem().string();
+  for (auto& c : s)
+    if (c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
+  if (s.size() > 60) {
+    std::size_t n = 60;
+    while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+    s.resize(n);
+  }
+  return s.empty() ? "video" : s;
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  const fs::path tmp = cache_temp_path(path);
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      throw Error(path.string() + ": cannot write");
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) throw Error(path.string() + ": cannot write (" + ec.message() + ")");
+}
+
+}  // namespace
+
+std::string clip_file_name(const QueryHit& hit, const std::string& extension) {
+  char prefix[32], times[64];
+  std::snprintf(prefix, sizeof prefix, "%03d_", hit.rank);
+  std::snprintf(times, sizeof times, "_%.3f-%.3f.", hit.start, hit.end);
+  return prefix + safe_stem(hit.path) + times + extension;
+}
+
+std::vector<ExportedFile> export_hits(const std::vector<QueryHit>& hits, const std::string& title, const ExportOptions& options,
+                                      const std::function<void(const ExportedFile&)>& on_file) {
+  std::error_code ec;
+  fs::create_directories(options.dir, ec);
+  if (ec) throw Error(options.dir.string() + ": cannot create (" + ec.message() + ")");
+  std::vector<ExportedFile> files;
+  for (const auto& hit : hits) {
+    ExportedFile f;
+    f.rank = hit.rank;
+    f.score = hit.score;
+    f.source = hit.path;
+    f.start = hit.start;
+    f.end = hit.end;
+    f.mode = options.exact ? "exact" : "copy";
+    try {
+      std::string format, extension;
+      if (options.exact) {
+        const EncoderChoice e = choose_encoder();
+        format = e.format, extension = e.extension;
+      } else {
+        std::tie(format, extension) = copy_container(hit.path);
+      }
+      const fs::path file = options.dir / clip_file_name(hit, extension);
+      const fs::path tmp = cache_temp_path(file);
+      CutResult cut;
+      try {
+        if (options.exact) {
+          EncodeOptions e;
+          e.format = format;
+          e.quality = 18;
+          cut = cut_exact(hit.path, hit.start, hit.end, tmp, e);
+        } else {
+          cut = cut_copy(hit.path, hit.start, hit.end, tmp, format);
+        }
+      } catch (...) {
+        fs::remove(tmp, ec);
+        throw;
+      }
+      fs::rename(tmp, file, ec);
+      if (ec) {
+        fs::remove(tmp, ec);
+        throw Error(file.string() + ": cannot write (" + ec.message() + ")");
+      }
+      f.file = file.string();
+      f.file_start = cut.first;
+      f.file_end = cut.last_end;
+      f.fps = cut.fps;
+      f.audio = cut.audio_streams > 0;
+    } catch (const Error& e) {
+      f.error = e.what();
+    }
+    files.push_back(f);
+    if (on_file) on_file(files.back());
+  }
+  write_text(options.dir / "clips.csv", clips_csv(files));
+  write_text(options.dir / "clips.edl", clips_edl(title, files));
+  return files;
+}
+
+}  // namespace xsearch::media

@@ -1,0 +1,52 @@
+// The JSON side of `xsearch serve`: queries answered as `xsearch query --json` answers them, each hit
+// also saying where its thumbnail is and how the page plays it (the original file, or a rendition when a
+// browser cannot play it). The library is opened read-only for each request.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "media/browser_playable.hpp"
+#include "serve/server.hpp"
+#include "xsearch/library.hpp"
+#include "xsearch/query.hpp"
+
+namespace xsearch::serve {
+
+class Api {
+ public:
+  explicit Api(const ServeOptions& options) : o_(options) {}
+
+  Library library() const;
+  const ServeOptions& options() const { return o_; }
+
+  nlohmann::ordered_json info() const;
+  // A query (text or `like`) with the server's library and model; hits carry clip_id, video_id,
+  // thumbnail, video and play (README: "API").
+  nlohmann::ordered_json run(QueryOptions q);
+
+  // A clip or an indexed video by id; nullopt for an id the library does not hold.
+  std::optional<ClipRow> clip(int64_t id) const;
+  std::optional<VideoRecord> video(int64_t id) const;
+  // Whether a browser plays the video's file as it is (remembered per file size and time).
+  media::Playability playability(const std::string& path);
+
+ private:
+  nlohmann::ordered_json play(const Library& library, const QueryHit& hit, int64_t video_id);
+
+  ServeOptions o_;
+  std::mutex query_mutex_;
+  std::mutex playable_mutex_;
+  struct Known {
+    int64_t size = 0, mtime_ns = 0;
+    media::Playability playability;
+  };
+  std::map<std::string, Known> playable_;
+};
+
+}  // namespace xsearch::serve

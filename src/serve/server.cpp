@@ -1,0 +1,197 @@
+// The HTTP side of `xsearch serve`: cpp-httplib routes over a read-only library. Safe by default: one
+// loopback address, a Host check against DNS rebinding, files reached by id only (README: "Search page").
+#include "serve/server.hpp"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "media/rendition.hpp"
+#include "media/thumbnail.hpp"
+#include "serve/api.hpp"
+#include "xsearch/error.hpp"
+
+namespace xsearch::serve {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+httplib::Server* running = nullptr;
+
+void stop_on_signal(int) {
+  if (running) running->stop();
+}
+
+void send_json(httplib::Response& res, const json& j, int status = 200) {
+  res.status = status;
+  res.set_content(j.dump(-1, ' ', false, json::error_handler_t::replace), "application/json; charset=utf-8");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message) { send_json(res, {{"error", message}}, status); }
+
+std::string video_type(const std::filesystem::path& p) {
+  std::string ext = p.extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (ext == ".mp4" || ext == ".m4v") return "video/mp4";
+  if (ext == ".webm") return "video/webm";
+  if (ext == ".mkv") return "video/x-matroska";
+  if (ext == ".mov") return "video/quicktime";
+  if (ext == ".ogv") return "video/ogg";
+  if (ext == ".avi") return "video/x-msvideo";
+  if (ext == ".ts" || ext == ".m2ts") return "video/mp2t";
+  return "application/octet-stream";
+}
+
+// A positive id from a route's (\d+) capture `n`; -1 when it overflows.
+int64_t id_of(const httplib::Request& req, std::size_t n = 1) {
+  try {
+    return std::stoll(req.matches[n]);
+  } catch (...) {
+    return -1;
+  }
+}
+
+// A file answered in blocks from disk: httplib applies Range (206 with those bytes), and only the
+// requested range is read.
+void send_file(httplib::Response& res, const std::filesystem::path& path, const std::string& type) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return send_error(res, 404, "video file is missing");
+  auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
+  if (!*file) return send_error(res, 404, "video file cannot be read");
+  res.set_header("Accept-Ranges", "bytes");
+  res.set_content_provider(static_cast<size_t>(size), type, [file](size_t offset, size_t length, httplib::DataSink& sink) {
+    char buf[64 * 1024];
+    file->clear();
+    file->seekg(static_cast<std::streamoff>(offset));
+    const auto n = std::min(length, sizeof buf);
+    file->read(buf, static_cast<std::streamsize>(n));
+    const auto got = file->gcount();
+    if (got <= 0) return false;
+    return sink.write(buf, static_cast<size_t>(got));
+  });
+}
+
+QueryOptions query_params(const httplib::Request& req) {
+  QueryOptions q;
+  if (req.has_param("k")) q.k = std::stoi(req.get_param_value("k"));
+  if (req.has_param("min_score") && !req.get_param_value("min_score").empty()) q.min_score = std::stod(req.get_param_value("min_score"));
+  if (req.has_param("path")) q.path_glob = req.get_param_value("path");
+  if (q.k <= 0 || q.k > 1000) throw Error("k must be between 1 and 1000");
+  return q;
+}
+
+void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
+  auto guarded = [](auto handler) {
+    return [handler](const httplib::Request& req, httplib::Response& res) {
+      try {
+        handler(req, res);
+      } catch (const std::invalid_argument&) {
+        send_error(res, 400, "bad parameter");
+      } catch (const std::out_of_range&) {
+        send_error(res, 400, "bad parameter");
+      } catch (const std::exception& e) {
+        send_error(res, 500, e.what());
+      }
+    };
+  };
+  svr.Get("/api/info", guarded([api](const httplib::Request&, httplib::Response& res) { send_json(res, api->info()); }));
+  svr.Get("/api/query", guarded([api](const httplib::Request& req, httplib::Response& res) {
+            QueryOptions q = query_params(req);
+            q.text = req.get_param_value("q");
+            if (q.text.empty()) return send_error(res, 400, "q: give a text to search for");
+            send_json(res, api->run(q));
+          }));
+  svr.Get("/api/like", guarded([api](const httplib::Request& req, httplib::Response& res) {
+            QueryOptions q = query_params(req);
+            const auto c = api->clip(req.has_param("clip") ? std::stoll(req.get_param_value("clip")) : -1);
+            if (!c) return send_error(res, 404, "no such clip");
+            // The clip's middle picks exactly that clip in query()'s PATH@SECONDS lookup.
+            char seconds[64];
+            std::snprintf(seconds, sizeof seconds, "%.6f", (c->start + c->end) / 2);
+            q.like = c->path + "@" + seconds;
+            send_json(res, api->run(q));
+          }));
+  svr.Get(R"(/api/thumbnails/(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
+            const auto c = api->clip(id_of(req));
+            if (!c) return send_error(res, 404, "no such clip");
+            const media::Thumbnail t = media::clip_thumbnail(api->library(), *c);
+            res.set_header("Cache-Control", "private, max-age=86400");
+            res.set_content(t.jpeg, "image/jpeg");
+          }));
+  svr.Get(R"(/api/videos/(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
+            const auto v = api->video(id_of(req));
+            if (!v) return send_error(res, 404, "no such video");
+            const media::Playability p = api->playability(v->path);
+            send_file(res, v->path, p.playable ? p.mime : video_type(v->path));
+          }));
+  // A segment of a video the browser cannot play, re-encoded (media/rendition.hpp); clips first-last.
+  svr.Get(R"(/api/renditions/(\d+)-(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
+            const auto first = api->clip(id_of(req, 1));
+            const auto last = api->clip(id_of(req, 2));
+            if (!first || !last) return send_error(res, 404, "no such clip");
+            if (first->video_id != last->video_id || !(first->start < last->end))
+              return send_error(res, 400, "the clips are not one segment of one video");
+            const media::Rendition r = media::segment_rendition(api->library(), *first, *last);
+            res.set_header("Cache-Control", "private, max-age=86400");
+            send_file(res, r.file, r.mime);
+          }));
+  auto page = [](const std::string& name) {
+    return [name](const httplib::Request&, httplib::Response& res) {
+      const WebAsset* a = find_web_asset(name);
+      if (!a) return send_error(res, 404, "not found");
+      res.set_content(reinterpret_cast<const char*>(a->data), a->size, a->content_type);
+    };
+  };
+  svr.Get("/", page("index.html"));
+  svr.Get("/app.js", page("app.js"));
+  svr.Get("/style.css", page("style.css"));
+}
+
+}  // namespace
+
+void run_server(const ServeOptions& options, const std::function<void(const std::string&)>& on_listening) {
+  auto api = std::make_shared<Api>(options);
+  const auto model = api->library().model();  // fails now, clearly, on a missing or damaged library
+  (void)model;
+  httplib::Server svr;
+  const int port = options.port == 0 ? svr.bind_to_any_port(options.host) : (svr.bind_to_port(options.host, options.port) ? options.port : -1);
+  if (port <= 0) throw Error("serve: cannot listen on " + options.host + ":" + std::to_string(options.port));
+  const bool v6 = options.host.find(':') != std::string::npos;
+  const std::string host_port = (v6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(port);
+  const std::vector<std::string> allowed = {host_port, "localhost:" + std::to_string(port), "127.0.0.1:" + std::to_string(port),
+                                            "[::1]:" + std::to_string(port)};
+  // DNS rebinding: a page from another site that resolves its own name to us carries its name in Host.
+  // Paths: no file is ever named by a URL, and a `..` is refused before routing all the same.
+  svr.set_pre_routing_handler([allowed](const httplib::Request& req, httplib::Response& res) {
+    const std::string host = req.get_header_value("Host");
+    if (std::find(allowed.begin(), allowed.end(), host) == allowed.end()) {
+      send_error(res, 403, "Host \"" + host + "\" is not the address this server serves");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.path.find("..") != std::string::npos || req.target.find("..") != std::string::npos) {
+      send_error(res, 403, "paths with .. are refused");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) send_error(res, res.status, res.status == 404 ? "not found" : "error");
+  });
+  add_routes(svr, api);
+  running = &svr;
+  std::signal(SIGINT, stop_on_signal);
+  std::signal(SIGTERM, stop_on_signal);
+  on_listening("http://" + host_port + "/");
+  svr.listen_after_bind();
+  running = nullptr;
+}
+
+}  // namespace xsearch::serve

@@ -1,0 +1,144 @@
+// `xsearch export --query TEXT --clips DIR [--exact]`: each hit cut into a file, probed frame by frame. The
+// video is "numbered" (frame N has luma 16 + 2N, 10 frames per second, a keyframe every second) and
+// indexed in 1.25 s clips every 2.5 s, so the hits are separate segments starting between keyframes.
+#include <cmath>
+#include <sstream>
+
+#include "media/clip_lists.hpp"
+#include "media_probe.hpp"
+#include "library_helpers.hpp"
+
+using namespace xsearch;
+using test::fs::path;
+using test::quote;
+
+namespace {
+
+constexpr int kRate = 10;
+
+struct Row {
+  int rank = 0;
+  std::string source, clip, mode;
+  double start = 0, end = 0, clip_start = 0, clip_end = 0;
+};
+
+// clips.csv (no field here needs quoting).
+std::vector<Row> read_csv(const path& file) {
+  std::istringstream in(test::read_file(file));
+  std::string line;
+  std::getline(in, line);
+  CHECK(line == "rank,score,source,start,end,clip,clip_start,clip_end,mode\r");
+  std::vector<Row> rows;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string x; std::getline(fields, x, ',');) f.push_back(x);
+    REQUIRE(f.size() == 9);
+    rows.push_back({std::stoi(f[0]), f[2], f[5], f[8], std::stod(f[3]), std::stod(f[4]), std::stod(f[6]), std::stod(f[7])});
+  }
+  return rows;
+}
+
+struct Exported {
+  std::vector<Row> rows;
+  std::string edl;
+};
+
+Exported export_clips(const path& db, const path& dir, const std::string& flags) {
+  const test::Result r = test::xsearch_run("export --query 'a grey picture' -k 3 --db " + quote(db.string()) + " --clips " + quote(dir.string()) + flags);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  Exported e{read_csv(dir / "clips.csv"), test::read_file(dir / "clips.edl")};
+  REQUIRE(e.rows.size() == 3);
+  // stdout lists the files, one a line, in rank order.
+  std::string listed;
+  for (const auto& row : e.rows) listed += row.clip + "\n";
+  CHECK(r.out == listed);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("export --clips cuts each hit from its keyframe, and --exact to the frame, with CSV and EDL lists", "[cli]") {
+  test::TempDir tmp;
+  const path video = tmp / "videos" / "numbered.mp4";
+  test::make_numbered_video(video, 11, kRate, "-c:v libx264 -g 10 -keyint_min 10 -sc_threshold 0 -bf 2 -crf 8 -pix_fmt yuv420p");
+  const path db = tmp / "lib.db";
+  test::run_json("ingest " + quote(video.string()) + " --window 1.25 --stride 2.5 --db " + quote(db.string()) + test::model_arg(), 0);
+  const test::Probed source = test::probe_media(video);
+  REQUIRE(source.frames.size() == 110);
+
+  SECTION("stream copy: start and duration within one GOP") {
+    const Exported e = export_clips(db, tmp / "copy", "");
+    bool between_keyframes = false;
+    for (const auto& row : e.rows) {
+      INFO(row.clip << " for " << row.start << "-" << row.end);
+      CHECK(row.source == video.string());
+      CHECK(row.mode == "copy");
+      CHECK(path(row.clip).parent_path() == tmp / "copy");
+      CHECK(path(row.clip).extension() == ".mp4");
+      const test::Probed p = test::probe_media(row.clip);
+      REQUIRE(!p.frames.empty());
+      CHECK(p.video_codec == "h264");
+      // It starts at the keyframe at or before the segment (whole seconds here), within one GOP of it.
+      const int first = p.source_frame(0);
+      CHECK(first == static_cast<int>(std::floor(row.start)) * kRate);
+      CHECK(row.start - first / double(kRate) < 1.0 + 1e-9);
+      CHECK(row.clip_start == Approx(first / double(kRate)));
+      // It holds every frame up to the segment's end, ending within one GOP after it.
+      const int last = p.source_frame(p.frames.size() - 1);
+      CHECK(last >= static_cast<int>(std::ceil(row.end * kRate)) - 1);
+      CHECK((last + 1) / double(kRate) - row.end < 1.0 + 1e-9);
+      CHECK(p.duration == Approx(row.clip_end - row.clip_start).margin(1.0 / kRate));
+      CHECK(std::fabs(p.duration - (row.end - row.start)) < 2.0);  // a GOP at each end, at most
+      if (std::fmod(row.start, 1.0) > 1e-6) between_keyframes = true;
+    }
+    CHECK(between_keyframes);  // at least one hit started between keyframes (2.5 s, 7.5 s)
+  }
+  SECTION("exact: the segment's frames, start and duration within one frame") {
+    const Exported e = export_clips(db, tmp / "exact", " --exact");
+    for (const auto& row : e.rows) {
+      INFO(row.clip << " for " << row.start << "-" << row.end);
+      CHECK(row.mode == "exact");
+      const test::Probed p = test::probe_media(row.clip);
+      REQUIRE(!p.frames.empty());
+      // The first frame is the first at or after the start: less than one frame after it.
+      const int first = p.source_frame(0);
+      CHECK(first == static_cast<int>(std::ceil(row.start * kRate - 1e-6)));
+      CHECK(first / double(kRate) - row.start < 1.0 / kRate);
+      CHECK(p.frames.front().time == Approx(0).margin(1e-6));
+      // Every frame of [start, end), in order, and the duration within one frame.
+      std::vector<int> expected, got;
+      for (std::size_t i = 0; i < source.frames.size(); ++i)
+        if (source.frames[i].time >= row.start - 1e-6 && source.frames[i].time < row.end - 1e-6) expected.push_back(source.source_frame(i));
+      for (std::size_t i = 0; i < p.frames.size(); ++i) got.push_back(p.source_frame(i));
+      CHECK(got == expected);
+      CHECK(std::fabs(p.duration - (row.end - row.start)) <= 1.0 / kRate + 1e-6);
+    }
+    // The EDL: one event per clip on a timeline from 01:00:00:00, named after the clip files.
+    CHECK_THAT(e.edl, Catch::StartsWith("TITLE: xsearch: a grey picture\r\nFCM: NON-DROP FRAME\r\n"));
+    CHECK_THAT(e.edl, Catch::Contains("001  AX       V     C        00:00:00:00 00:00:01:03 01:00:00:00 01:00:01:03\r\n") ||
+                          Catch::Contains("001  AX       V     C        00:00:00:00 00:00:01:02 01:00:00:00 01:00:01:02\r\n") ||
+                          Catch::Contains("001  AX       V     C        00:00:00:00 00:00:01:00 01:00:00:00 01:00:01:00\r\n"));
+    for (const auto& row : e.rows) CHECK_THAT(e.edl, Catch::Contains("* FROM CLIP NAME: " + path(row.clip).filename().string() + "\r\n"));
+  }
+}
+
+TEST_CASE("EDL timecodes count frames at the clip's rate", "[media]") {
+  CHECK(media::timecode(0, 25) == "00:00:00:00");
+  CHECK(media::timecode(3661.5, 25) == "01:01:01:13");  // 12.5 frames rounds to 13
+  CHECK(media::timecode(1.0, 29.97) == "00:00:01:00");  // frame 30 (29.97 rounded), counted in base 30 (NDF)
+  media::ExportedFile f;
+  f.rank = 1, f.source = "/v/a,b.mp4", f.start = 2.5, f.end = 3.75, f.file = "/out/001_a.mp4", f.file_start = 2.0, f.file_end = 4.0, f.fps = 10;
+  f.mode = "copy";
+  media::ExportedFile failed = f;
+  failed.error = "broken";
+  const std::string edl = media::clips_edl("dogs\nand cats", {f, failed});
+  // The copied clip starts at its keyframe (2.0 s): the event plays from 0.5 s into it.
+  CHECK(edl == "TITLE: dogs and cats\r\nFCM: NON-DROP FRAME\r\n\r\n"
+               "001  AX       V     C        00:00:00:05 00:00:01:08 01:00:00:00 01:00:01:03\r\n"
+               "* FROM CLIP NAME: 001_a.mp4\r\n* SOURCE FILE: /v/a,b.mp4\r\n\r\n");
+  CHECK(media::clips_csv({f, failed}) == "rank,score,source,start,end,clip,clip_start,clip_end,mode\r\n"
+                                          "1,0.000000,\"/v/a,b.mp4\",2.500,3.750,/out/001_a.mp4,2.000,4.000,copy\r\n");
+}
