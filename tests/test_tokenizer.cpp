@@ -60,6 +60,24 @@ TEST_CASE("tokenizer matches the reference ids on every golden line", "[tokenize
   CHECK(lines >= 200);
 }
 
+TEST_CASE("BPE merges the leftmost of equal pairs first: runs of one character", "[tokenizer]") {
+  // tests/golden/bpe_repeats.jsonl: words where one pair occurs several times ("goooooal", "!!!!!!!!"),
+  // written by scripts/make-bpe-repeat-goldens.py with the reference's rule (and checked by it against
+  // every ASCII line of the reference goldens). Merging the rightmost occurrence first gives other tokens.
+  const auto& tok = fixture_tokenizer();
+  std::ifstream in(fs::path(XSEARCH_SOURCE_DIR) / "tests" / "golden" / "bpe_repeats.jsonl");
+  REQUIRE(in);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    INFO(j.dump());
+    CHECK(tok.encode(j["text"].get<std::string>()) == j["ids"].get<std::vector<int64_t>>());
+    ++lines;
+  }
+  CHECK(lines >= 20);
+}
+
 TEST_CASE("tokenizer pads a batch like the reference", "[tokenizer]") {
   const auto j = nlohmann::json::parse(test::read_file(fixtures_dir() / "tokenizer" / "batch.json"));
   const TokenBatch batch = fixture_tokenizer().encode_batch(j["texts"].get<std::vector<std::string>>());
