@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Mutation check (not part of CI: about an hour on 2 cores). For each mutation in scripts/mutations.txt
-# (or only those named as arguments): apply it to a scratch copy of the working tree, rebuild, run the whole
-# CTest suite, and record whether some test failed (killed) or all passed (survived). Prints a table and the
+# Mutation check (not part of CI). For each mutation in scripts/mutations.txt (or only those named as
+# arguments): apply it to a scratch copy of the working tree, rebuild, run the tests meant to kill it (the
+# list's fourth field, a CTest -R pattern), then, if they all pass, the whole suite (stopping at the first
+# failure); record whether some test failed (killed) or all passed (survived). Prints a table and the
 # score; exits 1 when a mutation survived or no longer applies.
 #
 #   scripts/mutation-check.sh                          # every mutation
 #   scripts/mutation-check.sh min-score-inclusive      # one
-#   XSEARCH_MUTATION_TESTS='-R index' scripts/...      # extra ctest arguments (a subset, for a quick look)
+#   XSEARCH_MUTATION_QUICK=1 scripts/...               # the named tests only (minutes, not hours)
+#   XSEARCH_MUTATION_DIR=/work/m scripts/...           # scratch folder (default $TMPDIR/xsearch-mutation)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
@@ -25,7 +27,7 @@ ninja -C "$build" >/dev/null
 
 results=()
 killed=0 survived=0 stale=0
-while IFS=$'\t' read -r name file expr; do
+while IFS=$'\t' read -r name file expr focus; do
   [[ -z "$name" || "$name" == \#* ]] && continue
   if (($#)) && [[ " $* " != *" $name "* ]]; then continue; fi
   target=$work/tree/$file
@@ -38,12 +40,17 @@ while IFS=$'\t' read -r name file expr; do
     continue
   fi
   verdict=survived
+  failed() { grep -cE '\*\*\*Failed|\(Failed\)|\*\*\*Exception|\*\*\*Timeout' "$1" || true; }
   if ! ninja -C "$build" >"$work/$name.build.log" 2>&1; then
     verdict="killed (build)"
-  elif ! ctest --test-dir "$build" -j "$(nproc)" ${XSEARCH_MUTATION_TESTS:-} >"$work/$name.test.log" 2>&1; then
-    verdict="killed by $(grep -cE '\*\*\*Failed|\(Failed\)|\*\*\*Exception|\*\*\*Timeout' "$work/$name.test.log") tests"
+  elif [[ -n "${focus:-}" ]] && ! ctest --test-dir "$build" -j "$(nproc)" -R "$focus" >"$work/$name.focus.log" 2>&1; then
+    verdict="killed by $(failed "$work/$name.focus.log") of the tests named"
+  elif [[ ${XSEARCH_MUTATION_QUICK:-0} == 1 && -n "${focus:-}" ]]; then
+    verdict="survived the tests named (quick)"
+  elif ! ctest --test-dir "$build" -j "$(nproc)" --stop-on-failure >"$work/$name.test.log" 2>&1; then
+    verdict="killed by the suite ($(failed "$work/$name.test.log") failed)"
   fi
-  [[ $verdict == survived ]] && survived=$((survived + 1)) || killed=$((killed + 1))
+  [[ $verdict == survived* ]] && survived=$((survived + 1)) || killed=$((killed + 1))
   results+=("$(printf '%-34s %-40s %s' "$name" "$file" "$verdict")")
   echo "mutation: $name: $verdict" >&2
   mv "$target.orig" "$target"
