@@ -19,6 +19,8 @@ build=${XSEARCH_FUZZ_BUILD_DIR:-build-fuzz}
 seconds=${1:-${XSEARCH_FUZZ_SECONDS:-30}}
 shift || true
 jobs=${XSEARCH_FUZZ_JOBS:-1}
+# ccache keys paths relative to the clone, so a clone in another folder reuses what an earlier one compiled.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ -DXSEARCH_FUZZ=ON >/dev/null
 ninja -C "$build"
 
