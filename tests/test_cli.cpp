@@ -120,6 +120,8 @@ TEST_CASE("xsearch dev clips prints windows and the frames chosen in them", "[cl
   CHECK(j["clips"][0]["frame_times"].size() == 8);
   // The whole video as one window picks the reference classify fixture's frames.
   const Result whole = xsearch_run("dev clips --window 10 " + video.string());
+  INFO(whole.err);
+  REQUIRE(whole.status == 0);
   const SafetensorsFile classify(fixtures_dir() / "xclip-tiny-full" / "visible-640x360-h264.classify.safetensors");
   CHECK(nlohmann::json::parse(whole.out)["clips"][0]["frame_indices"].get<std::vector<int64_t>>() ==
         classify.read("frame_indices").to_int64());

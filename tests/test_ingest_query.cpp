@@ -176,8 +176,8 @@ TEST_CASE("a query answers while an ingest is writing to the same library", "[cl
   const std::string db = " --db " + quote((tmp / "lib.db").string());
   run_json("ingest " + quote(videos.string()) + db + model_arg(), 0);
   for (int i = 0; i < 6; ++i) make_video(videos / ("more" + std::to_string(i) + ".mp4"), "mandelbrot", 12);
-  const std::string cmd = quote(XSEARCH_BINARY) + " ingest " + quote(videos.string()) + db + model_arg() + " >/dev/null 2>&1 &";
-  REQUIRE(std::system(cmd.c_str()) == 0);
+  const pid_t ingest = test::spawn_shell("exec " + quote(XSEARCH_BINARY) + " ingest " + quote(videos.string()) + db + model_arg() +
+                                         " >/dev/null 2>" + quote((tmp / "ingest.err").string()));
   for (int i = 0; i < 5; ++i) {
     const Result r = xsearch_run("query 'a test pattern'" + db + " --json");
     INFO(r.err);
@@ -185,8 +185,11 @@ TEST_CASE("a query answers while an ingest is writing to the same library", "[cl
     CHECK(r.err.empty());
     CHECK(!nlohmann::json::parse(r.out)["results"].empty());
   }
-  // Let the background ingest finish before the folder goes away.
-  for (int i = 0; i < 600 && run_json("info" + db, 0)["videos"] != 7; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The ingest that ran meanwhile succeeded and stored every video.
+  const test::ChildEnd end = test::wait_child(ingest);
+  INFO(test::read_file(tmp / "ingest.err"));
+  CHECK(end.status == 0);
+  CHECK(run_json("info" + db, 0)["videos"] == 7);
 }
 
 TEST_CASE("a damaged or newer library database gives a clear error", "[cli][index]") {
