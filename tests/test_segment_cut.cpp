@@ -33,7 +33,7 @@ std::vector<int> frames_between(const test::Probed& source, double start, double
 
 }  // namespace
 
-TEST_CASE("an exact cut holds exactly the frames of [start, end), from time 0", "[media]") {
+TEST_CASE("an exact cut holds exactly the frames from start up to end, from time 0", "[media]") {
   test::TempDir tmp;
   const path src = tmp / "numbered.mp4";
   test::make_numbered_video(src, 11, kRate, kH264);

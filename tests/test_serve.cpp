@@ -75,6 +75,26 @@ TEST_CASE("serve: ranges, refusals, thumbnails, a read-only library", "[serve]")
     CHECK(http_get(port, "/api/info", "", "evil.example:" + std::to_string(port)).status == 403);
     CHECK(http_get(port, "/api/info", "", "127.0.0.1:1").status == 403);
     CHECK(http_get(port, "/api/info", "", "localhost:" + std::to_string(port)).status == 200);
+    // An address literal cannot be rebound (a server on 0.0.0.0 is reached by its LAN address); a name can.
+    CHECK(http_get(port, "/api/info", "", "192.168.7.7:" + std::to_string(port)).status == 200);
+    CHECK(http_get(port, "/api/info", "", "192.168.7.7.evil.example:" + std::to_string(port)).status == 403);
+    CHECK(http_get(port, "/api/info", "", "192.168.7.7:" + std::to_string(port + 1)).status == 403);
+    // Another site's page: its fetches, images and videos are refused; a link to the page itself is not.
+    CHECK(http_get(port, "/api/info", "Sec-Fetch-Site: cross-site\r\n").status == 403);
+    CHECK(http_get(port, "/api/videos/" + std::to_string(a_video), "Sec-Fetch-Site: same-site\r\nSec-Fetch-Mode: no-cors\r\n").status == 403);
+    CHECK(http_get(port, "/", "Sec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: navigate\r\n").status == 200);
+    CHECK(http_get(port, "/api/info", "Sec-Fetch-Site: same-origin\r\n").status == 200);
+    const Reply info = http_get(port, "/api/info");
+    CHECK_THAT(info.headers, Catch::Contains("X-Frame-Options: DENY"));
+    CHECK_THAT(info.headers, Catch::Contains("Cross-Origin-Resource-Policy: same-origin"));
+  }
+  SECTION("a query may hold dots; bounds on k and on path globs are 400s") {
+    CHECK(http_get(port, "/api/query?q=wait...&k=3").status == 200);
+    CHECK(http_get(port, "/api/query?q=bars&k=5000").status == 400);
+    const Reply glob = http_get(port, "/api/query?q=bars&path=*a*a*a*a*a*a*a*a*b");
+    CHECK(glob.status == 400);
+    CHECK_THAT(glob.body, Catch::Contains("4 '*'"));
+    CHECK(http_get(port, "/api/query?q=bars&path=*a*b*c*").status == 200);
   }
   SECTION("thumbnails are JPEGs at display aspect, cached beside the library") {
     const Reply t = http_get(port, "/api/thumbnails/" + std::to_string(wide_clip));

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "media/encoder_choice.hpp"
+#include "media/rendition.hpp"
 #include "media_probe.hpp"
 #include "serve_client.hpp"
 #include "xsearch/media_cache.hpp"
@@ -81,4 +82,24 @@ TEST_CASE("serve plays an MPEG-4 Part 2 AVI through a cached H.264 rendition of 
   const std::string other = std::to_string((*mp4)["clip_ids"].front().get<int64_t>());
   CHECK(http_get(server.port, "/api/renditions/" + std::to_string(ids.front().get<int64_t>()) + "-" + other).status == 400);
   CHECK(http_get(server.port, "/api/renditions/999998-999999").status == 404);
+
+  // A segment longer than the limit is cut there: whatever its last clip, the same picture, so one file
+  // (FIRST-0), never one per pair of clips (a page could otherwise ask for N^2 / 2 renditions of a video).
+  const Library lib = Library::open(db, LibraryOpenOptions{});
+  ClipRow first;
+  first.id = ids.front();
+  first.video_id = (*avi)["video_id"];
+  first.path = (videos / "old.avi").string();
+  first.start = (*avi)["start"];
+  first.end = first.start + 4;
+  ClipRow far = first, farther = first;
+  far.id = 1000, far.start = first.start + 200, far.end = first.start + 204;
+  farther.id = 1001, farther.start = first.start + 300, farther.end = first.start + 304;
+  const media::Rendition capped = media::segment_rendition(lib, first, far);
+  CHECK(capped.file == rendition_path(db, first.video_id, first.id, 0, encoder.extension));
+  CHECK(capped.end == Approx(first.start + media::kMaxRenditionSeconds));
+  CHECK_FALSE(capped.from_cache);
+  const media::Rendition same = media::segment_rendition(lib, first, farther);
+  CHECK(same.file == capped.file);
+  CHECK(same.from_cache);
 }

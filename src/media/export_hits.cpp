@@ -43,7 +43,11 @@ void write_text(const fs::path& path, const std::string& text) {
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) throw Error(path.string() + ": cannot write (" + ec.message() + ")");
+  if (ec) {
+    const std::string cause = ec.message();
+    fs::remove(tmp, ec);
+    throw Error(path.string() + ": cannot write (" + cause + ")");
+  }
 }
 
 }  // namespace

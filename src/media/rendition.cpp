@@ -51,7 +51,11 @@ Rendition segment_rendition(const Library& library, const ClipRow& first, const 
   r.mime = encoder.mime;
   r.start = first.start;
   r.end = std::min(last.end, first.start + kMaxRenditionSeconds);
-  r.file = rendition_path(library.path(), first.video_id, first.id, last.id, encoder.extension);
+  // A segment cut at the limit is the same picture whatever its last clip: one file ("FIRST-0"; clip ids
+  // start at 1), so that the renditions a video can have stay about (limit / clip length) per clip, not
+  // one per pair of its clips.
+  const int64_t last_key = last.end > first.start + kMaxRenditionSeconds ? 0 : last.id;
+  r.file = rendition_path(library.path(), first.video_id, first.id, last_key, encoder.extension);
 
   const auto lock = lock_for(r.file.string());
   std::lock_guard<std::mutex> hold(*lock);
@@ -67,6 +71,10 @@ Rendition segment_rendition(const Library& library, const ClipRow& first, const 
   options.encoder = encoder.encoder;
   options.format = encoder.format;
   const auto t0 = std::chrono::steady_clock::now();
+  // One encode at a time: each uses every core already, and the server's other threads must stay free
+  // for queries and thumbnails.
+  static std::mutex one_encode;
+  std::lock_guard<std::mutex> encoding(one_encode);
   try {
     cut_exact(first.path, r.start, r.end, tmp, options);
   } catch (...) {

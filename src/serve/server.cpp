@@ -2,6 +2,7 @@
 // loopback address, a Host check against DNS rebinding, files reached by id only (README: "Search page").
 #include "serve/server.hpp"
 
+#include <arpa/inet.h>
 #include <httplib.h>
 
 #include <algorithm>
@@ -25,8 +26,30 @@ using json = nlohmann::ordered_json;
 
 httplib::Server* running = nullptr;
 
-void stop_on_signal(int) {
+void stop_on_signal(int sig) {
+  std::signal(sig, SIG_DFL);  // a second Ctrl-C ends the process even while a rendition is being made
   if (running) running->stop();
+}
+
+// "HOST:PORT" -> whether HOST is an IPv4 or [IPv6] literal and PORT is `port`. DNS rebinding needs a host
+// name, so an address literal is safe to accept: it lets a server bound to 0.0.0.0 or a LAN address be
+// reached by that address.
+bool ip_literal_with_port(const std::string& host, int port) {
+  const std::string suffix = ":" + std::to_string(port);
+  if (host.size() <= suffix.size() || host.compare(host.size() - suffix.size(), suffix.size(), suffix) != 0) return false;
+  std::string name = host.substr(0, host.size() - suffix.size());
+  unsigned char buf[sizeof(struct in6_addr)];
+  if (name.size() > 2 && name.front() == '[' && name.back() == ']')
+    return ::inet_pton(AF_INET6, name.substr(1, name.size() - 2).c_str(), buf) == 1;
+  return ::inet_pton(AF_INET, name.c_str(), buf) == 1;
+}
+
+// A request that a page of another site made (its Sec-Fetch-Site says so): refused, except a plain
+// navigation to the search page (a link to it). Browsers send the header on every request.
+bool from_another_site(const httplib::Request& req) {
+  const std::string site = req.get_header_value("Sec-Fetch-Site");
+  if (site != "cross-site" && site != "same-site") return false;
+  return !(req.get_header_value("Sec-Fetch-Mode") == "navigate" && req.path == "/");
 }
 
 void send_json(httplib::Response& res, const json& j, int status = 200) {
@@ -79,12 +102,21 @@ void send_file(httplib::Response& res, const std::filesystem::path& path, const 
   });
 }
 
+// A request's parameter out of bounds: answered 400 with the message.
+struct BadParameter : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 QueryOptions query_params(const httplib::Request& req) {
   QueryOptions q;
   if (req.has_param("k")) q.k = std::stoi(req.get_param_value("k"));
   if (req.has_param("min_score") && !req.get_param_value("min_score").empty()) q.min_score = std::stod(req.get_param_value("min_score"));
   if (req.has_param("path")) q.path_glob = req.get_param_value("path");
-  if (q.k <= 0 || q.k > 1000) throw Error("k must be between 1 and 1000");
+  if (q.k <= 0 || q.k > 1000) throw BadParameter("k must be between 1 and 1000");
+  // fnmatch backtracks: its time grows as the path length to the power of the number of '*', so a
+  // request could hold the query lock for hours. Four stars and 256 characters cover real filters.
+  if (q.path_glob.size() > 256 || std::count(q.path_glob.begin(), q.path_glob.end(), '*') > 4)
+    throw BadParameter("path: at most 256 characters and 4 '*'");
   return q;
 }
 
@@ -93,6 +125,8 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
     return [handler](const httplib::Request& req, httplib::Response& res) {
       try {
         handler(req, res);
+      } catch (const BadParameter& e) {
+        send_error(res, 400, e.what());
       } catch (const std::invalid_argument&) {
         send_error(res, 400, "bad parameter");
       } catch (const std::out_of_range&) {
@@ -170,13 +204,24 @@ void run_server(const ServeOptions& options, const std::function<void(const std:
                                             "[::1]:" + std::to_string(port)};
   // DNS rebinding: a page from another site that resolves its own name to us carries its name in Host.
   // Paths: no file is ever named by a URL, and a `..` is refused before routing all the same.
-  svr.set_pre_routing_handler([allowed](const httplib::Request& req, httplib::Response& res) {
+  svr.set_pre_routing_handler([allowed, port](const httplib::Request& req, httplib::Response& res) {
+    // Nothing we serve may be framed, sniffed into another type, or read by another site's page.
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("X-Frame-Options", "DENY");
+    res.set_header("Cross-Origin-Resource-Policy", "same-origin");
+    res.set_header("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
     const std::string host = req.get_header_value("Host");
-    if (std::find(allowed.begin(), allowed.end(), host) == allowed.end()) {
+    if (std::find(allowed.begin(), allowed.end(), host) == allowed.end() && !ip_literal_with_port(host, port)) {
       send_error(res, 403, "Host \"" + host + "\" is not the address this server serves");
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (req.path.find("..") != std::string::npos || req.target.find("..") != std::string::npos) {
+    if (from_another_site(req)) {
+      send_error(res, 403, "requests from another site's page are refused");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // The path, decoded or not; the query string may hold ".." ("wait...").
+    const std::string raw_path = req.target.substr(0, req.target.find('?'));
+    if (req.path.find("..") != std::string::npos || raw_path.find("..") != std::string::npos) {
       send_error(res, 403, "paths with .. are refused");
       return httplib::Server::HandlerResponse::Handled;
     }
