@@ -21,8 +21,11 @@ list=$src/scripts/mutations.txt
 rm -rf "$work/tree"
 mkdir -p "$work/tree"
 tar -C "$src" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$work/tree" -xf -
-build=$work/build
-cmake -S "$work/tree" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+# The build folder inside the copy, as in a clone: ccache (keyed relative to the tree) then finds what the
+# working tree's own build compiled.
+build=$work/tree/build
+export CCACHE_BASEDIR=$work/tree
+cmake -S "$work/tree" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DXSEARCH_BENCHMARKS=OFF >/dev/null
 ninja -C "$build" >/dev/null
 
 results=()
