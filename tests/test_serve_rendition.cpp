@@ -83,9 +83,20 @@ TEST_CASE("serve plays an MPEG-4 Part 2 AVI through a cached H.264 rendition of 
   CHECK(http_get(server.port, "/api/renditions/" + std::to_string(ids.front().get<int64_t>()) + "-" + other).status == 400);
   CHECK(http_get(server.port, "/api/renditions/999998-999999").status == 404);
 
+  // "Keep watching": what follows a rendition, clip after clip, to the video's end (12 s: three clips).
+  const Library lib = Library::open(db, LibraryOpenOptions{});
+  const ClipRow hit_first = lib.clips_of_video((*avi)["video_id"]).front();
+  const auto after_first = nlohmann::json::parse(
+      http_get(server.port, "/api/more/" + std::to_string(hit_first.id) + "-" + std::to_string(hit_first.id)).body);
+  REQUIRE(after_first.contains("more"));
+  const std::string next = after_first["more"];  // clips 2 and 3: 8 s, under the 30 s of a step
+  CHECK(next == "/api/renditions/" + std::to_string(hit_first.id + 1) + "-" + std::to_string(hit_first.id + 2));
+  const auto at_end = nlohmann::json::parse(http_get(server.port, "/api/more/" + next.substr(next.rfind('/') + 1)).body);
+  CHECK(at_end.empty());
+  CHECK(http_get(server.port, "/api/more/999998-999999").status == 404);
+
   // A segment longer than the limit is cut there: whatever its last clip, the same picture, so one file
   // (FIRST-0), never one per pair of clips (a page could otherwise ask for N^2 / 2 renditions of a video).
-  const Library lib = Library::open(db, LibraryOpenOptions{});
   ClipRow first;
   first.id = ids.front();
   first.video_id = (*avi)["video_id"];

@@ -62,18 +62,28 @@ json Api::play(const Library& library, const QueryHit& hit, int64_t video_id) {
             {"end", length},
             {"rendition", true},
             {"reason", p.reason}};
-  // The clips after the segment, up to kMoreSeconds of them.
-  const auto clips = library.clips_of_video(video_id);
+  const std::string more = more_after(library, video_id, hit.start + length);
+  if (!more.empty()) j["more"] = more;
+  return j;
+}
+
+std::string Api::more_after(const Library& library, int64_t video_id, double after) const {
   int64_t from = -1, to = -1;
   double from_start = 0;
-  for (const auto& c : clips) {
-    if (c.start < hit.start + length - 1e-6) continue;
+  for (const auto& c : library.clips_of_video(video_id)) {
+    if (c.start < after - 1e-6) continue;
     if (from < 0) from = c.id, from_start = c.start;
-    if (c.end - from_start > kMoreSeconds + 1e-6) break;
+    if (to > 0 && c.end - from_start > kMoreSeconds + 1e-6) break;  // one clip at least, however long
     to = c.id;
   }
-  if (from > 0 && to > 0) j["more"] = rendition_url(from, to);
-  return j;
+  return from > 0 && to > 0 ? rendition_url(from, to) : std::string();
+}
+
+json Api::more(const ClipRow& first, const ClipRow& last) const {
+  // What the rendition of first..last covered (media/rendition.cpp cuts it at kMaxRenditionSeconds).
+  const double covered_end = std::min(last.end, first.start + media::kMaxRenditionSeconds);
+  const std::string next = more_after(library(), first.video_id, covered_end);
+  return next.empty() ? json::object() : json{{"more", next}};
 }
 
 json Api::run(QueryOptions q) {

@@ -35,8 +35,15 @@ class Api {
   std::optional<VideoRecord> video(int64_t id) const;
   // Whether a browser plays the video's file as it is (remembered per file size and time).
   media::Playability playability(const std::string& path);
+  // "Keep watching" after the rendition of clips first..last: {"more": URL of the rendition of what
+  // follows}, or {} at the video's end.
+  nlohmann::ordered_json more(const ClipRow& first, const ClipRow& last) const;
 
  private:
+  // The URL of the rendition of the clips of `video_id` that start at `after` seconds or later, about
+  // 30 s of them (at least one clip); empty when none follows.
+  std::string more_after(const Library& library, int64_t video_id, double after) const;
+
   nlohmann::ordered_json play(const Library& library, const QueryHit& hit, int64_t video_id);
 
   ServeOptions o_;

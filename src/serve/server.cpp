@@ -177,6 +177,15 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
             res.set_header("Cache-Control", "private, max-age=86400");
             send_file(res, r.file, r.mime);
           }));
+  // "Keep watching": the rendition after the rendition of clips FIRST-LAST ({} at the video's end).
+  svr.Get(R"(/api/more/(\d+)-(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
+            const auto first = api->clip(id_of(req, 1));
+            const auto last = api->clip(id_of(req, 2));
+            if (!first || !last) return send_error(res, 404, "no such clip");
+            if (first->video_id != last->video_id || !(first->start < last->end))
+              return send_error(res, 400, "the clips are not one segment of one video");
+            send_json(res, api->more(*first, *last));
+          }));
   auto page = [](const std::string& name) {
     return [name](const httplib::Request&, httplib::Response& res) {
       const WebAsset* a = find_web_asset(name);

@@ -153,9 +153,15 @@ $('video').addEventListener('timeupdate', () => {
 $('video').addEventListener('ended', () => {
   if (keepGoing && playing && playing.more) {
     const v = $('video');
-    v.src = playing.more;
-    playing = { url: playing.more, start: 0, end: null, rendition: true };
+    const url = playing.more;
+    v.src = url;
+    const next = { url, start: 0, end: null, rendition: true };
+    playing = next;
     v.play().catch(() => {});
+    // What follows this one, for the next 'ended' ({} at the video's end).
+    fetch('/api/more/' + url.split('/').pop()).then((r) => r.json()).then((j) => {
+      if (playing === next && j.more) next.more = j.more;
+    }).catch(() => {});
   }
 });
 $('keep-watching').addEventListener('click', () => {
