@@ -57,6 +57,47 @@ TEST_CASE("library refuses a damaged file and a newer schema with clear messages
   CHECK_THROWS_WITH(Library::open(tmp / "new.db", true), Catch::Contains("newer than this xsearch supports"));
 }
 
+TEST_CASE("the index file is exact up to the limit and approximate from one clip more", "[index]") {
+  // XSEARCH_EXACT_LIMIT clips are searched exactly (a mapped matrix); one more and the IVF index is built.
+  test::TempDir tmp;
+  ::setenv("XSEARCH_EXACT_LIMIT", "120", 1);
+  const int dim = 16;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal;
+  auto vector = [&] {
+    std::vector<float> v(dim);
+    for (float& x : v) x = normal(rng);
+    return unit(v);
+  };
+  auto kind_on_disk = [&] {
+    const std::string header = test::read_file(tmp / "lib.index").substr(0, 12);
+    REQUIRE(header.size() == 12);
+    uint32_t kind = 0;
+    std::memcpy(&kind, header.data() + 8, 4);  // IndexKind: Exact = 1, Ivf = 2
+    return kind;
+  };
+  Library lib = Library::open(tmp / "lib.db", true);
+  lib.claim_model({"m", "fp", dim});
+  auto add_video = [&](int index, int clips) {
+    std::vector<ClipData> data;
+    for (int c = 0; c < clips; ++c) data.push_back({c * 4.0, c * 4.0 + 4, vector(), {}});
+    VideoRecord r;
+    r.path = "/v/" + std::to_string(index) + ".mp4";
+    r.fingerprint = std::to_string(index);
+    lib.save_video(r, data);
+  };
+  for (int v = 0; v < 4; ++v) add_video(v, 30);  // exactly the limit
+  lib.rebuild_index();
+  CHECK(kind_on_disk() == 1);
+  add_video(4, 1);  // one more
+  lib.rebuild_index();
+  CHECK(kind_on_disk() == 2);
+  ::unsetenv("XSEARCH_EXACT_LIMIT");
+  const auto hits = lib.search(vector(), 5);
+  CHECK(hits.size() == 5);
+  CHECK(lib.index_note().empty());  // answered by the IVF file
+}
+
 TEST_CASE("the approximate index keeps recall@10 above 0.95 against exact search", "[index]") {
   test::TempDir tmp;
   ::setenv("XSEARCH_EXACT_LIMIT", "1000", 1);
