@@ -52,7 +52,9 @@ TEST_CASE("response headers: sizes and ranges must be well-formed numbers", "[hu
 TEST_CASE("an ETag must be a git sha1 or a sha256, a commit a 40-hex sha", "[hub]") {
   ResponseHeaders h;
   for (const std::string bad : std::vector<std::string>{"../../../../pwned-config.json", "", kSha1.substr(1), kSha256 + "0", "0123456789ABCDEF0123456789ABCDEF01234567",
-                                "\"" + kSha1 + "\"", std::string("abc\x01\n")}) {
+                                "\"" + kSha1 + "\"", std::string("abc\x01\n"),
+                                // digest-sized, lower-case, yet no hex: a path of 40 characters, letters past 'f'
+                                "../../../../../../../../../tmp/pwnedfile", std::string(40, 'z'), std::string(64, 'g')}) {
     INFO(bad);
     h.etag = bad;
     CHECK_THROWS_WITH(hub_file_metadata(h, "o/n", "f.json"), Catch::StartsWith("o/n: f.json: the server"));
