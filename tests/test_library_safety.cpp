@@ -318,6 +318,20 @@ TEST_CASE("index writes remove temp files of killed processes and their own on c
   CHECK_FALSE(fs::exists(tmp / ("lib.index." + std::to_string(::getpid()) + ".tmp")));
 }
 
+TEST_CASE("an index file that cannot be replaced is an error naming it, and leaves no temp file", "[index]") {
+  test::TempDir tmp;
+  std::mt19937 rng(4);
+  Library lib = Library::open(tmp / "lib.db", true);
+  lib.claim_model({"m", "fp", 8});
+  lib.save_video(video("/a.mp4"), clips_of(rng, 3, 8));
+  // A folder (not empty) where the index file goes: rename() onto it fails (EISDIR).
+  fs::create_directories(tmp / "lib.index");
+  test::write_file(tmp / "lib.index" / "keep.txt", "someone's file");
+  CHECK_THROWS_WITH(lib.rebuild_index(), Catch::Contains("lib.index: cannot replace the index file"));
+  CHECK_FALSE(fs::exists(tmp / ("lib.index." + std::to_string(::getpid()) + ".tmp")));
+  CHECK(test::read_file(tmp / "lib.index" / "keep.txt") == "someone's file");
+}
+
 TEST_CASE("two processes creating the same new library at once both succeed", "[index]") {
   for (int round = 0; round < 10; ++round) {
     test::TempDir tmp;
