@@ -144,19 +144,21 @@ TEST_CASE("a video that cannot be checked (a symlink loop in its place) is a fai
   CHECK(sqlite_value(tmp / "lib.db", "SELECT count(*) FROM videos") == "2");
 }
 
-TEST_CASE("ingesting one of two roots never sweeps the other", "[cli][index]") {
+TEST_CASE("ingesting one of two roots never sweeps the other, even one whose name extends it", "[cli][index]") {
+  // "one2" starts with "one": a root test by string prefix alone would take one2/b.mp4 as under "one".
   TempDir tmp;
   make_video(tmp / "one" / "a.mp4", "testsrc2", 4);
   make_video(tmp / "one" / "kept.mp4", "rgbtestsrc", 4);
-  make_video(tmp / "two" / "b.mp4", "mandelbrot", 4);
+  make_video(tmp / "one2" / "b.mp4", "mandelbrot", 4);
   const std::string db = db_arg(tmp / "lib.db");
-  REQUIRE(run_json("ingest " + quote((tmp / "one").string()) + " " + quote((tmp / "two").string()) + db + model_arg(), 0)["indexed"] == 3);
+  REQUIRE(run_json("ingest " + quote((tmp / "one").string()) + " " + quote((tmp / "one2").string()) + db + model_arg(), 0)["indexed"] == 3);
   fs::remove(tmp / "one" / "a.mp4");
   make_video(tmp / "one" / "c.mp4", "smptebars", 4);
   const auto s = run_json("ingest " + quote((tmp / "one").string()) + db, 0);
   CHECK(s["indexed"] == 1);
   CHECK(s["removed"] == 1);  // a.mp4, proven gone from a root that is there
-  CHECK(sqlite_value(tmp / "lib.db", "SELECT group_concat(path, ' ') FROM videos ORDER BY path").find("two/b.mp4") != std::string::npos);
+  CHECK(s["offline"] == 0);  // one2 is not this run's: neither judged nor reported
+  CHECK(sqlite_value(tmp / "lib.db", "SELECT group_concat(path, ' ') FROM videos ORDER BY path").find("one2/b.mp4") != std::string::npos);
   CHECK(run_json("info" + db, 0)["videos"] == 3);
 }
 
