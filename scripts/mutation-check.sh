@@ -43,7 +43,8 @@ while IFS=$'\t' read -r name file expr focus; do
     continue
   fi
   verdict=survived
-  failed() { grep -cE '\*\*\*Failed|\(Failed\)|\*\*\*Exception|\*\*\*Timeout' "$1" || true; }
+  # The tests that failed, counted once each (CTest names them on their progress line).
+  failed() { grep -cE 'Test +#[0-9]+: .*\*\*\*(Failed|Exception|Timeout)' "$1" || true; }
   if ! ninja -C "$build" >"$work/$name.build.log" 2>&1; then
     verdict="killed (build)"
   elif [[ -n "${focus:-}" ]] && ! ctest --test-dir "$build" -j "$(nproc)" -R "$focus" >"$work/$name.focus.log" 2>&1; then
