@@ -3,11 +3,13 @@
 #include <fmt/core.h>
 
 #include <spawn.h>
+#include <cstdlib>
 #include <sys/wait.h>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/full_exec.hpp"
+#include "cli/player.hpp"
 #ifdef XSEARCH_MEDIA
 #include "serve/server.hpp"
 #endif
@@ -28,11 +30,14 @@ struct ServeArgs {
 #ifdef XSEARCH_MEDIA
 // Starts the desktop's opener on the URL and says which; a missing opener is only a warning.
 void open_browser(const std::string& url) {
+  const char* path_env = std::getenv("PATH");
   for (const char* opener : {"xdg-open", "open"}) {
+    const std::string program = find_program(opener, path_env ? path_env : "");  // never from the current folder
+    if (program.empty()) continue;
     pid_t pid = 0;
-    const char* argv[] = {opener, url.c_str(), nullptr};
-    if (posix_spawnp(&pid, opener, nullptr, nullptr, const_cast<char* const*>(argv), environ) == 0) {
-      fmt::print(stderr, "xsearch: opened {} with {}\n", url, opener);
+    const char* argv[] = {program.c_str(), url.c_str(), nullptr};
+    if (posix_spawn(&pid, program.c_str(), nullptr, nullptr, const_cast<char* const*>(argv), environ) == 0) {
+      fmt::print(stderr, "xsearch: opened {} with {}\n", url, program);
       return;
     }
   }

@@ -35,19 +35,25 @@ std::string kind_of(const std::string& program) {
 
 }  // namespace
 
+std::string find_program(const std::string& name, const std::string& path_env) {
+  std::size_t pos = 0;
+  while (pos <= path_env.size()) {
+    auto colon = path_env.find(':', pos);
+    if (colon == std::string::npos) colon = path_env.size();
+    const std::filesystem::path dir = path_env.substr(pos, colon - pos);
+    pos = colon + 1;
+    if (dir.empty() || !dir.is_absolute()) continue;  // never a program from the current folder
+    const std::filesystem::path candidate = dir / name;
+    if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate)) return candidate.string();
+  }
+  return "";
+}
+
 PlayerChoice find_player(const std::string& override, const std::string& path_env) {
   if (!override.empty()) return {override, kind_of(override)};
   for (const char* name : {"mpv", "vlc", "ffplay", "xdg-open", "open"}) {
-    std::size_t pos = 0;
-    while (pos <= path_env.size()) {
-      auto colon = path_env.find(':', pos);
-      if (colon == std::string::npos) colon = path_env.size();
-      const std::filesystem::path dir = path_env.substr(pos, colon - pos);
-      pos = colon + 1;
-      if (dir.empty() || !dir.is_absolute()) continue;  // never a program from the current folder
-      const std::filesystem::path candidate = dir / name;
-      if (::access(candidate.c_str(), X_OK) == 0 && !std::filesystem::is_directory(candidate)) return {candidate.string(), kind_of(name)};
-    }
+    const std::string found = find_program(name, path_env);
+    if (!found.empty()) return {found, kind_of(name)};
   }
   throw Error("--open: no video player found (looked for mpv, vlc, ffplay, xdg-open in PATH; set XSEARCH_PLAYER)");
 }

@@ -14,6 +14,10 @@ struct PlayerChoice {
   std::string kind;     // "mpv", "vlc", "ffplay", "opener" or "other"
 };
 
+// `name` in the absolute folders of `path_env` (never the current folder, which an empty or relative
+// entry would mean); empty when it is in none.
+std::string find_program(const std::string& name, const std::string& path_env);
+
 // The player to use: `override` ($XSEARCH_PLAYER) when not empty, else the first of mpv, vlc, ffplay,
 // xdg-open, open found in the absolute folders of `path_env`. Throws xsearch::Error when there is none.
 PlayerChoice find_player(const std::string& override, const std::string& path_env);

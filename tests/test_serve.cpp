@@ -119,3 +119,31 @@ TEST_CASE("serve: ranges, refusals, thumbnails, a read-only library", "[serve]")
   CHECK(test::read_file(db) == db_before);
   CHECK(test::fs::last_write_time(db) == mtime_before);
 }
+
+TEST_CASE("serve --open starts the opener found on PATH, never one in the current folder", "[serve]") {
+  test::TempDir tmp;
+  test::make_video(tmp / "videos" / "a.mp4", "testsrc2", 4);
+  const path db = tmp / "lib.db";
+  test::run_json("ingest " + quote((tmp / "videos").string()) + " --db " + quote(db.string()) + test::model_arg(), 0);
+  // Two fake openers that record what ran them: one in the folder serve starts in (reached only through
+  // the empty PATH entry), one in a PATH folder.
+  auto fake = [&](const path& file, const std::string& mark) {
+    test::fs::create_directories(file.parent_path());
+    test::write_file(file, "#!/bin/sh\necho " + mark + " \"$1\" >> " + quote((tmp / "opened").string()) + "\n");
+    test::fs::permissions(file, test::fs::perms::owner_all);
+  };
+  fake(tmp / "xdg-open", "cwd");
+  fake(tmp / "bin" / "xdg-open", "path");
+  const pid_t pid = test::spawn_shell("cd " + quote(tmp.path().string()) + " && PATH=:" + quote((tmp / "bin").string()) +
+                                      ":/usr/bin:/bin exec " + quote(XSEARCH_BINARY) + " serve --db " + quote(db.string()) +
+                                      " --port 0 --open >/dev/null 2>" + quote((tmp / "serve.err").string()));
+  for (int i = 0; i < 600 && !test::fs::exists(tmp / "opened"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the opener's line is complete
+  ::kill(pid, SIGTERM);
+  test::wait_child(pid);
+  INFO(test::read_file(tmp / "serve.err"));
+  const std::string opened = test::read_file(tmp / "opened");
+  CHECK_THAT(opened, Catch::StartsWith("path http://127.0.0.1:"));
+  CHECK(opened.find("cwd") == std::string::npos);
+  CHECK_THAT(test::read_file(tmp / "serve.err"), Catch::Contains("with " + (tmp / "bin" / "xdg-open").string()));
+}
