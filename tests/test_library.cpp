@@ -18,6 +18,15 @@ std::vector<float> unit(std::vector<float> v) {
   return v;
 }
 
+// The kind of the index file on disk: IndexKind::Exact = 1, Ivf = 2, at byte 8 of its header.
+uint32_t index_kind_on_disk(const std::filesystem::path& index) {
+  const std::string header = test::read_file(index).substr(0, 12);
+  REQUIRE(header.size() == 12);
+  uint32_t kind = 0;
+  std::memcpy(&kind, header.data() + 8, 4);
+  return kind;
+}
+
 }  // namespace
 
 TEST_CASE("library keeps videos and clips, replaces a re-saved video, refuses another model", "[index]") {
@@ -69,13 +78,6 @@ TEST_CASE("the index file is exact up to the limit and approximate from one clip
     for (float& x : v) x = normal(rng);
     return unit(v);
   };
-  auto kind_on_disk = [&] {
-    const std::string header = test::read_file(tmp / "lib.index").substr(0, 12);
-    REQUIRE(header.size() == 12);
-    uint32_t kind = 0;
-    std::memcpy(&kind, header.data() + 8, 4);  // IndexKind: Exact = 1, Ivf = 2
-    return kind;
-  };
   Library lib = Library::open(tmp / "lib.db", true);
   lib.claim_model({"m", "fp", dim});
   auto add_video = [&](int index, int clips) {
@@ -88,10 +90,10 @@ TEST_CASE("the index file is exact up to the limit and approximate from one clip
   };
   for (int v = 0; v < 4; ++v) add_video(v, 30);  // exactly the limit
   lib.rebuild_index();
-  CHECK(kind_on_disk() == 1);
+  CHECK(index_kind_on_disk(tmp / "lib.index") == 1);
   add_video(4, 1);  // one more
   lib.rebuild_index();
-  CHECK(kind_on_disk() == 2);
+  CHECK(index_kind_on_disk(tmp / "lib.index") == 2);
   ::unsetenv("XSEARCH_EXACT_LIMIT");
   const auto hits = lib.search(vector(), 5);
   CHECK(hits.size() == 5);
@@ -129,14 +131,7 @@ TEST_CASE("the approximate index keeps recall@10 above 0.95 against exact search
   // The index is built as ingest builds it; without this, search would scan every vector exactly and the
   // recall below would be 1.0 whatever the IVF index did.
   lib.rebuild_index();
-  {
-    // The file on disk is the approximate kind (IndexKind::Ivf = 2 at byte 8 of its header).
-    const std::string header = test::read_file(tmp / "lib.index").substr(0, 12);
-    REQUIRE(header.size() == 12);
-    uint32_t kind = 0;
-    std::memcpy(&kind, header.data() + 8, 4);
-    CHECK(kind == 2);
-  }
+  CHECK(index_kind_on_disk(tmp / "lib.index") == 2);  // the file on disk is the approximate kind
   double recall = 0;
   const int queries = 50;
   for (int q = 0; q < queries; ++q) {
