@@ -72,6 +72,27 @@ void IndexFileWriter::pad_to(uint64_t offset) {
   while (written_ < offset) write(zeros, static_cast<std::size_t>(std::min<uint64_t>(sizeof zeros, offset - written_)));
 }
 
+void IndexFileWriter::write_at(uint64_t offset, const void* data, std::size_t bytes) {
+  const auto* p = static_cast<const char*>(data);
+  check_cancelled();
+  while (bytes > 0) {
+    const ssize_t n = ::pwrite(fd_, p, std::min(bytes, kChunk), static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write", errno);
+    }
+    if (n == 0) fail("write", EIO);
+    p += n;
+    bytes -= static_cast<std::size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+}
+
+void IndexFileWriter::reserve(uint64_t size) {
+  // posix_fallocate: a full disk fails here, before the work, rather than as a hole written later.
+  if (const int err = ::posix_fallocate(fd_, 0, static_cast<off_t>(size)); err != 0) fail("extend", err);
+}
+
 void IndexFileWriter::commit() {
   check_cancelled();
   if (::fsync(fd_) != 0) fail("sync", errno);

@@ -23,6 +23,10 @@ class IndexFileWriter {
   // Appends bytes; throws xsearch::Error naming the file on a failed write, IndexWriteCancelled on cancel.
   void write(const void* data, std::size_t bytes);
   void pad_to(uint64_t offset);
+  // Writes at `offset` (at or after what was appended) without moving the append position; the file is
+  // extended to `size` first by reserve() so that the placed parts need not arrive in order.
+  void write_at(uint64_t offset, const void* data, std::size_t bytes);
+  void reserve(uint64_t size);
   uint64_t written() const { return written_; }
   // fsync, close, rename over the target, fsync the folder.
   void commit();

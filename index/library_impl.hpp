@@ -7,6 +7,7 @@
 
 #include "exact_file.hpp"
 #include "index_header.hpp"
+#include "list_index.hpp"
 #include "sqlite.hpp"
 #include "writer_lock.hpp"
 #include "xsearch/library.hpp"
@@ -22,7 +23,8 @@ struct Library::Impl {
   // The last index file loaded: an exact file (mapped) or a FAISS IVF index, with its header.
   std::unique_ptr<ExactFile> exact;
   std::unique_ptr<faiss::Index> index;
-  IndexHeader header;
+  std::unique_ptr<ListIndex> lists;  // the lists kind with its added-clips file
+  IndexHeader header;                // of the pair for the lists kind (ListIndex::combined)
   bool have_index = false;
   std::string index_note;
   std::string index_stamp;  // device, inode, size and mtime of the file last loaded (or rejected)
@@ -32,6 +34,10 @@ struct Library::Impl {
   int64_t meta_int(const std::string& key, int64_t fallback) const;
   void set_meta(const std::string& key, const std::string& value);
   int64_t generation() const;
+  // Clips with id <= max_id (from the stored clip count where the schema has it: no table scan).
+  int64_t clips_up_to(int64_t max_id) const;
+  // Whether the database records the ids of deleted clips (removed_clips, schema 4).
+  bool has_removed_clips() const;
   void bump_generation();
   void drop_index();
 };

@@ -1,5 +1,6 @@
 // The library's vector index of the stored clip embeddings (ids = clip rowids): exact inner product over a
-// mapped file below a size limit, FAISS IVF-Flat above it. The file (library.index beside the database)
+// mapped file below a size limit, mapped IVF lists of float16 codes re-scored exactly above it
+// (list_index.hpp; FAISS IVF-Flat files of earlier versions are still read until the next write). The file (library.index beside the database)
 // carries the library's uuid, the generation and the clips it was built from (index_header.hpp); only
 // writers (ingest, remove, reindex) write it, and a query never serves one of another library or one that
 // disagrees with the database: a file older than the database answers together with an exact scan of the
@@ -34,11 +35,8 @@ namespace xsearch {
 
 namespace {
 
-// The approximate index is IVF-Flat: about 4 sqrt(n) lists, k-means on a sample, and a search that visits
-// one list in 32 (at least 16), split over the threads. It builds in about 2 minutes at 1M clips on 2 cores
-// (HNSW took over 40 minutes there) and keeps recall@10 above 0.95 on clustered embeddings (tests measure it).
-int64_t ivf_lists(int64_t n) { return std::clamp<int64_t>(static_cast<int64_t>(4 * std::sqrt(static_cast<double>(n))), 16, 16384); }
-int64_t ivf_probes(int64_t lists) { return std::clamp<int64_t>(lists / 32, 16, lists); }
+// Legacy IVF-Flat files visit one list in 32, at least 16 (as the lists kind does).
+int64_t ivf_probes(int64_t lists) { return probes_for(lists); }
 // Rows read from SQLite between two questions to `cancelled`.
 constexpr int64_t kCancelEvery = 4096;
 
@@ -60,6 +58,7 @@ struct LoadedIndex {
   IndexHeader header;
   std::unique_ptr<ExactFile> exact;
   std::unique_ptr<faiss::Index> ivf;
+  std::unique_ptr<ListFile> lists;
 };
 
 // nullopt when the file is absent; xsearch::Error naming it when it is damaged.
@@ -72,7 +71,7 @@ std::optional<LoadedIndex> read_index_file(const std::filesystem::path& p) {
   }
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) throw Error(p.string() + ": cannot read the index file (" + std::strerror(errno) + ")");
-  uint8_t bytes[kIndexHeaderBytes] = {};
+  uint8_t bytes[kListsHeaderBytes] = {};
   const ssize_t got = ::pread(f.fd, bytes, sizeof bytes, 0);
   LoadedIndex out;
   try {
@@ -84,6 +83,11 @@ std::optional<LoadedIndex> read_index_file(const std::filesystem::path& p) {
     out.exact = ExactFile::map(p, f.fd, out.header, static_cast<uint64_t>(st.st_size));
     return out;
   }
+  if (out.header.kind == IndexKind::Lists) {
+    out.lists = ListFile::map(p, f.fd, out.header, static_cast<uint64_t>(st.st_size));
+    return out;
+  }
+  if (out.header.kind == IndexKind::ListsAdd) throw Error(p.string() + ": an added-clips file in place of the index file");
   std::unique_ptr<FILE, FileCloser> file(::fdopen(f.fd, "rb"));
   if (!file) throw Error(p.string() + ": cannot read the index file (" + std::strerror(errno) + ")");
   f.fd = -1;  // owned by `file` now
@@ -123,55 +127,6 @@ int64_t single_int(db::Connection& c, const std::string& sql, int64_t bind = -1)
   return s.int64(0);
 }
 
-// IVF-Flat storing the clip ids itself (no id map: IVF keeps ids in its lists, so removals stay correct).
-std::unique_ptr<faiss::IndexIVFFlat> build_ivf(int64_t dim, const std::vector<int64_t>& ids, const std::vector<float>& vectors) {
-  const auto count = static_cast<int64_t>(ids.size());
-  const int64_t lists = ivf_lists(count);
-  auto quantizer = std::make_unique<faiss::IndexFlatIP>(static_cast<int>(dim));
-  auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer.release(), static_cast<int>(dim), static_cast<size_t>(lists),
-                                                   faiss::METRIC_INNER_PRODUCT);
-  ivf->own_fields = true;
-  ivf->cp.niter = 10;                    // k-means iterations: enough for list assignment
-  ivf->cp.max_points_per_centroid = 64;  // train on a sample of 64 points per list
-  ivf->train(count, vectors.data());
-  std::vector<faiss::Index::idx_t> labels(ids.begin(), ids.end());
-  ivf->add_with_ids(count, vectors.data(), labels.data());
-  return ivf;
-}
-
-// Brings an earlier IVF index of this library up to date instead of training a new one: clips gone are
-// removed, new clips added to their lists. Sound because clip ids are never reused and a clip's embedding
-// never changes. Worth it while the list count still suits the size (k-means is most of a build: about 2
-// minutes at 1M clips here, against seconds for an update). False when it does not apply.
-bool update_ivf(faiss::IndexIVFFlat& ivf, int64_t dim, const std::vector<int64_t>& ids, const std::vector<float>& vectors) {
-  const int64_t want = ivf_lists(static_cast<int64_t>(ids.size()));
-  if (ivf.d != dim || static_cast<int64_t>(ivf.nlist) * 2 < want || static_cast<int64_t>(ivf.nlist) > 2 * want) return false;
-  std::unordered_set<int64_t> now(ids.begin(), ids.end()), have;
-  std::vector<faiss::Index::idx_t> gone;
-  for (size_t list = 0; list < ivf.nlist; ++list) {
-    const size_t n = ivf.invlists->list_size(list);
-    faiss::InvertedLists::ScopedIds stored(ivf.invlists, list);
-    for (size_t i = 0; i < n; ++i) {
-      have.insert(stored[i]);
-      if (!now.count(stored[i])) gone.push_back(stored[i]);
-    }
-  }
-  if (!gone.empty()) {
-    faiss::IDSelectorBatch selector(gone.size(), gone.data());
-    ivf.remove_ids(selector);
-  }
-  std::vector<faiss::Index::idx_t> added;
-  std::vector<float> added_vectors;
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    if (have.count(ids[i])) continue;
-    added.push_back(ids[i]);
-    added_vectors.insert(added_vectors.end(), vectors.begin() + static_cast<std::ptrdiff_t>(i * dim),
-                         vectors.begin() + static_cast<std::ptrdiff_t>((i + 1) * dim));
-  }
-  if (!added.empty()) ivf.add_with_ids(static_cast<faiss::Index::idx_t>(added.size()), added_vectors.data(), added.data());
-  return true;
-}
-
 // FAISS's k-means asks this between iterations; `cancelled` decides.
 struct CancelCallback : faiss::InterruptCallback {
   explicit CancelCallback(std::function<bool()> f) : cancelled(std::move(f)) {}
@@ -185,29 +140,6 @@ struct InstalledCallback {
   }
   ~InstalledCallback() { faiss::InterruptCallback::clear_instance(); }
 };
-
-// FAISS writes through our checked writer.
-struct CheckedFaissWriter : faiss::IOWriter {
-  explicit CheckedFaissWriter(IndexFileWriter& w) : out(w) {}
-  size_t operator()(const void* ptr, size_t size, size_t nitems) override {
-    out.write(ptr, size * nitems);
-    return nitems;
-  }
-  IndexFileWriter& out;
-};
-
-void write_ivf_file(const std::filesystem::path& path, IndexHeader h, const faiss::Index& index, int64_t max_id,
-                    const std::function<bool()>& cancelled) {
-  h.kind = IndexKind::Ivf;
-  h.count = index.ntotal;
-  h.max_id = max_id;
-  IndexFileWriter out(path, cancelled);
-  const std::string header = encode_index_header(h);
-  out.write(header.data(), header.size());
-  CheckedFaissWriter writer(out);
-  faiss::write_index(&index, &writer);
-  out.commit();
-}
 
 std::vector<std::pair<int64_t, float>> search_faiss(faiss::Index& index, const float* query, int64_t k) {
   // FAISS scores a single query with its own generic SIMD loop unless told to use the BLAS (OpenBLAS has
@@ -238,14 +170,12 @@ int64_t Library::exact_search_limit() {
 void Library::Impl::drop_index() {
   exact.reset();
   index.reset();
+  lists.reset();
   have_index = false;
 }
 
 namespace {
 
-// Loads the index file into `impl` when it is of this library, of a generation not newer than the
-// database's and consistent with it; otherwise leaves none and says why in index_note (absence is no news).
-// Runs inside the caller's read transaction.
 // The file's identity on disk: a file rewritten (renamed over) gets another inode.
 std::string file_stamp(const std::filesystem::path& path) {
   struct stat st {};
@@ -254,9 +184,15 @@ std::string file_stamp(const std::filesystem::path& path) {
          std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
 }
 
+// Both files of the index: the lists kind reads its added-clips file too.
+std::string index_stamp(const std::filesystem::path& path) { return file_stamp(path) + "|" + file_stamp(added_lists_path(path)); }
+
+// Loads the index file into `impl` when it is of this library, of a generation not newer than the
+// database's and consistent with it; otherwise leaves none and says why in index_note (absence is no news).
+// Runs inside the caller's read transaction.
 void load_index(Library::Impl& impl, const std::filesystem::path& path, const std::string& uuid, int64_t generation, int64_t dim) {
   impl.drop_index();
-  impl.index_stamp = file_stamp(path);
+  impl.index_stamp = index_stamp(path);
   impl.index_note.clear();
   std::optional<LoadedIndex> loaded;
   try {
@@ -266,26 +202,46 @@ void load_index(Library::Impl& impl, const std::filesystem::path& path, const st
     return;
   }
   if (!loaded) return;
-  const IndexHeader& h = loaded->header;
+  std::unique_ptr<ListIndex> lists;
+  IndexHeader h = loaded->header;
+  if (loaded->lists) {
+    lists = std::make_unique<ListIndex>();
+    lists->added = open_added_lists(path, *loaded->lists, generation);
+    lists->main = std::move(loaded->lists);
+    h = lists->combined();
+  }
   auto reject = [&](const std::string& why) { impl.index_note = path.string() + ": " + why + "; not used"; };
   if (uuid.empty()) return reject("the library was made by an older xsearch (run `xsearch reindex` once to upgrade it)");
   if (h.library_uuid != uuid) return reject("made for another library");
   if (h.dim != dim) return reject("vectors of " + std::to_string(h.dim) + " values, the library's have " + std::to_string(dim));
   if (h.generation > generation) return reject("newer than the library's database (generation " + std::to_string(h.generation) + " > " + std::to_string(generation) + ")");
-  // The clips of the file that still exist cannot be more than the file holds; at the same generation they
-  // are exactly the library's clips.
-  auto& c = *impl.conn;
-  const int64_t still = single_int(c, "SELECT count(*) FROM clips WHERE id <= ?", h.max_id);
+  // The clips of the file that still exist cannot be more than the file holds; at the same generation the
+  // file ends at the library's last clip, and (except for the lists kind, whose deleted clips stay until the
+  // next merge and are skipped by the search) it holds exactly the library's clips.
+  const int64_t still = impl.clips_up_to(h.max_id);
   if (still > h.count) return reject("holds " + std::to_string(h.count) + " clips up to id " + std::to_string(h.max_id) + ", the library " + std::to_string(still));
   if (h.generation == generation) {
-    const int64_t all = single_int(c, "SELECT count(*) FROM clips"), max_id = single_int(c, "SELECT coalesce(max(id), 0) FROM clips");
-    if (all != h.count || max_id != h.max_id)
-      return reject("holds " + std::to_string(h.count) + " clips, the library " + std::to_string(all) + " at the same generation");
+    auto& c = *impl.conn;
+    const int64_t max_id = single_int(c, "SELECT coalesce(max(id), 0) FROM clips");
+    if (max_id != h.max_id || (!lists && still != h.count))
+      return reject("holds " + std::to_string(h.count) + " clips up to id " + std::to_string(h.max_id) + ", the library " +
+                    std::to_string(still) + " up to id " + std::to_string(max_id) + " at the same generation");
   }
   impl.header = h;
   impl.exact = std::move(loaded->exact);
   impl.index = std::move(loaded->ivf);
+  impl.lists = std::move(lists);
   impl.have_index = true;
+}
+
+// The ids of deleted clips that an index file up to max_id may still hold.
+std::unordered_set<int64_t> removed_clips_up_to(Library::Impl& impl, int64_t max_id) {
+  std::unordered_set<int64_t> out;
+  if (!impl.has_removed_clips()) return out;
+  auto s = impl.conn->prepare("SELECT id FROM removed_clips WHERE id <= ?");
+  s.bind(1, max_id);
+  while (s.step()) out.insert(s.int64(0));
+  return out;
 }
 
 }  // namespace
@@ -296,49 +252,58 @@ void Library::rebuild_index(const std::function<bool()>& cancelled, bool from_sc
   if (!impl_->writable) throw Error(impl_->path.string() + ": the index can only be rebuilt by a writer");
   const auto m = model();
   if (!m) return;
-  const std::filesystem::path path = index_path();
+  const std::filesystem::path path = index_path(), added_path = added_lists_path(path);
   remove_stale_index_temp_files(path);
+  remove_stale_index_temp_files(added_path);
   auto& impl = *impl_;
-  impl.drop_index();
+  auto& c = *impl.conn;
   IndexHeader h;
   h.library_uuid = uuid();
   h.dim = m->dim;
-  std::vector<int64_t> ids;
-  std::vector<float> vectors;
+  bool wrote_lists = false;
+  ListsWritten written;
   {
-    db::ReadTransaction snapshot(*impl.conn);  // the generation and the clips of one moment
+    db::ReadTransaction snapshot(c);  // the generation and the clips of one moment
     h.generation = impl.generation();
-    read_embeddings(*impl.conn, m->dim, 0, ids, vectors, cancelled);
-  }
-  if (static_cast<int64_t>(ids.size()) > exact_search_limit()) {
-    const int64_t max_id = ids.empty() ? 0 : ids.back();
-    InstalledCallback interrupt(cancelled);
-    std::unique_ptr<faiss::Index> index;
-    try {
+    const int64_t clips = clip_count();
+    if (clips > exact_search_limit()) {
+      // The lists of this library as a query would use them (same checks), brought up to date.
+      std::unique_ptr<ListIndex> previous;
       if (!from_scratch) {
-        // An earlier index of this library, whatever its generation, can be brought up to date.
-        std::optional<LoadedIndex> previous;
-        try {
-          previous = read_index_file(path);
-        } catch (const Error&) {
-          // damaged: built anew below
-        }
-        auto* ivf = previous ? dynamic_cast<faiss::IndexIVFFlat*>(previous->ivf.get()) : nullptr;
-        if (ivf && previous->header.library_uuid == h.library_uuid && previous->header.generation <= h.generation &&
-            update_ivf(*ivf, m->dim, ids, vectors))
-          index = std::move(previous->ivf);
+        load_index(impl, path, h.library_uuid, h.generation, m->dim);
+        previous = std::move(impl.lists);
       }
-      if (!index) index = build_ivf(m->dim, ids, vectors);
-    } catch (const faiss::FaissException&) {
-      if (cancelled && cancelled()) throw IndexWriteCancelled(path.string() + ": index write cancelled");
-      throw;
+      impl.drop_index();
+      InstalledCallback interrupt(cancelled);
+      try {
+        const int64_t dead = previous ? previous->combined().count - impl.clips_up_to(previous->combined().max_id) : 0;
+        written = write_lists(c, path, h, previous.get(), clips, dead, cancelled);
+      } catch (const faiss::FaissException&) {
+        if (cancelled && cancelled()) throw IndexWriteCancelled(path.string() + ": index write cancelled");
+        throw;
+      }
+      wrote_lists = true;
+    } else {
+      impl.drop_index();
+      std::vector<int64_t> ids;
+      std::vector<float> vectors;
+      read_embeddings(c, m->dim, 0, ids, vectors, cancelled);
+      ExactFile::write(path, h, ids, vectors, cancelled);
+      written.max_id = ids.empty() ? 0 : ids.back();
     }
-    write_ivf_file(path, h, *index, max_id, cancelled);
-  } else {
-    ExactFile::write(path, h, ids, vectors, cancelled);
+  }
+  if (!wrote_lists) {
+    std::error_code ec;
+    std::filesystem::remove(added_path, ec);  // of the lists written before; would not match the exact file anyway
+  }
+  if ((!wrote_lists || written.main_rewritten) && impl.has_removed_clips()) {
+    // The file just written holds no deleted clip up to its largest id.
+    db::Transaction t(c);
+    c.prepare("DELETE FROM removed_clips WHERE id <= ?").bind(1, written.max_id).run();
+    t.commit();
   }
   // Serve what was just written (this process may search next).
-  db::ReadTransaction snapshot(*impl.conn);
+  db::ReadTransaction snapshot(c);
   load_index(impl, path, h.library_uuid, impl.generation(), m->dim);
 }
 
@@ -355,7 +320,7 @@ std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>&
   // A file already judged is judged again only when it changed on disk (a query during an ingest keeps the
   // older file it loaded, plus the newer clips, instead of reading it again for every query).
   const bool current = impl.have_index && impl.header.generation == generation;
-  if (!current && (impl.index_stamp.empty() || impl.index_stamp != file_stamp(index_path())))
+  if (!current && (impl.index_stamp.empty() || impl.index_stamp != index_stamp(index_path())))
     load_index(impl, index_path(), uuid(), generation, m->dim);
 
   std::vector<std::pair<int64_t, float>> found;
@@ -363,18 +328,24 @@ std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>&
   if (impl.have_index) {
     const IndexHeader& h = impl.header;
     after = h.max_id;
-    // Clips deleted since the file was written may still be among its hits: ask for that many more.
-    const int64_t dead = h.generation == generation ? 0 : h.count - single_int(c, "SELECT count(*) FROM clips WHERE id <= ?", h.max_id);
-    found = impl.exact ? impl.exact->search(query.data(), k + dead) : search_faiss(*impl.index, query.data(), k + dead);
-    if (dead > 0) {
-      auto exists = c.prepare("SELECT 1 FROM clips WHERE id = ?");
-      std::vector<std::pair<int64_t, float>> alive;
-      for (const auto& hit : found) {
-        exists.bind(1, hit.first);
-        if (exists.step()) alive.push_back(hit);
-        exists.reset();
+    // Clips deleted since the file was written may still be among its hits.
+    const int64_t dead = h.count - impl.clips_up_to(h.max_id);
+    if (impl.lists) {
+      // Deleted clips are skipped while scanning; the exact re-score drops any other row gone.
+      found = search_lists(c, *impl.lists, query.data(), k, dead > 0 ? removed_clips_up_to(impl, h.max_id) : std::unordered_set<int64_t>{});
+    } else {
+      // Ask for that many more, and keep the ones that still exist.
+      found = impl.exact ? impl.exact->search(query.data(), k + dead) : search_faiss(*impl.index, query.data(), k + dead);
+      if (dead > 0) {
+        auto exists = c.prepare("SELECT 1 FROM clips WHERE id = ?");
+        std::vector<std::pair<int64_t, float>> alive;
+        for (const auto& hit : found) {
+          exists.bind(1, hit.first);
+          if (exists.step()) alive.push_back(hit);
+          exists.reset();
+        }
+        found = std::move(alive);
       }
-      found = std::move(alive);
     }
     if (h.generation == generation) {
       if (static_cast<int64_t>(found.size()) > k) found.resize(static_cast<std::size_t>(k));
@@ -387,12 +358,7 @@ std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>&
   read_embeddings(c, m->dim, after, ids, vectors);
   if (!ids.empty()) {
     std::vector<float> scores(ids.size());
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      const float* v = vectors.data() + i * static_cast<std::size_t>(m->dim);
-      double dot = 0;
-      for (int64_t d = 0; d < m->dim; ++d) dot += static_cast<double>(v[d]) * query[static_cast<std::size_t>(d)];
-      scores[i] = static_cast<float>(dot);
-    }
+    for (std::size_t i = 0; i < ids.size(); ++i) scores[i] = exact_score(vectors.data() + i * static_cast<std::size_t>(m->dim), query.data(), m->dim);
     const auto fresh = top_k(scores, ids.data(), k);
     found.insert(found.end(), fresh.begin(), fresh.end());
   }
