@@ -9,6 +9,7 @@ packages=(
   libfaiss-dev libopenblas-dev liblapack-dev
   libavformat-dev libavcodec-dev libavutil-dev libswscale-dev ffmpeg
   libsqlite3-dev sqlite3
+  postgresql libpq-dev
   libcli11-dev libfmt-dev catch2 nlohmann-json3-dev libutf8proc-dev
   libcurl4-openssl-dev libssl-dev libzip-dev python3
   libcpp-httplib-dev chromium nodejs

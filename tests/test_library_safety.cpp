@@ -173,7 +173,7 @@ TEST_CASE("a version 1 library migrates to version 2 with its rows and ids, and 
   sqlite(db, "PRAGMA integrity_check");
 }
 
-TEST_CASE("an older library reads as it is, and migrates to version 3 with every video's device unknown", "[index]") {
+TEST_CASE("an older library reads as it is, and migrates to version 4 with every video's device unknown and its clips counted", "[index]") {
   test::TempDir tmp;
   const fs::path db = tmp / "old.db";
   make_version1_library(db);
@@ -186,6 +186,7 @@ TEST_CASE("an older library reads as it is, and migrates to version 3 with every
   {
     Library lib = Library::open(db, true);
     CHECK(lib.find_video("/v/a.mp4")->dev == 0);  // unknown until an ingest sees the file again
+    CHECK(lib.clip_count() == 2);  // the two clips of the version-1 file, counted by the migration
     VideoRecord seen = video("/v/new.mp4");
     seen.dev = 2049;
     lib.save_video(seen, {{0, 4, {1, 0}, {}}});
@@ -412,7 +413,7 @@ TEST_CASE("a damaged meta value is a clear error naming the key, and SQL errors 
   sqlite(tmp / "lib.db", "UPDATE meta SET value = '4x' WHERE key = 'embedding_dim'");
   CHECK_THROWS_WITH(lib.model(), Catch::Contains("'embedding_dim' is damaged"));
   sqlite(tmp / "lib.db", "DROP TABLE clips");
-  CHECK_THROWS_WITH(lib.clip_count(), Catch::Contains("SELECT count(*) FROM clips"));
+  CHECK_THROWS_WITH(lib.clips_of_video(1), Catch::Contains("SELECT c.id, c.video_id, v.path") && Catch::Contains("no such table: clips"));
 }
 
 TEST_CASE("query results say when a video's file is offline", "[index][cli]") {
