@@ -1,5 +1,6 @@
-// Fuzz target: a library index file (index/index_header.cpp, index/exact_file.cpp): the header is parsed
-// against the file's size, and an exact-kind file that passes is memory-mapped and searched. A header that
+// Fuzz target: a library index file (index/index_header.cpp, index/exact_file.cpp, index/list_file.cpp):
+// the header is parsed against the file's size, and an exact-kind or lists-kind file that passes is
+// memory-mapped and searched (a lists file also scans every list it has). A header that
 // parses must describe arrays inside the file; a file that maps must be searchable for any k and return at
 // most k hits with ids from the file. Bad input must end in xsearch::Error.
 #include <fcntl.h>
@@ -13,12 +14,40 @@
 #include "exact_file.hpp"
 #include "fuzz_util.hpp"
 #include "index_header.hpp"
+#include "list_file.hpp"
 #include "xsearch/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const auto header = xsearch::parse_index_header(data, size, size);
     if (header.count < 0 || header.dim <= 0) __builtin_trap();
+    if (header.kind == xsearch::IndexKind::Lists || header.kind == xsearch::IndexKind::ListsAdd) {
+      xsearch::IndexHeader layout = header;
+      uint64_t total = 0;
+      if (!xsearch::lists_file_layout(layout, total) || total != size) __builtin_trap();  // exactly as long as its arrays
+      const auto path = fuzz::write_file("library.index", data, size);
+      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return 0;
+      std::unique_ptr<xsearch::ListFile> file;
+      try {
+        file = xsearch::ListFile::map(path, fd, header, size);
+      } catch (const xsearch::Error&) {
+        ::close(fd);
+        throw;
+      }
+      ::close(fd);
+      const std::vector<float> query(static_cast<std::size_t>(header.dim), 0.5f);
+      std::vector<int64_t> every(static_cast<std::size_t>(header.nlist));
+      for (int64_t l = 0; l < header.nlist; ++l) every[static_cast<std::size_t>(l)] = l;
+      const auto best = file->best_lists(query.data(), 3);
+      if (header.kind == xsearch::IndexKind::ListsAdd ? !best.empty() : static_cast<int64_t>(best.size()) != std::min<int64_t>(3, header.nlist))
+        __builtin_trap();
+      xsearch::Shortlist shortlist(4);
+      file->scan(query.data(), every, {}, shortlist);
+      const auto hits = shortlist.take();
+      if (static_cast<int64_t>(hits.size()) != std::min<int64_t>(4, header.count)) __builtin_trap();
+      return 0;
+    }
     if (header.kind != xsearch::IndexKind::Exact) return 0;
     uint64_t ids_offset = 0, vectors_offset = 0, total = 0;
     if (!xsearch::exact_file_layout(header.count, header.dim, ids_offset, vectors_offset, total) || total != size)
