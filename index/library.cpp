@@ -177,7 +177,12 @@ int64_t Library::Impl::meta_int(const std::string& key, int64_t fallback) const 
 }
 
 int64_t Library::Impl::generation() const { return meta_int("generation", 0); }
-void Library::Impl::bump_generation() { set_meta("generation", std::to_string(generation() + 1)); }
+void Library::Impl::bump_generation() {
+  generation();  // a damaged value is an error, not a 0 to count from
+  // In one statement: concurrent writers of a shared (PostgreSQL) library never both write the same number,
+  // and the row stays locked until the commit.
+  conn->exec("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'generation'");
+}
 
 Library::Library(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Library::Library(Library&&) noexcept = default;
@@ -206,7 +211,7 @@ Library Library::open(const std::filesystem::path& db_path, const LibraryOpenOpt
   }
   // The writer lock comes before the database is created or migrated: two first runs cannot both create it.
   if (writable) impl->lock = std::make_unique<WriterLock>(db_path, options.wait, options.on_wait);
-  impl->conn = std::make_unique<db::Connection>(db_path.string(), writable ? (create ? db::Mode::Create : db::Mode::ReadWrite) : db::Mode::ReadOnly);
+  impl->conn = db::open_sqlite(db_path.string(), writable ? (create ? db::Mode::Create : db::Mode::ReadWrite) : db::Mode::ReadOnly);
   auto& c = *impl->conn;
   auto schema_version = [&c] {
     auto version_stmt = c.prepare("PRAGMA user_version");
@@ -381,22 +386,25 @@ int64_t upsert_video(db::Connection& c, const VideoRecord& v, const char* status
 Library::Saved Library::save_video(const VideoRecord& video, const std::vector<ClipData>& clips) {
   auto& c = *impl_->conn;
   db::Transaction t(c);
+  // First: the generation's row lock orders the writers of a shared library, so that clip ids are given
+  // in commit order (an index refreshed up to some id never misses a clip committed later below it).
+  impl_->bump_generation();
   const int64_t id = upsert_video(c, video, video.status == "partial" ? "partial" : "indexed");
   Saved saved;
   saved.video_id = id;
   c.prepare("DELETE FROM clips WHERE video_id = ?").bind(1, id).run();
-  auto insert = c.prepare("INSERT INTO clips (video_id, start, end, embedding, prompt_tokens) VALUES (?, ?, ?, ?, ?)");
+  auto insert = c.prepare("INSERT INTO clips (video_id, start, \"end\", embedding, prompt_tokens) VALUES (?, ?, ?, ?, ?) RETURNING id");
   for (const auto& clip : clips) {
     insert.bind(1, id).bind(2, clip.start).bind(3, clip.end);
     insert.bind_blob(4, clip.embedding.data(), clip.embedding.size() * sizeof(float));
     if (clip.prompt_tokens.empty()) insert.bind_null(5);
     else insert.bind_blob(5, clip.prompt_tokens.data(), clip.prompt_tokens.size() * sizeof(uint16_t));
-    insert.run();
-    saved.clip_ids.push_back(c.last_insert_rowid());
+    if (!insert.step()) c.fail("cannot save a clip of " + video.path);
+    saved.clip_ids.push_back(insert.int64(0));
+    insert.reset();
   }
   if (!clips.empty() && !clips[0].prompt_tokens.empty())
     impl_->set_meta("prompt_tokens", std::to_string(clips[0].prompt_tokens.size() / std::max<std::size_t>(1, clips[0].embedding.size())));
-  impl_->bump_generation();
   t.commit();  drop_video_cache(path(), id);  // its old clips' thumbnails and renditions (new clips, new ids)
   return saved;
 }
@@ -438,8 +446,12 @@ void Library::remove_video(int64_t id) {
 int64_t Library::begin_run(const std::vector<std::string>& roots) {
   std::string joined;
   for (const auto& r : roots) joined += (joined.empty() ? "" : "\n") + r;
-  impl_->conn->prepare("INSERT INTO runs (started_at, roots, status) VALUES (?, ?, 'running')").bind(1, now_seconds()).bind(2, joined).run();
-  return impl_->conn->last_insert_rowid();
+  auto s = impl_->conn->prepare("INSERT INTO runs (started_at, roots, status) VALUES (?, ?, 'running') RETURNING id");
+  s.bind(1, now_seconds()).bind(2, joined);
+  if (!s.step()) impl_->conn->fail("cannot record the run");
+  const int64_t id = s.int64(0);
+  s.reset();
+  return id;
 }
 
 void Library::finish_run(int64_t run, const RunSummary& s, const std::string& status) {
@@ -452,7 +464,7 @@ void Library::finish_run(int64_t run, const RunSummary& s, const std::string& st
 }
 
 std::vector<ClipRow> Library::clips_by_id(const std::vector<int64_t>& ids) const {
-  auto s = impl_->conn->prepare("SELECT c.id, c.video_id, v.path, c.start, c.end FROM clips c JOIN videos v ON v.id = c.video_id WHERE c.id = ?");
+  auto s = impl_->conn->prepare("SELECT c.id, c.video_id, v.path, c.start, c.\"end\" FROM clips c JOIN videos v ON v.id = c.video_id WHERE c.id = ?");
   std::vector<ClipRow> out;
   for (int64_t id : ids) {
     s.bind(1, id);
@@ -463,7 +475,7 @@ std::vector<ClipRow> Library::clips_by_id(const std::vector<int64_t>& ids) const
 }
 
 std::vector<ClipRow> Library::clips_of_video(int64_t video_id) const {
-  auto s = impl_->conn->prepare("SELECT c.id, c.video_id, v.path, c.start, c.end FROM clips c JOIN videos v ON v.id = c.video_id WHERE c.video_id = ? ORDER BY c.start");
+  auto s = impl_->conn->prepare("SELECT c.id, c.video_id, v.path, c.start, c.\"end\" FROM clips c JOIN videos v ON v.id = c.video_id WHERE c.video_id = ? ORDER BY c.start");
   s.bind(1, video_id);
   std::vector<ClipRow> out;
   while (s.step()) out.push_back({s.int64(0), s.int64(1), s.text(2), s.real(3), s.real(4)});

@@ -8,7 +8,7 @@
 #include "exact_file.hpp"
 #include "index_header.hpp"
 #include "list_index.hpp"
-#include "sqlite.hpp"
+#include "database.hpp"
 #include "writer_lock.hpp"
 #include "xsearch/library.hpp"
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "list_file.hpp"
-#include "sqlite.hpp"
+#include "database.hpp"
 
 namespace xsearch {
 
