@@ -86,6 +86,7 @@ void print_summary(const IngestReport& r, const IngestArgs& a) {
                 {"partial", r.partials.size()},
                 {"offline", r.offline_videos},
                 {"not_video", s.not_video},
+                {"elsewhere", s.elsewhere},
                 {"failures", pairs(r.failures)},
                 {"partials", pairs(r.partials)},
                 {"offline_roots", pairs(r.offline_roots)},

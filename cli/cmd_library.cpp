@@ -30,8 +30,14 @@ int run_info(const LibraryArgs& a) {
   const int64_t failed = counts.failed;
   const int64_t clips = library.clip_count();
   const std::string index = clips > Library::exact_search_limit() ? "ivf" : "exact";
+  const WorkStatus work = library.work_status();
+  nlohmann::ordered_json workers = nlohmann::ordered_json::array();
+  for (const auto& w : work.workers)
+    workers.push_back({{"id", w.id}, {"host", w.host}, {"pid", w.pid}, {"status", w.status}, {"started_at", w.started_at},
+                       {"last_seen", w.last_seen}, {"done", w.done}});
   if (a.json) {
-    write_json({{"db", library.path().string()},
+    nlohmann::ordered_json out = {{"db", library.path().string()},
+                {"backend", library.shared() ? "postgresql" : "sqlite"},
                 {"model", model ? nlohmann::ordered_json(model->name) : nlohmann::ordered_json(nullptr)},
                 {"videos", library.video_count()},
                 {"clips", clips},
@@ -39,11 +45,21 @@ int run_info(const LibraryArgs& a) {
                 {"partial", counts.partial},
                 {"embedding_dim", model ? model->dim : 0},
                 {"prompt_tokens", library.prompt_token_count()},
-                {"index", index}});
+                {"index", index}};
+    if (library.shared())
+      out["work"] = {{"live_workers", work.live_workers}, {"done", work.done}, {"claimed", work.claimed}, {"pending", work.pending},
+                     {"workers", workers}};
+    write_json(out);
   } else {
     write_stdout(fmt::format("library: {}\nmodel: {}\nvideos: {} ({} partial, {} failed)\nclips: {}\nindex: {} ({})\n",
                              library.path().string(), model ? model->name : "(none yet)", library.video_count(), counts.partial,
                              failed, clips, index, library.index_path().string()));
+    if (library.shared()) {
+      write_stdout(fmt::format("work: {} live worker{}, {} done, {} claimed, {} pending\n", work.live_workers,
+                               work.live_workers == 1 ? "" : "s", work.done, work.claimed, work.pending));
+      for (const auto& w : work.workers)
+        write_stdout(fmt::format("  worker {} (pid {} on {}): {}, {} done\n", w.id, w.pid, w.host, w.status, w.done));
+    }
   }
   return 0;
 }

@@ -58,7 +58,7 @@ int run_serve(const ServeArgs& a) {
   o.port = a.port;
   o.threads = a.threads;
   serve::run_server(o, [&](const std::string& url) {
-    write_stdout(fmt::format("xsearch: serving {} on {} (Ctrl-C to stop)\n", o.db.string(), url));
+    write_stdout(fmt::format("xsearch: serving {} on {} (Ctrl-C to stop)\n", Library::open(o.db, false).path().string(), url));
     flush_stdout();
     if (a.open) open_browser(url);
   });

@@ -88,8 +88,11 @@ int run_thumbnails(const ThumbArgs& a) {
 std::vector<std::string> hit_thumbnails(const std::filesystem::path& db, const std::vector<QueryHit>& hits, bool make) {
   std::vector<std::string> files;
   std::vector<int64_t> missing;
+  if (hits.empty()) return files;
+  // The library says where its media cache is (beside a database file, or a shared library's local cache).
+  const std::filesystem::path base = Library::open(db, false).media_base();
   for (const auto& h : hits) {
-    files.push_back(h.clip_ids.empty() ? "" : std::filesystem::absolute(thumbnail_path(db, h.video_id, h.clip_ids.front())).string());
+    files.push_back(h.clip_ids.empty() ? "" : std::filesystem::absolute(thumbnail_path(base, h.video_id, h.clip_ids.front())).string());
     std::error_code ec;
     if (!files.back().empty() && !std::filesystem::exists(files.back(), ec)) missing.push_back(h.clip_ids.front());
   }

@@ -109,7 +109,6 @@ constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 // as unknown before version 3).
 constexpr int kOldestReadable = 1;
 constexpr int kFirstWithDevice = 3;
-constexpr int kFirstWithClipCount = 4;
 
 int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -197,9 +196,14 @@ Library Library::open(const std::filesystem::path& db_path, bool writable) {
 }
 
 Library Library::open(const std::filesystem::path& db_path, const LibraryOpenOptions& options) {
-  const bool writable = options.writable;
   auto impl = std::make_unique<Impl>();
+  if (db::is_postgres_uri(db_path.string())) {
+    impl->open_postgres(db_path.string(), options);
+    return Library(std::move(impl));
+  }
+  const bool writable = options.writable;
   impl->path = db_path;
+  impl->local_base = db_path;
   impl->writable = writable;
   const bool create = writable && options.create;
   if (!create && !std::filesystem::exists(db_path))
@@ -266,7 +270,7 @@ Library Library::open(const std::filesystem::path& db_path, const LibraryOpenOpt
 const std::filesystem::path& Library::path() const { return impl_->path; }
 
 std::filesystem::path Library::index_path() const {
-  std::filesystem::path p = impl_->path;
+  std::filesystem::path p = impl_->local_base;
   return p.replace_extension(".index");
 }
 
@@ -337,14 +341,14 @@ VideoCounts Library::video_counts() const {
 std::string Library::uuid() const { return impl_->meta("uuid"); }
 
 int64_t Library::clip_count() const {
-  if (impl_->schema >= kFirstWithClipCount) return impl_->meta_int("clip_count", 0);
+  if (impl_->schema >= kFirstSchemaWithClipCount) return impl_->meta_int("clip_count", 0);
   auto s = impl_->conn->prepare("SELECT count(*) FROM clips");
   s.step();
   return s.int64(0);
 }
 
 int64_t Library::Impl::clips_up_to(int64_t max_id) const {
-  if (schema >= kFirstWithClipCount) {
+  if (schema >= kFirstSchemaWithClipCount) {
     // The stored count less the clips above max_id (few: those stored since an index file was written).
     auto above = conn->prepare("SELECT count(*) FROM clips WHERE id > ?");
     above.bind(1, max_id);
@@ -357,7 +361,7 @@ int64_t Library::Impl::clips_up_to(int64_t max_id) const {
   return s.int64(0);
 }
 
-bool Library::Impl::has_removed_clips() const { return schema >= kFirstWithClipCount; }
+bool Library::Impl::has_removed_clips() const { return schema >= kFirstSchemaWithClipCount; }
 
 namespace {
 
@@ -389,6 +393,7 @@ Library::Saved Library::save_video(const VideoRecord& video, const std::vector<C
   // First: the generation's row lock orders the writers of a shared library, so that clip ids are given
   // in commit order (an index refreshed up to some id never misses a clip committed later below it).
   impl_->bump_generation();
+  impl_->finish_claim(video.path);
   const int64_t id = upsert_video(c, video, video.status == "partial" ? "partial" : "indexed");
   Saved saved;
   saved.video_id = id;
@@ -405,17 +410,18 @@ Library::Saved Library::save_video(const VideoRecord& video, const std::vector<C
   }
   if (!clips.empty() && !clips[0].prompt_tokens.empty())
     impl_->set_meta("prompt_tokens", std::to_string(clips[0].prompt_tokens.size() / std::max<std::size_t>(1, clips[0].embedding.size())));
-  t.commit();  drop_video_cache(path(), id);  // its old clips' thumbnails and renditions (new clips, new ids)
+  t.commit();  drop_video_cache(media_base(), id);  // its old clips' thumbnails and renditions (new clips, new ids)
   return saved;
 }
 
 void Library::save_failure(const VideoRecord& video) {
   auto& c = *impl_->conn;
   db::Transaction t(c);
+  impl_->finish_claim(video.path);
   const int64_t id = upsert_video(c, video, "failed");
   c.prepare("DELETE FROM clips WHERE video_id = ?").bind(1, id).run();
   if (c.changes() > 0) impl_->bump_generation();
-  t.commit();  drop_video_cache(path(), id);
+  t.commit();  drop_video_cache(media_base(), id);
 }
 
 void Library::touch_video(int64_t id, int64_t size, int64_t mtime_ns, int64_t dev) {
@@ -440,7 +446,7 @@ void Library::remove_video(int64_t id) {
   db::Transaction t(c);
   c.prepare("DELETE FROM videos WHERE id = ?").bind(1, id).run();
   impl_->bump_generation();
-  t.commit();  drop_video_cache(path(), id);
+  t.commit();  drop_video_cache(media_base(), id);
 }
 
 int64_t Library::begin_run(const std::vector<std::string>& roots) {

@@ -4,6 +4,7 @@
 #include <faiss/Index.h>
 
 #include <memory>
+#include <mutex>
 
 #include "exact_file.hpp"
 #include "index_header.hpp"
@@ -14,9 +15,23 @@
 
 namespace xsearch {
 
+// The first schema with removed_clips and the stored clip count (SQLite's version 4; PostgreSQL's first).
+constexpr int kFirstSchemaWithClipCount = 4;
+
 struct Library::Impl {
-  std::filesystem::path path;
+  std::filesystem::path path;  // the database file, or the server (without password) of a shared library
   bool writable = false;
+  bool shared = false;  // on a PostgreSQL server: many writers, claims; index and thumbnails cached locally
+  // Where the index files and the thumbnails go: the database file's own path (LIBRARY.index,
+  // LIBRARY.thumbs beside it), or a shared library's folder in the user's cache.
+  std::filesystem::path local_base;
+  // Shared ingest: the server (kept to open the claims connection), this worker's id and lease, and the
+  // connection the claims use (the decoder thread's), under its mutex.
+  std::string conninfo;
+  std::string worker;
+  int lease_seconds = 60;
+  std::unique_ptr<db::Connection> claims;
+  std::mutex claims_mutex;
   int schema = 0;  // the database's schema version (the current one once opened for writing)
   std::unique_ptr<WriterLock> lock;  // held by a writable library (declared first: released last)
   std::unique_ptr<db::Connection> conn;
@@ -29,6 +44,7 @@ struct Library::Impl {
   std::string index_note;
   std::string index_stamp;  // device, inode, size and mtime of the file last loaded (or rejected)
 
+  void open_postgres(const std::string& conninfo, const LibraryOpenOptions& options);
   std::string meta(const std::string& key, const std::string& fallback = "") const;
   // A meta value that must be a non-negative integer; a damaged one is a clear error naming the key.
   int64_t meta_int(const std::string& key, int64_t fallback) const;
@@ -39,6 +55,8 @@ struct Library::Impl {
   // Whether the database records the ids of deleted clips (removed_clips, schema 4).
   bool has_removed_clips() const;
   void bump_generation();
+  // Shared ingest: ends this worker's claim on a video it stores (inside the storing transaction).
+  void finish_claim(const std::string& video_path);
   void drop_index();
 };
 

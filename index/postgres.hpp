@@ -114,15 +114,22 @@ class PgStatement {
   };
   enum class State { Idle, Streaming, Buffered, Done };
 
+  struct Cell {
+    const char* p;
+    int len;
+    Oid type;
+    bool null;
+  };
   Param& param(int index);
+  PgStatement& set(int index, Oid type, std::string bytes);
   void start();
   // Reads the rest of this statement's results off the connection into pending_ (another statement is
   // about to use the connection).
-  void buffer_rest();
+  void buffer_rest() noexcept;
   // Drops the rest of this statement's results from the connection, cancelling the query when that is safe.
   void discard_rest() noexcept;
   void clear_results() noexcept;
-  const char* value(int col, int* length, Oid* type, bool* null) const;
+  Cell cell(int col) const;
 
   PgConnection* c_;
   std::string sql_;     // as given, for error messages

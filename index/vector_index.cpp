@@ -249,7 +249,8 @@ std::unordered_set<int64_t> removed_clips_up_to(Library::Impl& impl, int64_t max
 const std::string& Library::index_note() const { return impl_->index_note; }
 
 void Library::rebuild_index(const std::function<bool()>& cancelled, bool from_scratch) {
-  if (!impl_->writable) throw Error(impl_->path.string() + ": the index can only be rebuilt by a writer");
+  // A shared library's index is this machine's cache: any process may refresh it.
+  if (!impl_->writable && !impl_->shared) throw Error(impl_->path.string() + ": the index can only be rebuilt by a writer");
   const auto m = model();
   if (!m) return;
   const std::filesystem::path path = index_path(), added_path = added_lists_path(path);
@@ -266,7 +267,10 @@ void Library::rebuild_index(const std::function<bool()>& cancelled, bool from_sc
     db::ReadTransaction snapshot(c);  // the generation and the clips of one moment
     h.generation = impl.generation();
     const int64_t clips = clip_count();
-    if (clips > exact_search_limit()) {
+    // A shared library's cache is refreshed by every query that finds it behind: above a few thousand clips
+    // it takes the lists kind, whose refresh costs what was added, not a rewrite of every vector.
+    const int64_t limit = impl.shared ? std::min<int64_t>(exact_search_limit(), 5000) : exact_search_limit();
+    if (clips > limit) {
       // The lists of this library as a query would use them (same checks), brought up to date.
       std::unique_ptr<ListIndex> previous;
       if (!from_scratch) {
@@ -296,8 +300,9 @@ void Library::rebuild_index(const std::function<bool()>& cancelled, bool from_sc
     std::error_code ec;
     std::filesystem::remove(added_path, ec);  // of the lists written before; would not match the exact file anyway
   }
-  if ((!wrote_lists || written.main_rewritten) && impl.has_removed_clips()) {
-    // The file just written holds no deleted clip up to its largest id.
+  if ((!wrote_lists || written.main_rewritten) && impl.has_removed_clips() && !impl.shared) {
+    // The file just written holds no deleted clip up to its largest id. (A shared library's removed ids
+    // serve the caches of every machine: they stay.)
     db::Transaction t(c);
     c.prepare("DELETE FROM removed_clips WHERE id <= ?").bind(1, written.max_id).run();
     t.commit();
@@ -315,6 +320,15 @@ std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>&
   if (k <= 0) return {};
   auto& impl = *impl_;
   auto& c = *impl.conn;
+  if (impl.shared && (!impl.have_index || impl.header.generation != impl.generation())) {
+    // This machine's cache is behind the server: fetch what changed (a cache that cannot be written, a
+    // read-only folder say, leaves the search to scan the clips since instead).
+    try {
+      rebuild_index();
+    } catch (const Error& e) {
+      impl.index_note = e.what();
+    }
+  }
   db::ReadTransaction snapshot(c);  // the generation, the index's clips and the newer clips of one moment
   const int64_t generation = impl.generation();
   // A file already judged is judged again only when it changed on disk (a query during an ingest keeps the

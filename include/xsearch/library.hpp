@@ -55,6 +55,20 @@ struct ClipRow {
 
 struct RunSummary {
   int64_t indexed = 0, clips = 0, unchanged = 0, moved = 0, removed = 0, failed = 0, not_video = 0;
+  int64_t elsewhere = 0;  // shared library: videos another worker stored during this run
+};
+
+// A shared library's ingest at a glance (`xsearch info`).
+struct WorkerRow {
+  std::string id, host, status;  // status: running, done, interrupted, failed; "gone" when its lease lapsed
+  int64_t pid = 0, started_at = 0, last_seen = 0, done = 0;
+};
+struct WorkStatus {
+  int64_t live_workers = 0;  // workers seen within the lease
+  int64_t done = 0;          // videos stored (indexed, partial or failed)
+  int64_t claimed = 0;       // videos a live claim is on
+  int64_t pending = 0;       // videos planned by a worker, neither stored nor claimed
+  std::vector<WorkerRow> workers;
 };
 
 struct VideoCounts {
@@ -90,8 +104,31 @@ class Library {
   Library& operator=(Library&&) noexcept;
   ~Library();
 
+  // The database file, or for a shared library its server (postgresql://user@host:port/db, no password).
   const std::filesystem::path& path() const;
-  std::filesystem::path index_path() const;  // the FAISS file beside the database
+  std::filesystem::path index_path() const;  // the index file: beside the database, or in the local cache
+  // The base of the media cache (thumbnails, renditions: LIBRARY.thumbs): the database file, or a shared
+  // library's folder in $XDG_CACHE_HOME/xsearch/postgres/UUID/.
+  std::filesystem::path media_base() const;
+  // On a PostgreSQL server (`--db postgresql://...`): many ingests may write at once, each claiming the
+  // videos it embeds; the index is a local cache refreshed by search(). False for a SQLite file.
+  bool shared() const;
+
+  // Shared ingest (no-ops on SQLite, where the writer lock already makes one writer). begin_work registers
+  // this process as a worker with a lease (seconds; $XSEARCH_LEASE_SECONDS, else 60); claims then go
+  // through a connection of their own, so that the decoder thread may ask while videos are stored.
+  void begin_work(int lease_seconds);
+  enum class Claim { Mine, Taken, Done };
+  // Mine: this worker holds the path now (it was free, its lease lapsed, or ours). Taken: a live worker
+  // holds it. Done: the library already holds this very file (size, mtime and fingerprint).
+  Claim claim_video(const std::string& path, const std::string& fingerprint, int64_t size, int64_t mtime_ns);
+  // Gives a claim back: for another worker to take (a stop), or with `settled` as no work at all (not a
+  // video), so that it leaves the pending list too.
+  void release_video(const std::string& path, bool settled = false);
+  void plan_work(const std::vector<std::string>& paths);  // the paths this worker found to do
+  void heartbeat();                                     // renews this worker's leases
+  void end_work(const std::string& status);
+  WorkStatus work_status() const;
 
   std::optional<ModelIdentity> model() const;
   // Records the library's model on first use; a different model later is refused with a clear message.

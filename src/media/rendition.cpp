@@ -55,7 +55,7 @@ Rendition segment_rendition(const Library& library, const ClipRow& first, const 
   // start at 1), so that the renditions a video can have stay about (limit / clip length) per clip, not
   // one per pair of its clips.
   const int64_t last_key = last.end > first.start + kMaxRenditionSeconds ? 0 : last.id;
-  r.file = rendition_path(library.path(), first.video_id, first.id, last_key, encoder.extension);
+  r.file = rendition_path(library.media_base(), first.video_id, first.id, last_key, encoder.extension);
 
   const auto lock = lock_for(r.file.string());
   std::lock_guard<std::mutex> hold(*lock);

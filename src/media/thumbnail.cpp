@@ -118,7 +118,7 @@ std::vector<Thumbnail> clip_thumbnails(const Library& library, const std::vector
   std::vector<std::size_t> missing;
   for (std::size_t i = 0; i < clips.size(); ++i) {
     assert(clips[i].video_id == clips.front().video_id);
-    out[i].jpeg = read_cached(thumbnail_path(library.path(), clips[i].video_id, clips[i].id));
+    out[i].jpeg = read_cached(thumbnail_path(library.media_base(), clips[i].video_id, clips[i].id));
     out[i].from_cache = !out[i].jpeg.empty();
     if (!out[i].from_cache) missing.push_back(i);
   }
@@ -139,7 +139,7 @@ std::vector<Thumbnail> clip_thumbnails(const Library& library, const std::vector
   for (std::size_t i : missing) {
     const ClipRow& clip = clips[i];
     if (out[i].jpeg.empty()) throw Error(video.string() + ": no frame near " + std::to_string((clip.start + clip.end) / 2) + " s for a thumbnail");
-    const fs::path file = thumbnail_path(library.path(), clip.video_id, clip.id);
+    const fs::path file = thumbnail_path(library.media_base(), clip.video_id, clip.id);
     // A writer commits, then drops the folder: if the clip is still there after the file is, the writer
     // has not committed yet and its drop will come after (and take this file along).
     if (write_cache_file(file, out[i].jpeg) && library.clips_by_id({clip.id}).empty()) {

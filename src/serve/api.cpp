@@ -26,7 +26,7 @@ Library Api::library() const { return Library::open(o_.db, false); }
 json Api::info() const {
   const Library lib = library();
   const auto model = lib.model();
-  return {{"db", o_.db.string()}, {"model", model ? model->name : ""}, {"videos", lib.video_count()}, {"clips", lib.clip_count()},
+  return {{"db", lib.path().string()}, {"model", model ? model->name : ""}, {"videos", lib.video_count()}, {"clips", lib.clip_count()},
           {"version", XSEARCH_VERSION}};
 }
 

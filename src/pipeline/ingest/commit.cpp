@@ -54,7 +54,9 @@ bool Committer::commit_if_ready(std::size_t job) {
   RunSummary& summary = reporter_.summary();
   const std::string& path = jobs_[job].file.path;
   const VideoFinished& end = v.end();
-  if (v.clip_count() > 0) {
+  if (end.elsewhere) {
+    ++summary.elsewhere;  // another worker stored this very file: nothing of it was decoded here
+  } else if (v.clip_count() > 0) {
     v.clips().resize(v.clip_count());
     // A read error after some clips, or damage the reader reported: the video is partial, retried next time.
     std::string partial = !end.partial.empty() ? end.partial : !end.error.empty() ? cause_of(end.error, path) : "";
@@ -71,13 +73,14 @@ bool Committer::commit_if_ready(std::size_t job) {
     // which serve or `xsearch thumbnails` make again.
     for (std::size_t i = 0; i < saved.clip_ids.size() && i < v.thumbnails().size(); ++i)
       if (!v.thumbnails()[i].empty())
-        write_cache_file(thumbnail_path(library_.path(), saved.video_id, saved.clip_ids[i]), v.thumbnails()[i]);
+        write_cache_file(thumbnail_path(library_.media_base(), saved.video_id, saved.clip_ids[i]), v.thumbnails()[i]);
     ++summary.indexed;
     summary.clips += static_cast<int64_t>(v.clip_count());
     if (!partial.empty()) reporter_.partial(path, partial);
     if (!end.warning.empty()) reporter_.warning(path, cause_of(end.warning, path));
   } else if (end.not_a_video) {
     ++summary.not_video;
+    library_.release_video(path, true);  // a shared library: nobody is to embed it
   } else {
     const std::string cause = end.error.empty() ? "no clips" : cause_of(end.error, path);
     v.record().status = "failed";

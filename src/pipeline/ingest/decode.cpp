@@ -1,7 +1,9 @@
 #include "pipeline/ingest/decode.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
+#include <thread>
 
 #include "media/thumbnail.hpp"
 
@@ -12,18 +14,17 @@ namespace {
 // Thrown from the frame callback to leave frames_at_times at once when the consumer has gone.
 struct Stopped {};
 
-}  // namespace
-
-void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& s, BlockingQueue<DecodeMessage>& queue) {
+// Decodes job j into the queue; false when the consumer has gone.
+bool decode_job(const std::vector<Job>& jobs, std::size_t j, const DecodeSettings& s, BlockingQueue<DecodeMessage>& queue) {
   const int num_frames = s.num_frames;
-  for (std::size_t j = 0; j < jobs.size(); ++j) {
-    VideoFinished done{j, {}, false, {}, {}, 0};
+  {
+    VideoFinished done{j, {}, false, {}, {}, 0, false};
     try {
       // A consumer that has gone (a stop) ends the reading at the next read, not at the video's end.
       VideoReader reader(jobs[j].file.path, 0, [&queue] { return queue.closed(); });
       const auto clips = plan_clips(reader.info().start, reader.info().end, num_frames, s.windows);
       if (clips.empty()) throw Error(jobs[j].file.path + ": the video has no duration");
-      if (!queue.push(VideoOpened{j, reader.info(), clips.size()})) return;
+      if (!queue.push(VideoOpened{j, reader.info(), clips.size()})) return false;
       std::vector<double> targets;
       for (const auto& c : clips) targets.insert(targets.end(), c.target_times.begin(), c.target_times.end());
       std::vector<float> pixels;
@@ -57,14 +58,58 @@ void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& s, Blocking
       if (reader.decode_errors() > 0)
         done.warning = jobs[j].file.path + ": " + std::to_string(reader.decode_errors()) + " damaged packets skipped";
     } catch (const Stopped&) {
-      return;
+      return false;
     } catch (const NotAVideoError& e) {
       done.error = e.what();
       done.not_a_video = true;
     } catch (const std::exception& e) {
       done.error = e.what();
     }
-    if (!queue.push(std::move(done))) return;
+    return queue.push(std::move(done));
+  }
+}
+
+// Asks for a job's claim. A failure to ask (the server unreachable for a moment) puts the job off like a
+// claim held elsewhere; a server gone for good stops the run through the heartbeat (ingest.cpp).
+JobClaim ask(const ClaimJob& claim, const Job& job) {
+  try {
+    return claim(job);
+  } catch (const std::exception&) {
+    return JobClaim::Taken;
+  }
+}
+
+}  // namespace
+
+void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& s, BlockingQueue<DecodeMessage>& queue, const ClaimJob& claim) {
+  std::vector<std::size_t> later;
+  // Mine: decoded now; Done: reported as stored elsewhere; Taken: kept for later.
+  auto handle = [&](std::size_t j) -> int {
+    const JobClaim c = claim ? ask(claim, jobs[j]) : JobClaim::Mine;
+    if (c == JobClaim::Taken) return 1;
+    if (c == JobClaim::Done) {
+      VideoFinished done{j, {}, false, {}, {}, 0, true};
+      return queue.push(std::move(done)) ? 0 : -1;
+    }
+    return decode_job(jobs, j, s, queue) ? 0 : -1;
+  };
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const int r = handle(j);
+    if (r < 0) return;
+    if (r == 1) later.push_back(j);
+  }
+  while (!later.empty()) {
+    for (int tick = 0; tick < 5; ++tick) {  // half a second, a stop noticed within 0.1 s
+      if (queue.closed()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::vector<std::size_t> still;
+    for (const std::size_t j : later) {
+      const int r = handle(j);
+      if (r < 0) return;
+      if (r == 1) still.push_back(j);
+    }
+    later.swap(still);
   }
   queue.close();
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -36,6 +37,8 @@ struct VideoFinished {
   // good frame; empty when the whole video was read.
   std::string partial;
   double good_until = 0;  // with `partial`: the time up to which frames are good
+  // Shared library: another worker stored this very file meanwhile; nothing was decoded.
+  bool elsewhere = false;
 };
 using DecodeMessage = std::variant<VideoOpened, ClipItem, VideoFinished>;
 
@@ -45,8 +48,15 @@ struct DecodeSettings {
   int num_frames = 8;
 };
 
+// Whether this process should decode a job now (a shared library's claims; always Mine otherwise).
+enum class JobClaim { Mine, Taken, Done };
+using ClaimJob = std::function<JobClaim(const Job&)>;
+
 // Decodes every job's clips in order into `queue`, then closes it. Stops early, even in the middle of a
-// video, when the queue is closed by the consumer. Never throws: a video's failure travels in its VideoFinished.
-void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& settings, BlockingQueue<DecodeMessage>& queue);
+// video, when the queue is closed by the consumer. Never throws: a video's failure travels in its
+// VideoFinished. With `claim`, a job another worker holds is put off and asked for again (every half
+// second) after the others, until it is stored elsewhere or its claim lapses and it becomes this one's.
+void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& settings, BlockingQueue<DecodeMessage>& queue,
+                 const ClaimJob& claim = {});
 
 }  // namespace xsearch::pipeline

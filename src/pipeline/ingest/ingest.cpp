@@ -24,6 +24,7 @@
 #include "pipeline/ingest/presence.hpp"
 #include "pipeline/ingest/reporter.hpp"
 #include "pipeline/ingest/roots.hpp"
+#include "pipeline/ingest/shared_work.hpp"
 #include "pipeline/ingest/run_record.hpp"
 #include "pipeline/ingest/sweep.hpp"
 #include "pipeline/ingest/walk.hpp"
@@ -143,9 +144,14 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   if (plan.stopped) return finish("interrupted");
   const std::vector<Job>& jobs = plan.jobs;
 
+  // A shared library: this process is one of its workers. It claims each video before decoding it and
+  // renews its claims from a heartbeat thread; a server lost for good stops the run.
+  SharedWork work(library, jobs);
+
   // 2-4. Decode on a worker; embed and commit here.
   BlockingQueue<DecodeMessage> queue(static_cast<std::size_t>(2 * batch_size + 4));
-  std::thread decoder([&] { decode_jobs(jobs, settings, queue); });
+  work.start([&queue] { queue.close(); });
+  std::thread decoder([&] { decode_jobs(jobs, settings, queue, work.claimer()); });
   const Embedder embedder(model, settings, o.store_prompts);
   Committer committer(library, jobs, reporter);
   ProgressCounter progress(observer, static_cast<int64_t>(jobs.size()), started);
@@ -198,6 +204,8 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   }
   queue.close();
   decoder.join();
+  if (fatal.empty()) fatal = work.error();
+  work.end(!fatal.empty() ? "failed" : report.interrupted ? "interrupted" : "done");
   if (!fatal.empty()) throw Error(fatal);  // the run is recorded as failed on the way out
   // Stopped, also after the last batch: the videos in progress were never written, and nothing is swept
   // (an interrupted run removes nothing); the index catches up on the next run that writes it (queries
@@ -207,7 +215,8 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   // 5. Sweep, then the vector index.
   if (!sweep_missing(library, roots, plan.seen, presence, o.prune_offline, reporter, stopping)) return finish("interrupted");
   const RunSummary& summary = report.summary;
-  if (summary.indexed || summary.removed || summary.moved || !std::filesystem::exists(library.index_path())) {
+  // (A shared library's index is each querying machine's cache, refreshed there.)
+  if (!library.shared() && (summary.indexed || summary.removed || summary.moved || !std::filesystem::exists(library.index_path()))) {
     // A signal during the index write stops it too: its temporary file is removed, the committed videos stay,
     // and the next run that writes the index builds it (queries scan the clips committed since meanwhile).
     try {
