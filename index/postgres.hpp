@@ -4,9 +4,10 @@
 // (never its password).
 //
 // Differences that callers must know:
-// - SQL keeps SQLite's `?` (and `?NNN`) placeholders; they become $1, $2, ... outside quoted strings,
-//   quoted identifiers, dollar quotes and comments. PostgreSQL's jsonb operators `?`, `?|`, `?&` can
-//   therefore not be written in SQL given to prepare().
+// - SQL keeps SQLite's `?` (and `?NNN`) placeholders; they become $1, $2, ... outside quoted strings
+//   ('..', E'..'), quoted identifiers and comments (-- and nested /* */). Dollar-quoted strings are not
+//   recognised and PostgreSQL's jsonb operators `?`, `?|`, `?&` cannot be written in SQL given to
+//   prepare(); exec() sends its SQL untouched.
 // - Parameters and results travel in binary. The column getters decode integers (int2/int4/int8, bool, oid),
 //   floats (float4/float8), numeric, text and bytea; cast any other type to text in the SQL (`col::text`).
 // - Rows stream one at a time (libpq single-row mode). libpq runs one query at a time per connection, so
