@@ -135,8 +135,13 @@ int run_ingest(const IngestArgs& a) {
   o.model_name = recorded_model_name(resolve_model(a.model));
   if (o.model_name.empty()) {
     // The library remembers its model: later runs need no --model.
-    if (std::filesystem::exists(o.db))
-      if (auto m = Library::open(o.db, false).model()) o.model_name = m->name;
+    if (is_shared_library(o.db.string()) || std::filesystem::exists(o.db)) {
+      try {
+        if (auto m = Library::open(o.db, false).model()) o.model_name = m->name;
+      } catch (const Error&) {
+        // a shared library not created yet: the default model below
+      }
+    }
   }
   if (o.model_name.empty()) {
     // First run: the default model, downloaded once (asked on a terminal; --yes in scripts).

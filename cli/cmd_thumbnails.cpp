@@ -103,8 +103,15 @@ std::vector<std::string> hit_thumbnails(const std::filesystem::path& db, const s
       if (!error.empty()) fmt::print(stderr, "xsearch: warning: no thumbnail: {}\n", error);
     });
 #else
-    // xsearch-media thumbnails --db DB ID...: its stdout goes nowhere, its warnings to our stderr.
-    std::vector<std::string> args = {helper_path("xsearch-media").string(), "thumbnails", "--db", db.string()};
+    // xsearch-media thumbnails ID... with the library in $XSEARCH_DB (not on its command line, which every
+    // local user can read: a server's URI may hold a password): stdout goes nowhere, warnings to our stderr.
+    std::vector<std::string> args = {helper_path("xsearch-media").string(), "thumbnails"};
+    std::vector<std::string> env_strings = {"XSEARCH_DB=" + db.string()};
+    for (char** e = environ; *e; ++e)
+      if (std::strncmp(*e, "XSEARCH_DB=", 11) != 0) env_strings.emplace_back(*e);
+    std::vector<char*> env;
+    for (auto& s : env_strings) env.push_back(s.data());
+    env.push_back(nullptr);
     for (int64_t id : missing) args.push_back(std::to_string(id));
     std::vector<char*> argv;
     for (auto& s : args) argv.push_back(s.data());
@@ -113,7 +120,7 @@ std::vector<std::string> hit_thumbnails(const std::filesystem::path& db, const s
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     pid_t pid = 0;
-    const int r = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    const int r = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), env.data());
     posix_spawn_file_actions_destroy(&actions);
     int raw = 0;
     if (r != 0) fmt::print(stderr, "xsearch: warning: no thumbnails: cannot run {} ({})\n", args[0], std::strerror(r));

@@ -150,6 +150,8 @@ std::filesystem::path default_library_path() {
   return base / "xsearch" / "library.db";
 }
 
+bool is_shared_library(const std::string& db) { return db::is_postgres_uri(db); }
+
 std::string Library::Impl::meta(const std::string& key, const std::string& fallback) const {
   auto s = conn->prepare("SELECT value FROM meta WHERE key = ?");
   s.bind(1, key);
@@ -197,6 +199,14 @@ Library Library::open(const std::filesystem::path& db_path, bool writable) {
 
 Library Library::open(const std::filesystem::path& db_path, const LibraryOpenOptions& options) {
   auto impl = std::make_unique<Impl>();
+  {
+    // A libpq key=value string is not a file name: it would become a SQLite file named after it, password
+    // and all.
+    const std::string text = db_path.string();
+    if (!db::is_postgres_uri(text) && (text.find("dbname=") != std::string::npos || text.find("password=") != std::string::npos ||
+                                       text.rfind("host=", 0) == 0))
+      throw Error("--db: a PostgreSQL server is given as a postgresql:// URI (a key=value string is not taken)");
+  }
   if (db::is_postgres_uri(db_path.string())) {
     impl->open_postgres(db_path.string(), options);
     return Library(std::move(impl));

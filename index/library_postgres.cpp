@@ -2,6 +2,8 @@
 // same statements (library.cpp), plus what many writers on many machines need: claims on the videos being
 // embedded, the paths still to do, and the workers. Its index files and thumbnails are a cache on each
 // machine, under $XDG_CACHE_HOME/xsearch/postgres/LIBRARY-UUID/, refreshed from the server by generation.
+#include <cstdint>
+#include <cstdio>
 #include <random>
 
 #include "library_impl.hpp"
@@ -152,7 +154,17 @@ void Library::Impl::open_postgres(const std::string& conninfo, const LibraryOpen
   }
   refuse_newer(schema_version(c));
   schema = kFirstSchemaWithClipCount;
-  local_base = user_cache_dir() / "xsearch" / "postgres" / meta("uuid") / "library";
+  // The uuid names a folder of the local cache: only the form this code writes is taken (a value from the
+  // server could otherwise lead the cache anywhere). The server and database are in the name too, so that
+  // a copy of the library restored into another database (same uuid) gets a cache of its own.
+  const std::string uuid = meta("uuid");
+  if (uuid.size() != 36 || uuid.find_first_not_of("0123456789abcdef-") != std::string::npos)
+    throw Error(path.string() + ": the library's uuid is damaged (\"" + uuid.substr(0, 40) + "\")");
+  uint64_t where = 1469598103934665603ull;  // FNV-1a of the server's description (no password in it)
+  for (const unsigned char ch : path.string()) where = (where ^ ch) * 1099511628211ull;
+  char suffix[17];
+  std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(where));
+  local_base = user_cache_dir() / "xsearch" / "postgres" / (uuid + "-" + suffix) / "library";
   std::error_code ec;
   std::filesystem::create_directories(local_base.parent_path(), ec);
   if (ec) throw Error(local_base.parent_path().string() + ": cannot create the library's local cache (" + ec.message() + ")");

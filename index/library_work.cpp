@@ -36,7 +36,7 @@ void Library::Impl::finish_claim(const std::string& video_path) {
   // video another worker took over must not store it too); the video is no longer pending; one more done.
   auto mine = conn->prepare("DELETE FROM claims WHERE path = ? AND worker = ?");
   mine.bind(1, video_path).bind(2, worker).run();
-  if (conn->changes() != 1) throw Error(path.string() + ": " + video_path + ": this worker's claim lapsed and another worker took the video over");
+  if (conn->changes() != 1) throw ClaimLost(video_path + ": this worker's claim lapsed and another worker took the video over");
   conn->prepare("DELETE FROM pending WHERE path = ?").bind(1, video_path).run();
   conn->prepare("UPDATE workers SET done = done + 1 WHERE id = ?").bind(1, worker).run();
 }

@@ -66,6 +66,10 @@ std::vector<int64_t> assign(const faiss::IndexFlatIP& centroids, const float* ve
   std::vector<float> scores(static_cast<std::size_t>(n));
   std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(n));
   if (n > 0) centroids.search(n, vectors, 1, scores.data(), labels.data());
+  // FAISS answers -1 for a vector that scores NaN everywhere (a non-finite embedding): list 0 holds it,
+  // and the exact re-score keeps it out of every result.
+  for (auto& l : labels)
+    if (l < 0 || l >= centroids.ntotal) l = 0;
   return {labels.begin(), labels.end()};
 }
 
@@ -101,6 +105,17 @@ std::vector<float> train_centroids(db::Connection& c, int64_t dim, int64_t nlist
       sample.insert(sample.end(), v, v + dim);
       ++taken;
     }
+  } else if (c.backend() == db::Backend::Postgres) {
+    // On a server, one query: a Bernoulli sample of the rows (a point query per sample row would cost a
+    // round trip each).
+    const double percent = std::min(100.0, 100.0 * 1.2 * static_cast<double>(want) / static_cast<double>(clips));
+    auto s = c.prepare("SELECT id, embedding FROM clips TABLESAMPLE BERNOULLI (" + std::to_string(percent) + ") REPEATABLE (1234)");
+    while (s.step() && taken < want) {
+      const float* v = embedding_of(c, s, 1, s.int64(0), dim);
+      sample.insert(sample.end(), v, v + dim);
+      ++taken;
+    }
+    s.reset();
   } else {
     auto s = c.prepare("SELECT id, embedding FROM clips WHERE id >= ? ORDER BY id LIMIT 1");
     int64_t last = 0;
@@ -397,7 +412,10 @@ std::vector<std::pair<int64_t, float>> search_lists(db::Connection& c, const Lis
   auto s = c.prepare("SELECT embedding FROM clips WHERE id = ?");
   for (const auto& [id, approximate] : candidates) {
     s.bind(1, id);
-    if (s.step()) out.emplace_back(id, exact_score(embedding_of(c, s, 0, id, dim), query, dim));
+    if (s.step()) {
+      const float score = exact_score(embedding_of(c, s, 0, id, dim), query, dim);
+      if (std::isfinite(score)) out.emplace_back(id, score);  // NaN would break the order below
+    }
     s.reset();
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });

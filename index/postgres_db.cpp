@@ -1,6 +1,5 @@
 // PostgreSQL behind database.hpp: the library's code runs on postgres.hpp's connection through the same
-// interface as on SQLite. A write transaction is plain BEGIN (READ COMMITTED): the library orders its
-// writers itself, by the row lock of the generation that every save takes first (library.cpp).
+// interface as on SQLite. A write transaction is BEGIN (READ COMMITTED) and the library's advisory lock.
 #include <memory>
 
 #include "database.hpp"
@@ -47,6 +46,11 @@ class PostgresConnection : public Connection {
   void begin_write() override {
     if (write_ || read_) throw Error(pg_.path() + ": a transaction is already open");
     write_ = std::make_unique<PgTransaction>(pg_);
+    // One writing transaction at a time on the library, as SQLite's BEGIN IMMEDIATE gives: saves, removals
+    // and model claims of many workers can then never deadlock on the rows they share (the generation,
+    // the clip count), and clip ids are handed out in commit order. Claims are not transactions: they do
+    // not wait for it.
+    pg_.exec("SELECT pg_advisory_xact_lock(7306199)");
   }
   void begin_read() override {
     if (write_ || read_) throw Error(pg_.path() + ": a transaction is already open");

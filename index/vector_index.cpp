@@ -300,13 +300,8 @@ void Library::rebuild_index(const std::function<bool()>& cancelled, bool from_sc
     std::error_code ec;
     std::filesystem::remove(added_path, ec);  // of the lists written before; would not match the exact file anyway
   }
-  if ((!wrote_lists || written.main_rewritten) && impl.has_removed_clips() && !impl.shared) {
-    // The file just written holds no deleted clip up to its largest id. (A shared library's removed ids
-    // serve the caches of every machine: they stay.)
-    db::Transaction t(c);
-    c.prepare("DELETE FROM removed_clips WHERE id <= ?").bind(1, written.max_id).run();
-    t.commit();
-  }
+  // removed_clips is kept: a reader still on the previous files (a reindex keeps the generation) skips
+  // the deleted clips by it. It holds one row per deleted clip, and is read only while the files hold some.
   // Serve what was just written (this process may search next).
   db::ReadTransaction snapshot(c);
   load_index(impl, path, h.library_uuid, impl.generation(), m->dim);
@@ -320,13 +315,21 @@ std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>&
   if (k <= 0) return {};
   auto& impl = *impl_;
   auto& c = *impl.conn;
-  if (impl.shared && (!impl.have_index || impl.header.generation != impl.generation())) {
-    // This machine's cache is behind the server: fetch what changed (a cache that cannot be written, a
-    // read-only folder say, leaves the search to scan the clips since instead).
-    try {
-      rebuild_index();
-    } catch (const Error& e) {
-      impl.index_note = e.what();
+  if (impl.shared) {
+    // This machine's cache, refreshed when behind the server: only what changed is fetched (a cache that
+    // cannot be written, a read-only folder say, leaves the search to scan the clips since instead).
+    int64_t now = 0;
+    {
+      db::ReadTransaction snapshot(c);
+      now = impl.generation();
+      if (!impl.have_index || impl.header.generation != now) load_index(impl, index_path(), uuid(), now, m->dim);
+    }
+    if (!impl.have_index || impl.header.generation != now) {
+      try {
+        rebuild_index();
+      } catch (const Error& e) {
+        impl.index_note = e.what();
+      }
     }
   }
   db::ReadTransaction snapshot(c);  // the generation, the index's clips and the newer clips of one moment

@@ -242,3 +242,52 @@ TEST_CASE("three ingest workers share a PostgreSQL library: one killed mid-video
     }
   }
 }
+
+TEST_CASE("claims on a PostgreSQL library: one holder at a time, taken over after the lease, and a lapsed holder stores nothing", "[postgres]") {
+  test::TempDir tmp;
+  const std::string db = new_library("postgres", tmp.path());
+  std::mt19937 rng(2);
+  Library a = Library::open(db, true), b = Library::open(db, true);
+  a.claim_model({"m", "fp", 4});
+  a.begin_work(2);
+  b.begin_work(2);
+  VideoRecord video = record("/v/p.mp4");
+  CHECK(a.claim_video(video.path, video.fingerprint, video.size, video.mtime_ns) == Library::Claim::Mine);
+  CHECK(a.claim_video(video.path, video.fingerprint, video.size, video.mtime_ns) == Library::Claim::Mine);  // ours already
+  CHECK(b.claim_video(video.path, video.fingerprint, video.size, video.mtime_ns) == Library::Claim::Taken);
+  a.heartbeat();  // renewed: still a's after the first lease would have ended
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  a.heartbeat();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  CHECK(b.claim_video(video.path, video.fingerprint, video.size, video.mtime_ns) == Library::Claim::Taken);
+  // a stops renewing: after the lease b takes the video over, and a can no longer store it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3100));
+  CHECK(b.claim_video(video.path, video.fingerprint, video.size, video.mtime_ns) == Library::Claim::Mine);
+  CHECK_THROWS_AS(a.save_video(video, clips_of(rng, 2, 4)), ClaimLost);
+  CHECK(a.clip_count() == 0);
+  const auto saved = b.save_video(video, clips_of(rng, 3, 4));
+  CHECK(saved.clip_ids.size() == 3);
+  // Stored: whoever asks now is told it is done.
+  CHECK(a.claim_video(video.path, video.fingerprint, video.size, video.mtime_ns) == Library::Claim::Done);
+  CHECK(pg_value(db, "SELECT count(*) FROM claims") == "0");
+  CHECK(pg_value(db, "SELECT sum(done) FROM workers") == "1");
+  b.end_work("done");
+  a.end_work("done");
+}
+
+TEST_CASE("a PostgreSQL library reports a file whose name is not UTF-8 as that file's failure and stores the others", "[cli][postgres]") {
+  test::TempDir tmp;
+  ::setenv("XDG_CACHE_HOME", (tmp / "cache").c_str(), 1);
+  test::make_video(tmp / "videos" / "good.mp4", "testsrc", 3);
+  const fs::path bad = tmp / "videos" / std::string("bad\xff.mp4");
+  fs::copy_file(tmp / "videos" / "good.mp4", bad);
+  const std::string db = new_library("postgres", tmp.path());
+  const auto r = test::xsearch_run("ingest " + test::quote((tmp / "videos").string()) + " --db " + test::quote(db) + test::model_arg() + " --quiet --json");
+  INFO(r.err);
+  CHECK(r.status == 3);  // some files had problems (the README's exit statuses)
+  CHECK_THAT(r.err, Catch::Contains("not valid UTF-8"));
+  const auto out = nlohmann::json::parse(r.out);
+  CHECK(out["indexed"] == 1);
+  CHECK(out["failed"] == 1);
+  CHECK(pg_value(db, "SELECT count(*) FROM videos") == "1");
+}

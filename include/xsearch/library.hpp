@@ -16,6 +16,8 @@ namespace xsearch {
 
 // The library file: --db, else $XSEARCH_DB, else $XDG_DATA_HOME/xsearch/library.db (~/.local/share/...).
 std::filesystem::path default_library_path();
+// Whether a --db value names a PostgreSQL server (postgresql:// or postgres://) rather than a file.
+bool is_shared_library(const std::string& db);
 
 struct ModelIdentity {
   std::string name;         // what the user passed (folder name or hub id)
@@ -78,6 +80,13 @@ struct VideoCounts {
 // Thrown by rebuild_index when its `cancelled` callback said stop (e.g. after SIGINT). The temporary file
 // is already removed and the previous index file is untouched.
 class IndexWriteCancelled : public Error {
+ public:
+  using Error::Error;
+};
+
+// Thrown by save_video and save_failure on a shared library when this worker's claim on the video lapsed
+// and another worker took it over: nothing was written (the other worker stores the video).
+class ClaimLost : public Error {
  public:
   using Error::Error;
 };

@@ -73,7 +73,13 @@ struct Input {
 inline Input open_input(const std::filesystem::path& path) {
   av_log_set_level(AV_LOG_QUIET);  // errors reach the user as exceptions naming the file, not as FFmpeg's log
   AVFormatContext* raw = nullptr;
-  if (int r = avformat_open_input(&raw, path.c_str(), nullptr, nullptr); r < 0)
+  // Local files only: a path from a library (a shared one is written by other machines) must never make
+  // FFmpeg fetch a URL or read through concat:/subfile: into other files.
+  AVDictionary* options = nullptr;
+  av_dict_set(&options, "protocol_whitelist", "file", 0);
+  const int opened = avformat_open_input(&raw, path.c_str(), nullptr, &options);
+  av_dict_free(&options);
+  if (int r = opened; r < 0)
     throw Error(path.string() + ": cannot open (" + av_error_text(r) + ")");
   Input in;
   in.fmt.reset(raw);

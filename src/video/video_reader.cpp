@@ -281,7 +281,12 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
   if (!m.fmt) throw std::bad_alloc();
   if (m.interrupted)
     m.fmt->interrupt_callback = {[](void* impl) { return static_cast<Impl*>(impl)->interrupted() ? 1 : 0; }, &m};
-  int r = avformat_open_input(&m.fmt, path.c_str(), nullptr, nullptr);  // frees the context on failure
+  // Local files only: a path from a library (a shared one is written by other machines) must never make
+  // FFmpeg fetch a URL or read through concat:/subfile: into other files.
+  AVDictionary* options = nullptr;
+  av_dict_set(&options, "protocol_whitelist", "file", 0);
+  int r = avformat_open_input(&m.fmt, path.c_str(), nullptr, &options);  // frees the context on failure
+  av_dict_free(&options);
   if (r < 0) m.fail("not a readable video (" + av_error(r) + ")");
   r = avformat_find_stream_info(m.fmt, nullptr);
   if (r < 0) m.fail("cannot read stream information (" + av_error(r) + ")");

@@ -56,6 +56,8 @@ bool Committer::commit_if_ready(std::size_t job) {
   const VideoFinished& end = v.end();
   if (end.elsewhere) {
     ++summary.elsewhere;  // another worker stored this very file: nothing of it was decoded here
+  } else if (end.unclaimed) {
+    reporter_.failure(path, cause_of(end.error, path));  // counted as failed; nothing written
   } else if (v.clip_count() > 0) {
     v.clips().resize(v.clip_count());
     // A read error after some clips, or damage the reader reported: the video is partial, retried next time.
@@ -68,7 +70,16 @@ bool Committer::commit_if_ready(std::size_t job) {
       v.record().status = "partial";
       v.record().error = partial;
     }
-    const Library::Saved saved = library_.save_video(v.record(), v.clips());
+    Library::Saved saved;
+    try {
+      saved = library_.save_video(v.record(), v.clips());
+    } catch (const ClaimLost& e) {
+      // A shared library: this worker was too slow to renew its claim and another took the video over.
+      ++summary.elsewhere;
+      reporter_.warning(path, cause_of(e.what(), path));
+      pending_.erase(it);
+      return true;
+    }
     // After the commit (which dropped the video's old cache folder): a crash here only costs thumbnails,
     // which serve or `xsearch thumbnails` make again.
     for (std::size_t i = 0; i < saved.clip_ids.size() && i < v.thumbnails().size(); ++i)
@@ -85,7 +96,14 @@ bool Committer::commit_if_ready(std::size_t job) {
     const std::string cause = end.error.empty() ? "no clips" : cause_of(end.error, path);
     v.record().status = "failed";
     v.record().error = cause;
-    library_.save_failure(v.record());
+    try {
+      library_.save_failure(v.record());
+    } catch (const ClaimLost& e) {
+      ++summary.elsewhere;
+      reporter_.warning(path, cause_of(e.what(), path));
+      pending_.erase(it);
+      return true;
+    }
     reporter_.failure(path, cause);
   }
   pending_.erase(it);

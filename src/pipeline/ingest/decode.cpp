@@ -18,7 +18,7 @@ struct Stopped {};
 bool decode_job(const std::vector<Job>& jobs, std::size_t j, const DecodeSettings& s, BlockingQueue<DecodeMessage>& queue) {
   const int num_frames = s.num_frames;
   {
-    VideoFinished done{j, {}, false, {}, {}, 0, false};
+    VideoFinished done{j, {}, false, {}, {}, 0, false, false};
     try {
       // A consumer that has gone (a stop) ends the reading at the next read, not at the video's end.
       VideoReader reader(jobs[j].file.path, 0, [&queue] { return queue.closed(); });
@@ -71,24 +71,36 @@ bool decode_job(const std::vector<Job>& jobs, std::size_t j, const DecodeSetting
 
 // Asks for a job's claim. A failure to ask (the server unreachable for a moment) puts the job off like a
 // claim held elsewhere; a server gone for good stops the run through the heartbeat (ingest.cpp).
-JobClaim ask(const ClaimJob& claim, const Job& job) {
+JobClaim ask(const ClaimJob& claim, const Job& job, std::string& error) {
   try {
+    error.clear();
     return claim(job);
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    error = e.what();
     return JobClaim::Taken;
   }
 }
+
+// Failed asks for one job before it is given up (about 10 s of retries): a refusal that lasts is about
+// that file (the server will not take its row), not a passing failure.
+constexpr int kMaxClaimErrors = 20;
 
 }  // namespace
 
 void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& s, BlockingQueue<DecodeMessage>& queue, const ClaimJob& claim) {
   std::vector<std::size_t> later;
+  std::vector<int> errors(jobs.size(), 0);
   // Mine: decoded now; Done: reported as stored elsewhere; Taken: kept for later.
   auto handle = [&](std::size_t j) -> int {
-    const JobClaim c = claim ? ask(claim, jobs[j]) : JobClaim::Mine;
+    std::string error;
+    const JobClaim c = claim ? ask(claim, jobs[j], error) : JobClaim::Mine;
+    if (!error.empty() && ++errors[j] >= kMaxClaimErrors) {
+      VideoFinished given_up{j, jobs[j].file.path + ": cannot claim the video (" + error + ")", false, {}, {}, 0, false, true};
+      return queue.push(std::move(given_up)) ? 0 : -1;
+    }
     if (c == JobClaim::Taken) return 1;
     if (c == JobClaim::Done) {
-      VideoFinished done{j, {}, false, {}, {}, 0, true};
+      VideoFinished done{j, {}, false, {}, {}, 0, true, false};
       return queue.push(std::move(done)) ? 0 : -1;
     }
     return decode_job(jobs, j, s, queue) ? 0 : -1;
@@ -99,6 +111,7 @@ void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& s, Blocking
     if (r == 1) later.push_back(j);
   }
   while (!later.empty()) {
+    if (!queue.push(DecoderWaiting{})) return;
     for (int tick = 0; tick < 5; ++tick) {  // half a second, a stop noticed within 0.1 s
       if (queue.closed()) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -39,8 +39,15 @@ struct VideoFinished {
   double good_until = 0;  // with `partial`: the time up to which frames are good
   // Shared library: another worker stored this very file meanwhile; nothing was decoded.
   bool elsewhere = false;
+  // Shared library: the claim could not be asked for (the server refused it again and again): `error` says
+  // why; nothing is written, the file stays to do for a later run.
+  bool unclaimed = false;
 };
-using DecodeMessage = std::variant<VideoOpened, ClipItem, VideoFinished>;
+// The decoder has nothing to send for now: it waits for videos other workers hold (a shared library). The
+// clips waiting for a full batch must be embedded and their videos stored now: the other workers may be
+// waiting for this one's videos in the same way.
+struct DecoderWaiting {};
+using DecodeMessage = std::variant<VideoOpened, ClipItem, VideoFinished, DecoderWaiting>;
 
 struct DecodeSettings {
   ClipWindowOptions windows;

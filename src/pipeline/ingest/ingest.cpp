@@ -140,7 +140,9 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
                                    (o.prune_offline ? "removed (--prune-offline)" : "kept"));
   }
   report.offline_pruned = o.prune_offline;
-  const IngestPlan plan = plan_ingest(library, walk.files, roots, presence, reporter, stopping);
+  // A PostgreSQL library stores names as text, which must be UTF-8: another name is that file's failure.
+  const std::vector<FoundFile> files = library.shared() ? storable_names(walk.files, reporter) : walk.files;
+  const IngestPlan plan = plan_ingest(library, files, roots, presence, reporter, stopping);
   if (plan.stopped) return finish("interrupted");
   const std::vector<Job>& jobs = plan.jobs;
 
@@ -190,6 +192,8 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
         committer.received(*clip);
         batch.push_back(std::move(*clip));
         if (static_cast<int>(batch.size()) >= batch_size) run_batch();
+      } else if (std::holds_alternative<DecoderWaiting>(*message)) {
+        run_batch();  // store what is decoded before waiting on other workers' videos
       } else {
         auto& done = std::get<VideoFinished>(*message);
         const std::size_t job = done.job;

@@ -2,9 +2,54 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 
 namespace xsearch::pipeline {
+
+namespace {
+
+// Well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF), as PostgreSQL requires.
+bool valid_utf8(const std::string& s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + static_cast<std::size_t>(n) >= s.size()) return false;  // cut short
+    for (int k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    static const uint32_t smallest[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < smallest[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += static_cast<std::size_t>(n) + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<FoundFile> storable_names(const std::vector<FoundFile>& files, const Reporter& reporter) {
+  std::vector<FoundFile> out;
+  for (const auto& f : files) {
+    if (valid_utf8(f.path)) out.push_back(f);
+    else reporter.failure(f.path, "the name is not valid UTF-8, which a PostgreSQL library cannot store");
+  }
+  return out;
+}
 
 int lease_seconds() {
   const char* env = std::getenv("XSEARCH_LEASE_SECONDS");

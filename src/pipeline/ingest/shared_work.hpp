@@ -13,6 +13,7 @@
 
 #include "pipeline/ingest/decode.hpp"
 #include "pipeline/ingest/plan.hpp"
+#include "pipeline/ingest/reporter.hpp"
 #include "xsearch/library.hpp"
 
 namespace xsearch::pipeline {
@@ -45,6 +46,9 @@ class SharedWork {
   bool stopping_ = false, ended_ = false;
   std::string error_;
 };
+
+// The files whose names a PostgreSQL library can store (valid UTF-8); each other one is reported as a failure.
+std::vector<FoundFile> storable_names(const std::vector<FoundFile>& files, const Reporter& reporter);
 
 // The lease of a shared ingest's claims: $XSEARCH_LEASE_SECONDS (at least 2), else 60.
 int lease_seconds();

@@ -1,5 +1,7 @@
 #include "pipeline/ingest/sweep.hpp"
 
+#include <unistd.h>
+
 #include "pipeline/paths.hpp"
 
 namespace xsearch::pipeline {
@@ -29,6 +31,9 @@ bool sweep_missing(Library& library, const std::vector<std::string>& roots, cons
         if (!cause.empty()) reporter.failure(v.path, cause);
         break;
       case Presence::Verdict::Gone:
+        // A shared library: another worker may have stored the file since this run's walk; only a file
+        // still missing now is removed.
+        if (library.shared() && ::access(v.path.c_str(), F_OK) == 0) break;
         library.remove_video(v.id);
         ++reporter.summary().removed;
         break;
