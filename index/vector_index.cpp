@@ -214,7 +214,10 @@ void load_index(Library::Impl& impl, const std::filesystem::path& path, const st
   if (uuid.empty()) return reject("the library was made by an older xsearch (run `xsearch reindex` once to upgrade it)");
   if (h.library_uuid != uuid) return reject("made for another library");
   if (h.dim != dim) return reject("vectors of " + std::to_string(h.dim) + " values, the library's have " + std::to_string(dim));
-  if (h.generation > generation) return reject("newer than the library's database (generation " + std::to_string(h.generation) + " > " + std::to_string(generation) + ")");
+  if (h.generation > generation) {
+    impl.index_stamp.clear();  // judged against an older snapshot than the file: judged again next time
+    return reject("newer than the library's database (generation " + std::to_string(h.generation) + " > " + std::to_string(generation) + ")");
+  }
   // The clips of the file that still exist cannot be more than the file holds; at the same generation the
   // file ends at the library's last clip, and (except for the lists kind, whose deleted clips stay until the
   // next merge and are skipped by the search) it holds exactly the library's clips.
@@ -380,6 +383,9 @@ std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>&
     found.insert(found.end(), fresh.begin(), fresh.end());
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
+  // A clip once only, whatever a (crafted) index file holds beside the clips stored since.
+  std::unordered_set<int64_t> seen;
+  found.erase(std::remove_if(found.begin(), found.end(), [&](const auto& hit) { return !seen.insert(hit.first).second; }), found.end());
   if (static_cast<int64_t>(found.size()) > k) found.resize(static_cast<std::size_t>(k));
   return found;
 }
