@@ -8,6 +8,7 @@
 #include <set>
 
 #include "helpers.hpp"
+#include "library_backends.hpp"
 #include "library_helpers.hpp"
 #include "xsearch/library.hpp"
 
@@ -32,14 +33,21 @@ std::vector<float> random_unit(std::mt19937& rng) {
   return v;
 }
 
+// A library of either backend (a shared one keeps its index files in the cache, here under tmp).
 struct Fixture {
+  explicit Fixture(const std::string& which)
+      : backend(which), cache("XDG_CACHE_HOME", (tmp / "cache").string()), db(test::new_library(which, tmp.path())), lib(Library::open(db, true)) {
+    lib.claim_model({"m", "fp", kDim});
+  }
+  std::string backend;
   test::TempDir tmp;
+  test::ScopedEnv cache;
+  std::string db;
+  Library lib;
   std::mt19937 rng{21};
   std::map<int64_t, std::vector<float>> vectors;  // every clip stored, by id
-  Library lib = Library::open(tmp / "lib.db", true);
-  Fixture() { lib.claim_model({"m", "fp", kDim}); }
-  fs::path index() const { return tmp / "lib.index"; }
-  fs::path added() const { return tmp / "lib.index-add"; }
+  fs::path index() const { return lib.index_path(); }
+  fs::path added() const { return lib.index_path().string() + "-add"; }
   void add_video(const std::string& name, int clips) {
     std::vector<ClipData> data;
     for (int c = 0; c < clips; ++c) data.push_back({c * 4.0, c * 4.0 + 4, random_unit(rng), {}});
@@ -93,9 +101,10 @@ std::string centroid_bytes(const fs::path& file) {
 
 }  // namespace
 
-TEST_CASE("an ingest into a big library writes only its added clips, and a merge folds them in without retraining", "[index]") {
+TEST_CASE("an ingest into a big library writes only its added clips, and a merge folds them in without retraining", "[index][postgres]") {
   ScopedLimit limit("500");
-  Fixture f;
+  Fixture f(GENERATE(std::string("sqlite"), std::string("postgres")));
+  INFO("backend " << f.backend);
   for (int v = 0; v < 20; ++v) f.add_video(std::to_string(v), 100);
   f.lib.rebuild_index();
   REQUIRE(kind_of(f.index()) == 3);
@@ -150,11 +159,11 @@ TEST_CASE("an ingest into a big library writes only its added clips, and a merge
   std::memcpy(&count_in_file, test::read_file(f.index()).data() + 60, 8);
   CHECK(count_in_file == f.lib.clip_count());
   // The removed video's 100 ids stay recorded (a reader on the previous files skips them by it).
-  CHECK(test::sqlite_value(f.tmp / "lib.db", "SELECT count(*) FROM removed_clips") == "100");
+  CHECK(test::sql_value(f.db, "SELECT count(*) FROM removed_clips") == "100");
 
   // A fresh reader (another process would do the same) agrees with the brute force on the ids it returns
   // for a stored clip: its own vector comes first at score 1.
-  Library reader = Library::open(f.tmp / "lib.db", false);
+  Library reader = Library::open(f.db, false);
   for (const int64_t id : {f.vectors.begin()->first, new_id, f.vectors.rbegin()->first}) {
     const auto hit = reader.search(f.vectors.at(id), 3);
     REQUIRE(!hit.empty());
@@ -164,9 +173,10 @@ TEST_CASE("an ingest into a big library writes only its added clips, and a merge
   CHECK(reader.index_note().empty());
 }
 
-TEST_CASE("an added-clips file of an earlier main file is never used, and a damaged lists file is reported and not trusted", "[index]") {
+TEST_CASE("an added-clips file of an earlier main file is never used, and a damaged lists file is reported and not trusted", "[index][postgres]") {
   ScopedLimit limit("300");
-  Fixture f;
+  Fixture f(GENERATE(std::string("sqlite"), std::string("postgres")));
+  INFO("backend " << f.backend);
   for (int v = 0; v < 8; ++v) f.add_video(std::to_string(v), 100);
   f.lib.rebuild_index();
   f.add_video("a", 50);
@@ -177,7 +187,7 @@ TEST_CASE("an added-clips file of an earlier main file is never used, and a dama
   f.lib.rebuild_index();  // merged
   REQUIRE_FALSE(fs::exists(f.added()));
   test::write_file(f.added(), old_added);  // as a crash between the rename and the removal would leave it
-  Library reader = Library::open(f.tmp / "lib.db", false);
+  Library reader = Library::open(f.db, false);
   for (const auto& [id, vector] : f.vectors) {
     if (id % 10 != 0) continue;
     // No clip twice (the old file's clips are in the main file too), and a stored clip finds itself first
@@ -198,15 +208,26 @@ TEST_CASE("an added-clips file of an earlier main file is never used, and a dama
   const uint64_t huge = uint64_t{1} << 40;
   std::memcpy(&bytes[offsets_at + 8], &huge, 8);
   test::write_file(f.index(), bytes);
-  Library again = Library::open(f.tmp / "lib.db", false);
+  Library again = Library::open(f.db, false);
   const auto query = random_unit(qrng);
-  CHECK(again.search(query, 10) == f.exact(query, 10));
-  CHECK_THAT(again.index_note(), Catch::Contains("lib.index") && Catch::Contains("damaged list offsets"));
+  if (f.backend == "sqlite") {
+    // A query never writes a library's files: every clip is scanned, and the note says why.
+    CHECK(again.search(query, 10) == f.exact(query, 10));
+    CHECK_THAT(again.index_note(), Catch::Contains("lib.index") && Catch::Contains("damaged list offsets"));
+  } else {
+    // A shared library's index is this machine's cache: the query builds it again, whole.
+    const auto got = again.search(query, 10);
+    CHECK(got.size() == 10);
+    CHECK(got.at(0) == f.exact(query, 1).at(0));
+    CHECK(test::read_file(f.index()) != bytes);
+    CHECK(again.index_note().empty());
+  }
 }
 
-TEST_CASE("the clip count kept by triggers stays exact through saves, replacements and removals", "[index]") {
-  Fixture f;
-  auto table_count = [&] { return std::stoll(test::sqlite_value(f.tmp / "lib.db", "SELECT count(*) FROM clips")); };
+TEST_CASE("the clip count kept by triggers stays exact through saves, replacements and removals", "[index][postgres]") {
+  Fixture f(GENERATE(std::string("sqlite"), std::string("postgres")));
+  INFO("backend " << f.backend);
+  auto table_count = [&] { return std::stoll(test::sql_value(f.db, "SELECT count(*) FROM clips")); };
   f.add_video("a", 5);
   f.add_video("b", 7);
   CHECK(f.lib.clip_count() == 12);
@@ -215,5 +236,5 @@ TEST_CASE("the clip count kept by triggers stays exact through saves, replacemen
   f.remove("b");  // the clips go by the foreign key's cascade
   CHECK(f.lib.clip_count() == 2);
   CHECK(f.lib.clip_count() == table_count());
-  CHECK(test::sqlite_value(f.tmp / "lib.db", "SELECT count(*) FROM removed_clips") == "12");
+  CHECK(test::sql_value(f.db, "SELECT count(*) FROM removed_clips") == "12");
 }

@@ -11,6 +11,7 @@
 #include "../index/database.hpp"
 #include "helpers.hpp"
 #include "library_helpers.hpp"
+#include "library_backends.hpp"
 #include "pg_server.hpp"
 #include "xsearch/library.hpp"
 
@@ -18,15 +19,6 @@ using namespace xsearch;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh database of the backend: a file in `tmp`, or a new database on the test server (as a URI).
-std::string new_library(const std::string& backend, const fs::path& tmp) {
-  if (backend == "sqlite") return (tmp / "lib.db").string();
-  auto& server = test::PgServer::shared();
-  const std::string conninfo = server.create_database();
-  const std::string dbname = conninfo.substr(conninfo.find("dbname=") + 7, conninfo.find(" user=") - conninfo.find("dbname=") - 7);
-  return "postgresql://postgres@/" + dbname + "?host=" + server.socket_dir() + "&port=" + std::to_string(server.port());
-}
 
 std::vector<float> unit(std::mt19937& rng, int dim) {
   std::normal_distribution<float> normal;
@@ -51,18 +43,11 @@ std::vector<ClipData> clips_of(std::mt19937& rng, int n, int dim) {
   return out;
 }
 
-struct ScopedEnv {
-  ScopedEnv(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
-  ~ScopedEnv() { ::unsetenv(name_); }
-  const char* name_;
-};
+using test::new_library;
+using test::ScopedEnv;
 
 // One value of a query run straight on the server (test checks only).
-std::string pg_value(const std::string& uri, const std::string& sql) {
-  auto c = db::open_postgres(uri);
-  auto s = c->prepare(sql);
-  return s.step() ? s.text(0) : "";
-}
+std::string pg_value(const std::string& uri, const std::string& sql) { return test::sql_value(uri, sql); }
 
 }  // namespace
 
