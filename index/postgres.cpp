@@ -189,8 +189,11 @@ PgConnection::PgConnection(const std::string& conninfo) {
   PQconninfoFree(opts);
   // Defaults first: the expanded string that comes after them overrides any of them it sets. UTF8, as
   // xsearch's text is; a server that never answers should not hang an ingest forever.
-  const char* keys[] = {"connect_timeout", "client_encoding", "fallback_application_name", "dbname", nullptr};
-  const char* values[] = {has_timeout ? nullptr : "10", "UTF8", "xsearch", conninfo.c_str(), nullptr};
+  // TCP keepalives and a user timeout: a connection whose peer vanished (a network cut, a server machine
+  // gone) fails within about a minute instead of blocking a worker's heartbeat forever. (Unix sockets ignore them.)
+  const char* keys[] = {"connect_timeout", "client_encoding", "fallback_application_name", "keepalives", "keepalives_idle",
+                        "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
+  const char* values[] = {has_timeout ? nullptr : "10", "UTF8", "xsearch", "1", "30", "10", "3", "60000", conninfo.c_str(), nullptr};
   conn_ = PQconnectdbParams(has_timeout ? keys + 1 : keys, has_timeout ? values + 1 : values, 1);
   if (!conn_) throw Error("cannot connect to PostgreSQL: out of memory");
   path_ = describe(conn_);
