@@ -46,6 +46,16 @@ void IndexFileWriter::check_cancelled() {
   }
 }
 
+std::size_t IndexFileWriter::write_some(const char* p, std::size_t bytes, int64_t at) {
+  for (;;) {
+    const ssize_t n = at < 0 ? ::write(fd_, p, std::min(bytes, kChunk)) : ::pwrite(fd_, p, std::min(bytes, kChunk), static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("write", errno);
+    if (n == 0) fail("write", EIO);
+    return static_cast<std::size_t>(n);
+  }
+}
+
 void IndexFileWriter::write(const void* data, std::size_t bytes) {
   const auto* p = static_cast<const char*>(data);
   std::size_t since_check = 0;
@@ -54,16 +64,11 @@ void IndexFileWriter::write(const void* data, std::size_t bytes) {
       check_cancelled();
       since_check = 0;
     }
-    const ssize_t n = ::write(fd_, p, std::min(bytes, kChunk));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("write", errno);
-    }
-    if (n == 0) fail("write", EIO);
+    const std::size_t n = write_some(p, bytes, -1);
     p += n;
-    bytes -= static_cast<std::size_t>(n);
-    written_ += static_cast<uint64_t>(n);
-    since_check += static_cast<std::size_t>(n);
+    bytes -= n;
+    written_ += n;
+    since_check += n;
   }
 }
 
@@ -76,15 +81,10 @@ void IndexFileWriter::write_at(uint64_t offset, const void* data, std::size_t by
   const auto* p = static_cast<const char*>(data);
   check_cancelled();
   while (bytes > 0) {
-    const ssize_t n = ::pwrite(fd_, p, std::min(bytes, kChunk), static_cast<off_t>(offset));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("write", errno);
-    }
-    if (n == 0) fail("write", EIO);
+    const std::size_t n = write_some(p, bytes, static_cast<int64_t>(offset));
     p += n;
-    bytes -= static_cast<std::size_t>(n);
-    offset += static_cast<uint64_t>(n);
+    bytes -= n;
+    offset += n;
   }
 }
 

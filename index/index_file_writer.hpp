@@ -36,6 +36,9 @@ class IndexFileWriter {
 
  private:
   void fail(const std::string& step, int err);
+  // One write (at < 0: appended) or pwrite (at the offset) of at most a chunk, retried on EINTR; the bytes
+  // written, or a failure.
+  std::size_t write_some(const char* p, std::size_t bytes, int64_t at);
   std::filesystem::path path_, tmp_;
   std::function<bool()> cancelled_;
   int fd_ = -1;

@@ -73,8 +73,9 @@ std::vector<int64_t> assign(const faiss::IndexFlatIP& centroids, const float* ve
   return {labels.begin(), labels.end()};
 }
 
-// Every clip with id > `after`, in id order, with its vector.
-void read_rows_after(db::Connection& c, int64_t dim, int64_t after, std::vector<int64_t>& ids, std::vector<float>& vectors,
+}  // namespace
+
+void read_embeddings(db::Connection& c, int64_t dim, int64_t after, std::vector<int64_t>& ids, std::vector<float>& vectors,
                      const std::function<bool()>& cancelled, const std::filesystem::path& index) {
   auto s = c.prepare("SELECT id, embedding FROM clips WHERE id > ? ORDER BY id");
   s.bind(1, after);
@@ -86,6 +87,8 @@ void read_rows_after(db::Connection& c, int64_t dim, int64_t after, std::vector<
     if (ids.size() % kChunkRows == 0) check(cancelled, index);
   }
 }
+
+namespace {
 
 // Trains `nlist` centroids on up to nlist x 64 clips spread evenly over the id range (read in id order:
 // the database pages are visited forward once).
@@ -329,7 +332,7 @@ ListsWritten write_lists(db::Connection& c, const std::filesystem::path& index, 
   const int64_t dim = h.dim, nlist = main.nlist();
   std::vector<int64_t> new_ids;
   std::vector<float> new_vectors;
-  read_rows_after(c, dim, before.max_id, new_ids, new_vectors, cancelled, index);
+  read_embeddings(c, dim, before.max_id, new_ids, new_vectors, cancelled, index);
   const int64_t additions = (added ? added->header().count : 0) + static_cast<int64_t>(new_ids.size());
   const bool merge = additions * 4 > main.header().count || dead * 8 > main.header().count;
   ListsWritten w;

@@ -62,6 +62,12 @@ ListsWritten write_lists(db::Connection& c, const std::filesystem::path& index, 
 std::vector<std::pair<int64_t, float>> search_lists(db::Connection& c, const ListIndex& index, const float* query, int64_t k,
                                                     const std::unordered_set<int64_t>& skip);
 
+// Every stored embedding with its clip id above `after`, in id order, appended to `ids` and `vectors`
+// (a wrong size is an error naming the clip); `cancelled` (may be empty) is asked every chunk of rows,
+// and IndexWriteCancelled names `index`.
+void read_embeddings(db::Connection& c, int64_t dim, int64_t after, std::vector<int64_t>& ids, std::vector<float>& vectors,
+                     const std::function<bool()>& cancelled, const std::filesystem::path& index);
+
 // Exact inner product of a stored embedding blob with `query` (accumulated in double, as every exact
 // score of the library is).
 float exact_score(const float* embedding, const float* query, int64_t dim);

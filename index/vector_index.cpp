@@ -37,8 +37,6 @@ namespace {
 
 // Legacy IVF-Flat files visit one list in 32, at least 16 (as the lists kind does).
 int64_t ivf_probes(int64_t lists) { return probes_for(lists); }
-// Rows read from SQLite between two questions to `cancelled`.
-constexpr int64_t kCancelEvery = 4096;
 
 struct FileCloser {
   void operator()(FILE* f) const {
@@ -101,23 +99,6 @@ std::optional<LoadedIndex> read_index_file(const std::filesystem::path& p) {
   if (!dynamic_cast<faiss::IndexIVFFlat*>(out.ivf.get()) || out.ivf->ntotal != out.header.count || out.ivf->d != out.header.dim)
     throw Error(p.string() + ": the FAISS data disagrees with the index header");
   return out;
-}
-
-// Every stored embedding with its clip id (id > `after`), in id order.
-void read_embeddings(db::Connection& c, int64_t dim, int64_t after, std::vector<int64_t>& ids, std::vector<float>& vectors,
-                     const std::function<bool()>& cancelled = {}) {
-  auto s = c.prepare("SELECT id, embedding FROM clips WHERE id > ? ORDER BY id");
-  s.bind(1, after);
-  int64_t rows = 0;
-  while (s.step()) {
-    if (s.blob_bytes(1) != static_cast<int>(dim * sizeof(float)))
-      throw Error(c.path() + ": clip " + std::to_string(s.int64(0)) + " has an embedding of the wrong size");
-    const auto* v = static_cast<const float*>(s.blob(1));
-    vectors.insert(vectors.end(), v, v + dim);
-    ids.push_back(s.int64(0));
-    if (++rows % kCancelEvery == 0 && cancelled && cancelled())
-      throw IndexWriteCancelled(c.path() + ": index write cancelled");
-  }
 }
 
 int64_t single_int(db::Connection& c, const std::string& sql, int64_t bind = -1) {
@@ -294,7 +275,7 @@ void Library::rebuild_index(const std::function<bool()>& cancelled, bool from_sc
       impl.drop_index();
       std::vector<int64_t> ids;
       std::vector<float> vectors;
-      read_embeddings(c, m->dim, 0, ids, vectors, cancelled);
+      read_embeddings(c, m->dim, 0, ids, vectors, cancelled, path);
       ExactFile::write(path, h, ids, vectors, cancelled);
       written.max_id = ids.empty() ? 0 : ids.back();
     }
@@ -375,7 +356,7 @@ std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>&
   // The clips stored after the index was written (all of them without an index), scored exactly.
   std::vector<int64_t> ids;
   std::vector<float> vectors;
-  read_embeddings(c, m->dim, after, ids, vectors);
+  read_embeddings(c, m->dim, after, ids, vectors, {}, index_path());
   if (!ids.empty()) {
     std::vector<float> scores(ids.size());
     for (std::size_t i = 0; i < ids.size(); ++i) scores[i] = exact_score(vectors.data() + i * static_cast<std::size_t>(m->dim), query.data(), m->dim);

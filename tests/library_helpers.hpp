@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cmath>
+#include <random>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -20,6 +22,16 @@
 extern char** environ;
 
 namespace xsearch::test {
+
+// A random unit vector of `dim` values (Gaussian, normalised): a stand-in for a clip's embedding.
+inline std::vector<float> random_unit(std::mt19937& rng, int dim) {
+  std::normal_distribution<float> normal;
+  std::vector<float> v(static_cast<std::size_t>(dim));
+  double n = 0;
+  for (float& x : v) n += (x = normal(rng)) * x;
+  for (float& x : v) x = static_cast<float>(x / std::sqrt(n));
+  return v;
+}
 
 inline std::string model_arg() { return " --model " + quote((fixtures_dir() / "xclip-tiny-full").string()); }
 

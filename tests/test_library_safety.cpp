@@ -16,6 +16,7 @@
 
 #include "cli_runner.hpp"
 #include "helpers.hpp"
+#include "library_helpers.hpp"
 #include "../index/index_header.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/library.hpp"
@@ -27,15 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<float> random_unit(std::mt19937& rng, int dim) {
-  std::normal_distribution<float> normal;
-  std::vector<float> v(dim);
-  double n = 0;
-  for (float& x : v) n += (x = normal(rng)) * x;
-  for (float& x : v) x = static_cast<float>(x / std::sqrt(n));
-  return v;
-}
-
 VideoRecord video(const std::string& path) {
   VideoRecord r;
   r.path = path;
@@ -45,7 +37,7 @@ VideoRecord video(const std::string& path) {
 
 std::vector<ClipData> clips_of(std::mt19937& rng, int n, int dim) {
   std::vector<ClipData> out;
-  for (int i = 0; i < n; ++i) out.push_back({i * 2.0, i * 2.0 + 2, random_unit(rng, dim), {}});
+  for (int i = 0; i < n; ++i) out.push_back({i * 2.0, i * 2.0 + 2, test::random_unit(rng, dim), {}});
   return out;
 }
 

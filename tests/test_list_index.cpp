@@ -24,14 +24,7 @@ struct ScopedLimit {
   ~ScopedLimit() { ::unsetenv("XSEARCH_EXACT_LIMIT"); }
 };
 
-std::vector<float> random_unit(std::mt19937& rng) {
-  std::normal_distribution<float> normal;
-  std::vector<float> v(kDim);
-  double n = 0;
-  for (float& x : v) n += (x = normal(rng)) * x;
-  for (float& x : v) x = static_cast<float>(x / std::sqrt(n));
-  return v;
-}
+std::vector<float> random_unit(std::mt19937& rng) { return test::random_unit(rng, kDim); }
 
 // A library of either backend (a shared one keeps its index files in the cache, here under tmp).
 struct Fixture {

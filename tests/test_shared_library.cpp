@@ -20,15 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::vector<float> unit(std::mt19937& rng, int dim) {
-  std::normal_distribution<float> normal;
-  std::vector<float> v(static_cast<std::size_t>(dim));
-  double n = 0;
-  for (float& x : v) n += (x = normal(rng)) * x;
-  for (float& x : v) x = static_cast<float>(x / std::sqrt(n));
-  return v;
-}
-
 VideoRecord record(const std::string& path) {
   VideoRecord r;
   r.path = path;
@@ -39,7 +30,7 @@ VideoRecord record(const std::string& path) {
 
 std::vector<ClipData> clips_of(std::mt19937& rng, int n, int dim) {
   std::vector<ClipData> out;
-  for (int c = 0; c < n; ++c) out.push_back({c * 4.0, c * 4.0 + 4, unit(rng, dim), {}});
+  for (int c = 0; c < n; ++c) out.push_back({c * 4.0, c * 4.0 + 4, test::random_unit(rng, dim), {}});
   return out;
 }
 
