@@ -77,7 +77,8 @@ void add_classify_command(CLI::App& app, Runner& run) {
   cmd->add_option("video", a->video, "Video file")->required();
   cmd->add_option("--labels", a->labels, "Comma-separated labels, e.g. \"playing sports,eating spaghetti\"")->required();
   cmd->add_option("--model", a->model, "Model folder or hub id (default: $XSEARCH_MODEL)");
-  cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N");
+  cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N")
+      ->envname("XSEARCH_DEVICE");
   cmd->add_flag("--per-clip", a->per_clip, "Classify each clip instead of the whole video");
   cmd->add_option("--window", a->window, "Clip length in seconds, with --per-clip")->check(CLI::PositiveNumber);
   cmd->add_option("--stride", a->stride, "Seconds between clip starts, with --per-clip (default: the window)");

@@ -220,7 +220,8 @@ void add_ingest_command(CLI::App& app, Runner& run) {
   cmd->add_option("paths", a->paths, "Folders or video files")->required();
   add_db_option(cmd, a->db);
   cmd->add_option("--model", a->model, "Model folder (default: $XSEARCH_MODEL, or the library's model)");
-  cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N");
+  cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N")
+      ->envname("XSEARCH_DEVICE");
   cmd->add_option("--window", a->window, "Clip length in seconds")->check(CLI::PositiveNumber);
   cmd->add_option("--stride", a->stride, "Seconds between clip starts (default: the window)");
   cmd->add_option("--batch", a->batch, "Clips per model batch (default: 4 on a CPU, 8 on CUDA)")->check(CLI::PositiveNumber);

@@ -188,7 +188,8 @@ void add_query_commands(CLI::App& app, Runner& run) {
   cmd->add_option("--like", a->like, "PATH@SECONDS: clips similar to that clip of that video");
   cmd->add_flag("--rerank", a->rerank, "Re-score the top candidates with X-CLIP's exact, video-prompted score");
   cmd->add_option("--model", a->model, "Model folder (default: the library's)");
-  cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N");
+  cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N")
+      ->envname("XSEARCH_DEVICE");
   cmd->add_option("--threads", a->threads, "Model threads (default: all cores)");
   cmd->add_flag("--json", a->json, "Print JSON (schema in README.md), with each hit's thumbnail file (made when missing)");
   cmd->add_flag("--no-thumbnails", a->no_thumbnails, "With --json: do not make missing thumbnails (their \"thumbnail\" is null)");

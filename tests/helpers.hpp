@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include "xsearch/host_tensor.hpp"
 
@@ -31,6 +31,24 @@ inline fs::path fixtures_dir() {
                                                "(or XSEARCH_FIXTURES set to another copy)");
   return dir;
 }
+
+// The device the model tests run on: the CPU, or $XSEARCH_TEST_DEVICE ("cuda" on a GPU machine; float32
+// with TF32 off there, so the CPU's tolerances hold).
+inline std::string test_device() {
+  const char* d = std::getenv("XSEARCH_TEST_DEVICE");
+  return d && *d ? d : "cpu";
+}
+
+// The commands the tests run (ingest, classify, query --rerank) take their default --device from
+// $XSEARCH_DEVICE: set it before any test starts one, so that they run on the test device too, in float32
+// (the tests' tolerances are float32's).
+inline const bool cli_device_from_test_device = [] {
+  if (const char* d = std::getenv("XSEARCH_TEST_DEVICE"); d && *d) {
+    ::setenv("XSEARCH_DEVICE", d, 1);
+    ::setenv("XSEARCH_DTYPE", "float32", 1);
+  }
+  return true;
+}();
 
 // A fresh folder under the system temp dir, removed at scope exit.
 class TempDir {

@@ -6,6 +6,7 @@
 
 using namespace xsearch;
 using xsearch::test::fixtures_dir;
+namespace test = xsearch::test;
 
 TEST_CASE("model options refuse unknown devices and half precision on the CPU", "[model]") {
   const auto dir = fixtures_dir() / "xclip-tiny";
@@ -26,7 +27,7 @@ TEST_CASE("model options refuse unknown devices and half precision on the CPU", 
 TEST_CASE("model calls reject inputs of the wrong shape with a clear error", "[model]") {
   const auto dir = fixtures_dir() / "xclip-tiny";
   ModelOptions o;
-  o.device = "cpu";
+  o.device = test::test_device();
   const Model m = Model::load(dir, o);
   const SafetensorsFile inputs(dir / "inputs.safetensors");
   // 3 frames where the model takes 4.

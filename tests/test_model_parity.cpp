@@ -23,12 +23,10 @@ namespace {
 constexpr double kAtol = 1e-4;
 constexpr double kRtol = 1e-4;
 
-// The device under test: the CPU, or $XSEARCH_TEST_DEVICE (e.g. "cuda" on a GPU machine, float32 with
-// TF32 off, where the same tolerances hold).
+// The device under test: the CPU, or $XSEARCH_TEST_DEVICE (test::test_device()).
 ModelOptions test_options() {
   ModelOptions o;
-  const char* d = std::getenv("XSEARCH_TEST_DEVICE");
-  o.device = d && *d ? d : "cpu";
+  o.device = test::test_device();
   return o;
 }
 
@@ -39,7 +37,7 @@ static void check_every_tensor(const std::string& inputs, const std::string& exp
   const auto dir = fixtures_dir() / "xclip-tiny";
   test::TempDir tmp;
   const auto out_path = tmp / "out.safetensors";
-  dev_forward(dir, dir / inputs, out_path, interpolate);
+  dev_forward(dir, dir / inputs, out_path, interpolate, 0, test::test_device());
   const SafetensorsFile expected(dir / expected_file);
   const SafetensorsFile actual(out_path);
   REQUIRE(expected.tensors().size() >= at_least);
@@ -146,9 +144,11 @@ TEST_CASE("gradients of the contrastive loss reach every parameter and match fin
   const Model model = Model::load(dir, test_options());
   auto& m = torch_module(model);
   const SafetensorsFile inputs(dir / "inputs.safetensors");
-  const auto ids = to_tensor(inputs.read("input_ids_pair"));
-  const auto mask = to_tensor(inputs.read("attention_mask_pair"));
-  const auto pixels = to_tensor(inputs.read("pixel_values"));
+  // The inputs go where the model is (the CPU, or CUDA with XSEARCH_TEST_DEVICE=cuda).
+  const auto device = m.logit_scale.device();
+  const auto ids = to_tensor(inputs.read("input_ids_pair")).to(device);
+  const auto mask = to_tensor(inputs.read("attention_mask_pair")).to(device);
+  const auto pixels = to_tensor(inputs.read("pixel_values")).to(device);
   auto out = m.forward(ids, pixels, mask, true);
   out.loss.backward();
   for (const auto& p : m.named_parameters()) {
@@ -157,6 +157,7 @@ TEST_CASE("gradients of the contrastive loss reach every parameter and match fin
     CHECK(p.value().grad().isfinite().all().item<bool>());
   }
   // The loss's derivative with respect to logit_scale, against a central difference in float64.
+  REQUIRE(device.str() == Model::load(dir, test_options()).device());  // the test ran where it was pointed
   const double analytic = m.logit_scale.grad().item<double>();
   m.to(at::kDouble);
   const auto pixels64 = pixels.to(at::kDouble);

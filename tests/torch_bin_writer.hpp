@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include <catch2/catch.hpp>
+#include "catch_compat.hpp"
 
 #include "xsearch/safetensors.hpp"
 

@@ -2,6 +2,7 @@
 // the same run a plain matmul's GFLOP/s, so that the model's speed also reads as a fraction of what the
 // machine's BLAS reaches. Uses a random checkpoint of base-patch32's layout unless --model is given.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>

@@ -10,16 +10,17 @@
 namespace xsearch {
 
 void dev_forward(const std::filesystem::path& model_dir, const std::filesystem::path& inputs_path,
-                 const std::filesystem::path& out_path, bool interpolate, int threads) {
+                 const std::filesystem::path& out_path, bool interpolate, int threads,
+                 const std::string& device) {
   ModelOptions options;
-  options.device = "cpu";
+  options.device = device;
   options.threads = threads;
   const Model model = Model::load(model_dir, options);
   auto& m = torch_module(model);
   const SafetensorsFile inputs(inputs_path);
   auto input = [&](const char* name) {
     if (!inputs.find(name)) throw Error(inputs_path.string() + ": no tensor named \"" + name + "\"");
-    return to_tensor(inputs.read(name));
+    return to_tensor(inputs.read(name), m.logit_scale.device());  // where the model is
   };
   c10::InferenceMode guard;
   try {
