@@ -20,6 +20,10 @@ namespace xsearch {
 
 namespace {
 
+// FAISS labels: faiss::Index::idx_t in FAISS 1.7.3, faiss::idx_t in 1.11 (Index::idx_t is gone): the type
+// of Index::ntotal in both.
+using faiss_idx_t = decltype(faiss::Index::ntotal);
+
 // Rows read from the database per step of a build (about 32 MB of 512-value embeddings): the unit of
 // assignment and of the questions to `cancelled`.
 constexpr int64_t kChunkRows = 16384;
@@ -64,7 +68,7 @@ void append_half(std::vector<uint16_t>& out, const float* v, int64_t dim) {
 // per block).
 std::vector<int64_t> assign(const faiss::IndexFlatIP& centroids, const float* vectors, int64_t n) {
   std::vector<float> scores(static_cast<std::size_t>(n));
-  std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(n));
+  std::vector<faiss_idx_t> labels(static_cast<std::size_t>(n));
   if (n > 0) centroids.search(n, vectors, 1, scores.data(), labels.data());
   // FAISS answers -1 for a vector that scores NaN everywhere (a non-finite embedding): list 0 holds it,
   // and the exact re-score keeps it out of every result.

@@ -35,6 +35,10 @@ namespace xsearch {
 
 namespace {
 
+// FAISS labels: faiss::Index::idx_t in FAISS 1.7.3, faiss::idx_t in 1.11 (Index::idx_t is gone): the type
+// of Index::ntotal in both.
+using faiss_idx_t = decltype(faiss::Index::ntotal);
+
 // Legacy IVF-Flat files visit one list in 32, at least 16 (as the lists kind does).
 int64_t ivf_probes(int64_t lists) { return probes_for(lists); }
 
@@ -133,7 +137,7 @@ std::vector<std::pair<int64_t, float>> search_faiss(faiss::Index& index, const f
   k = std::min<int64_t>(k, index.ntotal);
   if (k <= 0) return {};
   std::vector<float> scores(static_cast<std::size_t>(k));
-  std::vector<faiss::Index::idx_t> labels(static_cast<std::size_t>(k));
+  std::vector<faiss_idx_t> labels(static_cast<std::size_t>(k));
   index.search(1, query, k, scores.data(), labels.data());
   std::vector<std::pair<int64_t, float>> out;
   for (int64_t i = 0; i < k; ++i)

@@ -13,7 +13,8 @@ packages=(
   libcli11-dev libfmt-dev catch2 nlohmann-json3-dev libutf8proc-dev
   libcurl4-openssl-dev libssl-dev libzip-dev python3
   libcpp-httplib-dev chromium nodejs
-  clang libclang-rt-14-dev
+  # libclang-rt-dev: the sanitizer and libFuzzer runtimes of the default clang (14 on Debian 12, 19 on 13)
+  clang libclang-rt-dev
 )
 
 missing=()

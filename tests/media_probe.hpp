@@ -62,7 +62,11 @@ inline Probed probe_media(const fs::path& path) {
       ProbedFrame f;
       const int64_t ts = frame->best_effort_timestamp != AV_NOPTS_VALUE ? frame->best_effort_timestamp : frame->pts;
       f.time = ts * av_q2d(vs->time_base);
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(58, 7, 100)
+      f.key = (frame->flags & AV_FRAME_FLAG_KEY) != 0;  // FFmpeg 6.1 deprecates AVFrame::key_frame
+#else
       f.key = frame->key_frame;
+#endif
       double sum = 0;
       for (int y = 0; y < frame->height; ++y)
         for (int x = 0; x < frame->width; ++x) sum += frame->data[0][y * frame->linesize[0] + x];

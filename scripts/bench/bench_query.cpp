@@ -31,6 +31,10 @@
 
 namespace {
 
+// FAISS labels: faiss::Index::idx_t in FAISS 1.7.3, faiss::idx_t in 1.11 (Index::idx_t is gone): the type
+// of Index::ntotal in both.
+using faiss_idx_t = decltype(faiss::Index::ntotal);
+
 using clock_type = std::chrono::steady_clock;
 constexpr int kDim = 512;
 constexpr int kClipsPerVideo = 100;  // a library of 7-minute videos cut into 4-second clips
@@ -227,7 +231,7 @@ int main(int argc, char** argv) {
     ivf.own_fields = true;
     for (int64_t v = 0; v * kClipsPerVideo < clips; v += 100) {
       std::vector<float> block;
-      std::vector<faiss::Index::idx_t> ids;
+      std::vector<faiss_idx_t> ids;
       for (int64_t w = v; w < v + 100 && w * kClipsPerVideo < clips; ++w) {
         const auto vectors = gen.video(w, static_cast<int>(std::min<int64_t>(kClipsPerVideo, clips - w * kClipsPerVideo)));
         for (std::size_t c = 0; c < vectors.size(); ++c) {
@@ -235,7 +239,7 @@ int main(int argc, char** argv) {
           ids.push_back(w * kClipsPerVideo + static_cast<int64_t>(c) + 1);
         }
       }
-      ivf.add_with_ids(static_cast<faiss::Index::idx_t>(ids.size()), block.data(), ids.data());
+      ivf.add_with_ids(static_cast<faiss_idx_t>(ids.size()), block.data(), ids.data());
     }
     const std::string peer = db + ".faiss-ivfflat";
     faiss::write_index(&ivf, peer.c_str());
@@ -244,7 +248,7 @@ int main(int argc, char** argv) {
     auto* loaded_ivf = dynamic_cast<faiss::IndexIVFFlat*>(loaded.get());
     loaded_ivf->nprobe = static_cast<size_t>(xsearch::probes_for(nlist));
     std::vector<float> scores(10);
-    std::vector<faiss::Index::idx_t> labels(10);
+    std::vector<faiss_idx_t> labels(10);
     loaded->search(1, qs[0].data(), 10, scores.data(), labels.data());
     const double load_and_first = seconds_since(t0);
     std::vector<double> peer_warm;

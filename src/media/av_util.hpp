@@ -145,10 +145,22 @@ class Output {
 
 // Copies a stream's rotation (display matrix) to an output stream, so that players show it upright.
 inline void copy_rotation(const AVStream* from, AVStream* to) {
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(60, 29, 100)
+  // FFmpeg 6.1 keeps a stream's side data in codecpar (av_stream_{get,new}_side_data are deprecated in 7.1,
+  // gone in 8); avcodec_parameters_copy already took it along.
+  const AVCodecParameters* in = from->codecpar;
+  AVCodecParameters* out = to->codecpar;
+  const AVPacketSideData* m = av_packet_side_data_get(in->coded_side_data, in->nb_coded_side_data, AV_PKT_DATA_DISPLAYMATRIX);
+  if (!m || m->size == 0) return;
+  if (av_packet_side_data_get(out->coded_side_data, out->nb_coded_side_data, AV_PKT_DATA_DISPLAYMATRIX)) return;
+  if (AVPacketSideData* d = av_packet_side_data_new(&out->coded_side_data, &out->nb_coded_side_data, AV_PKT_DATA_DISPLAYMATRIX, m->size, 0))
+    std::memcpy(d->data, m->data, m->size);
+#else
   size_t size = 0;
   const uint8_t* m = av_stream_get_side_data(from, AV_PKT_DATA_DISPLAYMATRIX, &size);
   if (!m || size == 0) return;
   if (uint8_t* d = av_stream_new_side_data(to, AV_PKT_DATA_DISPLAYMATRIX, size)) std::memcpy(d, m, size);
+#endif
 }
 
 // Whether an audio stream of `codec` can go into `format` (and, with browser_only, be played by a browser).

@@ -85,9 +85,18 @@ CutResult cut_exact(const std::filesystem::path& input, double start, double end
   enc->width = out_w;
   enc->height = out_h;
   enc->pix_fmt = AV_PIX_FMT_YUV420P;
-  if (encoder->pix_fmts) {
-    enc->pix_fmt = encoder->pix_fmts[0];
-    for (const AVPixelFormat* p = encoder->pix_fmts; *p != AV_PIX_FMT_NONE; ++p)
+  const AVPixelFormat* formats = nullptr;  // null: the encoder takes any
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(61, 13, 100)
+  // FFmpeg 7.1 deprecates AVCodec::pix_fmts for avcodec_get_supported_config.
+  const void* configs = nullptr;
+  if (avcodec_get_supported_config(enc.get(), encoder, AV_CODEC_CONFIG_PIX_FORMAT, 0, &configs, nullptr) >= 0)
+    formats = static_cast<const AVPixelFormat*>(configs);
+#else
+  formats = encoder->pix_fmts;
+#endif
+  if (formats) {
+    enc->pix_fmt = formats[0];
+    for (const AVPixelFormat* p = formats; *p != AV_PIX_FMT_NONE; ++p)
       if (*p == AV_PIX_FMT_YUV420P) enc->pix_fmt = *p;
   }
   enc->time_base = vtb;

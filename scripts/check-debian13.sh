@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Builds xsearch and runs its whole suite on Debian 13 (trixie: GCC 14, FFmpeg 7.1, FAISS 1.11, LibTorch 2.6,
+# Catch2 3, PostgreSQL 17, cpp-httplib 0.18, fmt 10, CLI11 2.4) from a Debian 12 machine, in a chroot:
+#   1. root:     a trixie root file system made with mmdebstrap in build-debian13/root (made once, then reused);
+#   2. packages: a copy of this working tree goes to /xsearch in the root, where scripts/setup.sh installs
+#                the packages (the one list of them) and the browser test's node_modules;
+#   3. build:    scripts/build.sh with XSEARCH_BUILD_DIR=build-trixie (ccache in the root's /root/.cache);
+#   4. tests:    ctest over the whole suite, as scripts/test.sh runs it.
+# Everything lives in build-debian13/ (ignored); logs are in build-debian13/logs. The chroot runs in its own
+# mount and PID namespaces (unshare), so its mounts never reach the host and no process outlives it; the
+# mounts are also undone by a trap. Needs root (or sudo). Prints one summary line; exits non-zero on any
+# failure. `scripts/check-debian13.sh --run 'COMMAND'` runs only COMMAND in the root's copy (after making the
+# root when missing), e.g. --run 'ninja -C build-trixie -k 0'. Environment: XSEARCH_DEBIAN13_DIR (default build-debian13), XSEARCH_DEBIAN13_MIRROR and
+# XSEARCH_DEBIAN13_SECURITY (default: the URIs of /etc/apt/sources.list.d/debian.sources).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+self=$repo/scripts/check-debian13.sh
+work=${XSEARCH_DEBIAN13_DIR:-$repo/build-debian13}
+root=$work/root
+logs=$work/logs
+build_dir=build-trixie   # inside the copy (/xsearch), never the host's ./build
+
+if [ "$(id -u)" -ne 0 ]; then
+  exec sudo --preserve-env=XSEARCH_DEBIAN13_DIR,XSEARCH_DEBIAN13_MIRROR,XSEARCH_DEBIAN13_SECURITY "$self" "$@"
+fi
+
+# The URI of the first deb822 stanza of the machine's own sources whose Suites match $1.
+source_uri() {
+  local f=/etc/apt/sources.list.d/debian.sources
+  [ -r "$f" ] || return 0
+  awk -v want="$1" 'BEGIN { RS = ""; FS = "\n" }
+    { uri = ""; suites = ""
+      for (i = 1; i <= NF; i++) {
+        if ($i ~ /^URIs:/) { s = $i; sub(/^URIs:[ \t]*/, "", s); split(s, a, /[ \t]+/); uri = a[1] }
+        if ($i ~ /^Suites:/) suites = $i
+      }
+      if (uri != "" && suites ~ want) { print uri; exit } }' "$f"
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# Inside the private mount + PID namespace (the outer part below starts this with `unshare`).
+if [ "${1:-}" = --inner ]; then
+  mounted=()
+  cleanup() {
+    local i
+    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
+  }
+  trap cleanup EXIT
+  trap 'exit 130' INT TERM   # PID 1 of the namespace ignores signals it has no handler for
+  # Nothing mounted here may propagate back to the host (the namespace's copy of / may be shared).
+  mount --make-rprivate /
+  mnt() { mount "$@"; mounted+=("${!#}"); }
+  mnt -t proc proc "$root/proc"
+  mnt -t sysfs sysfs "$root/sys"
+  mnt --bind /dev "$root/dev"
+  mkdir -p "$root/dev/pts" "$root/dev/shm"
+  mnt -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts"
+  mnt -t tmpfs -o mode=1777,size=4g tmpfs "$root/dev/shm"   # chromium and PostgreSQL's shared memory
+  mkdir -p "$root/mnt/xsearch-src"
+  mnt --bind -o ro "$repo" "$root/mnt/xsearch-src"
+  mount -o remount,bind,ro "$root/mnt/xsearch-src"
+  cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+  # The machine's own extra certificate authorities (a proxy's, say) hold in the root too: npm ci needs them.
+  if [ -d /usr/local/share/ca-certificates ]; then
+    cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+  fi
+  passed_env=()
+  for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+    if [ -n "${!v:-}" ]; then passed_env+=("$v=${!v}"); fi
+  done
+
+  in_root() {
+    chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
+      PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+      NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt "${passed_env[@]}" /bin/bash -c "$1"
+  }
+  times="root ${XSEARCH_DEBIAN13_ROOT_TIME:-?} s"
+  phase() {  # phase NAME COMMAND: runs COMMAND in the root, its output to the console and logs/NAME.log
+    local name=$1 start=$SECONDS rc=0
+    echo "debian13: == $name" >&2
+    in_root "$2" 2>&1 | tee "$logs/$name.log" || rc=$?
+    times+=", $name $((SECONDS - start)) s"
+    return "$rc"
+  }
+  summary() { echo "debian13: $times; $1"; }
+
+  # The tree as the working tree is now (edits and untracked files included), without build folders, git
+  # data or node_modules (the root keeps its own, installed by setup.sh); rsync keeps mtimes, so Ninja
+  # rebuilds only what changed.
+  copy='rsync -a --delete --exclude=/.git --exclude="/build*/" --exclude=/.cache/ --exclude=/deps/ \
+          --exclude=node_modules/ /mnt/xsearch-src/ /xsearch/'
+  # --run 'COMMAND': only COMMAND, in /xsearch after a fresh copy of the tree (for a look at one failure).
+  if [ "${2:-}" = --run ]; then
+    in_root "set -e; update-ca-certificates >/dev/null; $copy; cd /xsearch; ${3:-bash -i}"
+    exit
+  fi
+  phase packages "set -euo pipefail; update-ca-certificates >/dev/null; $copy; cd /xsearch && scripts/setup.sh" || { summary "(packages failed)"; exit 1; }
+  phase build "set -euo pipefail; cd /xsearch && XSEARCH_BUILD_DIR=$build_dir nice -n 10 scripts/build.sh" ||
+    { summary "(build failed: $logs/build.log)"; exit 1; }
+  rc=0
+  phase tests "cd /xsearch && nice -n 10 ctest --test-dir $build_dir --output-on-failure -j \$(nproc)" || rc=$?
+  counts=$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$logs/tests.log" | tail -1 || true)
+  skipped=$(sed -n '/The following tests did not run:/,/^$/p' "$logs/tests.log" | grep -c 'Skipped' || true)
+  failed=$(sed -n '/The following tests FAILED:/,/^$/p' "$logs/tests.log" | grep -E '^\s+[0-9]+ - ' || true)
+  summary "tests: ${counts:-no result} (${skipped} skipped)"
+  if [ -n "$failed" ]; then echo "debian13: failed tests:"; echo "$failed"; fi
+  [ "$rc" -eq 0 ] && [ -n "$counts" ] || exit 1
+  exit 0
+fi
+
+# ---------------------------------------------------------------------------------------------------------
+# Outside: make (or reuse) the root, then run the rest in private namespaces.
+mkdir -p "$work" "$logs"
+start=$SECONDS
+if [ ! -e "$work/root.done" ]; then
+  missing=()
+  for p in mmdebstrap debian-archive-keyring; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "debian13: installing ${missing[*]} on this machine" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
+      { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; }
+  fi
+  mirror=${XSEARCH_DEBIAN13_MIRROR:-$(source_uri '[ \t](bookworm|trixie|stable)([ \t]|$)')}
+  mirror=${mirror:-http://deb.debian.org/debian}
+  security=${XSEARCH_DEBIAN13_SECURITY:-$(source_uri '-security')}
+  security=${security:-http://deb.debian.org/debian-security}
+  # A half-made root from an interrupted run: remove it, never crossing into a mounted file system.
+  if grep -q " $work/root" /proc/self/mountinfo; then
+    echo "debian13: something is still mounted under $work/root; unmount it first" >&2; exit 1
+  fi
+  rm -rf --one-file-system "$root" "$root.new"
+  echo "debian13: == root (mmdebstrap trixie from $mirror)" >&2
+  # policy-rc.d: installing postgresql must not start a server in the root (the tests start their own).
+  # mmdebstrap's own mounts stay in a private mount namespace.
+  if ! unshare --mount --propagation private \
+      mmdebstrap --mode=root --variant=apt --include=ca-certificates,rsync \
+        --customize-hook='printf "#!/bin/sh\nexit 101\n" > "$1/usr/sbin/policy-rc.d"; chmod 755 "$1/usr/sbin/policy-rc.d"' \
+        trixie "$root.new" \
+        "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" \
+        "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie-updates main" \
+        "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $security trixie-security main" \
+        > "$logs/root.log" 2>&1; then
+    tail -30 "$logs/root.log" >&2
+    echo "debian13: mmdebstrap failed (log: $logs/root.log)" >&2
+    exit 1
+  fi
+  mv "$root.new" "$root"
+  touch "$work/root.done"
+fi
+export XSEARCH_DEBIAN13_ROOT_TIME=$((SECONDS - start))
+export XSEARCH_DEBIAN13_DIR=$work
+exec unshare --mount --pid --fork --propagation private "$self" --inner "$@"
