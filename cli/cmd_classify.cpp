@@ -5,6 +5,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "cli/arg_checks.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/full_exec.hpp"
@@ -16,7 +17,7 @@ namespace xsearch::cli {
 namespace {
 
 struct ClassifyArgs {
-  std::string video, labels, model, device = "auto";
+  std::string video, labels, model, device = "auto", dtype = "float32";
   double window = 4.0, stride = 0.0;
   bool json = false, per_clip = false;
   int threads = 0;
@@ -40,6 +41,7 @@ int run_classify(const ClassifyArgs& a) {
   o.labels = split_labels(a.labels);
   o.model_dir = resolve_model_dir(resolve_model(a.model));
   o.device = a.device;
+  o.dtype = a.dtype;
   o.per_clip = a.per_clip;
   o.window = a.window;
   o.stride = a.stride;
@@ -79,12 +81,16 @@ void add_classify_command(CLI::App& app, Runner& run) {
   cmd->add_option("--model", a->model, "Model folder or hub id (default: $XSEARCH_MODEL)");
   cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N")
       ->envname("XSEARCH_DEVICE");
+  cmd->add_option("--dtype", a->dtype, "float32 (default), float16 or bfloat16 (CUDA only), or auto");
   cmd->add_flag("--per-clip", a->per_clip, "Classify each clip instead of the whole video");
-  cmd->add_option("--window", a->window, "Clip length in seconds, with --per-clip")->check(CLI::PositiveNumber);
+  cmd->add_option("--window", a->window, "Clip length in seconds, with --per-clip");
   cmd->add_option("--stride", a->stride, "Seconds between clip starts, with --per-clip (default: the window)");
   cmd->add_option("--threads", a->threads, "Model threads (default: all cores)");
   cmd->add_flag("--json", a->json, "Print JSON");
-  cmd->callback([a, &run] { run = [a] { return XSEARCH_FULL_ONLY(run_classify(*a)); }; });
+  cmd->callback([a, &run] {
+    require_above("--window", a->window, 0.0);  // a readable range (CLI11's PositiveNumber printed 300 digits)
+    run = [a] { return XSEARCH_FULL_ONLY(run_classify(*a)); };
+  });
 }
 
 }  // namespace xsearch::cli

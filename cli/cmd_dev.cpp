@@ -6,10 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "cli/full_exec.hpp"
 #include "cli/output.hpp"
 #include "xsearch/dev.hpp"
 #include "xsearch/error.hpp"
+#include "xsearch/library.hpp"
+#include "xsearch/library_tools.hpp"
 #include "xsearch/tokenizer.hpp"
 
 namespace xsearch::cli {
@@ -63,6 +66,20 @@ int run_tokenize(const TokenizeArgs& args) {
   return status;
 }
 
+// One JSON line per stored clip: its video's path, start, end and embedding (as stored: normalised), in
+// export order. For comparing the embeddings of two ingests (scripts/gpu-check.sh: CUDA against the CPU)
+// without an SQLite program.
+int run_embeddings(const std::string& db_option) {
+  const std::filesystem::path db = resolve_db(db_option);
+  const std::vector<ExportedClip> clips = export_clips(db);
+  const Library library = Library::open(db, false);
+  for (const ExportedClip& c : clips)
+    write_stdout(nlohmann::ordered_json{{"path", c.path}, {"start", c.start}, {"end", c.end}, {"embedding", library.clip_embedding(c.clip_id)}}
+                     .dump() +
+                 "\n");
+  return clips.empty() ? 1 : 0;
+}
+
 }  // namespace
 
 void add_dev_commands(CLI::App& app, Runner& run) {
@@ -94,6 +111,11 @@ void add_dev_commands(CLI::App& app, Runner& run) {
   tokenize->add_option("--tokenizer", tokenize_args->tokenizer, "Folder with vocab.json and merges.txt")->required();
   tokenize->add_flag("--pad", tokenize_args->pad, "Write one padded batch {\"input_ids\", \"attention_mask\"} instead");
   tokenize->callback([tokenize_args, &run] { run = [tokenize_args] { return run_tokenize(*tokenize_args); }; });
+
+  auto embeddings_db = std::make_shared<std::string>();
+  CLI::App* embeddings = dev->add_subcommand("embeddings", "Print every stored clip's embedding: one JSON line {path, start, end, embedding}");
+  add_db_option(embeddings, *embeddings_db);
+  embeddings->callback([embeddings_db, &run] { run = [embeddings_db] { return run_embeddings(*embeddings_db); }; });
 
   add_dev_video_commands(*dev, run);
 }

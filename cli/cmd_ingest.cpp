@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/arg_checks.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/full_exec.hpp"
@@ -24,7 +25,7 @@ namespace {
 
 struct IngestArgs {
   std::vector<std::string> paths;
-  std::string db, model, device = "auto";
+  std::string db, model, device = "auto", dtype = "auto";
   double window = 4.0, stride = 0.0;
   int batch = 0, threads = 0;  // batch 0: by device (IngestOptions::batch)
   bool hidden = false, quiet = false, json = false, store_prompts = false, yes = false, prune_offline = false, no_wait = false;
@@ -86,8 +87,11 @@ void print_summary(const IngestReport& r, const IngestArgs& a) {
                 {"partial", r.partials.size()},
                 {"offline", r.offline_videos},
                 {"not_video", s.not_video},
+                {"failed_unchanged", r.failed_unchanged.size()},
                 {"elsewhere", s.elsewhere},
                 {"failures", pairs(r.failures)},
+                {"failures_unchanged", pairs(r.failed_unchanged)},
+                {"not_videos", pairs(r.not_videos)},
                 {"partials", pairs(r.partials)},
                 {"offline_roots", pairs(r.offline_roots)},
                 {"offline_pruned", r.offline_pruned && !r.offline_roots.empty()},
@@ -95,6 +99,7 @@ void print_summary(const IngestReport& r, const IngestArgs& a) {
                 {"seconds", r.seconds},
                 {"clips_per_second", r.clips_per_second},
                 {"device", r.device},
+                {"dtype", r.dtype},
                 {"batch", r.batch}});
     return;
   }
@@ -103,6 +108,17 @@ void print_summary(const IngestReport& r, const IngestArgs& a) {
                                  s.indexed, s.indexed == 1 ? "" : "s", s.clips, r.clips_per_second, s.unchanged, s.moved,
                                  s.removed, s.failed);
   if (!r.partials.empty()) line += fmt::format(", {} partial", r.partials.size());
+  if (!r.failed_unchanged.empty())
+    line += fmt::format(", {} failed before (unchanged, not retried)", r.failed_unchanged.size());
+  if (s.not_video > 0) {
+    // Named, a few of them: a silent skip looked like "0 failed" for a folder of notes or songs.
+    std::string names;
+    for (std::size_t i = 0; i < r.not_videos.size() && i < 3; ++i)
+      names += (i ? ", " : "") + std::filesystem::path(r.not_videos[i].first).filename().string();
+    if (r.not_videos.size() > 3) names += ", ...";
+    line += fmt::format(", {} not video{} ({}{})", s.not_video, s.not_video == 1 ? "" : "s", names,
+                        r.not_videos.size() > 3 ? "; --json lists them" : "");
+  }
   const std::size_t places = r.offline_roots.size();
   if (places > 0 && r.offline_pruned)
     line += fmt::format(", pruned what was offline (under {} folder{})", places, places == 1 ? "" : "s");
@@ -111,6 +127,7 @@ void print_summary(const IngestReport& r, const IngestArgs& a) {
   if (r.interrupted) line += ", interrupted";
   write_stdout(line + "\n");
   for (const auto& [path, cause] : r.failures) write_stdout(fmt::format("  failed: {}: {}\n", path, cause));
+  for (const auto& [path, cause] : r.failed_unchanged) write_stdout(fmt::format("  failed before: {}: {}\n", path, cause));
   for (const auto& [path, cause] : r.partials) {
     // The cause names itself ("partial: indexed up to ...", as stored and warned); the line's label says it once.
     const std::string label = "partial: ";
@@ -132,6 +149,7 @@ int run_ingest(const IngestArgs& a) {
   IngestOptions o;
   for (const auto& p : a.paths) o.roots.emplace_back(p);
   o.db = resolve_db(a.db);
+  check_ingest_roots(o.roots, o.db);  // a mistyped path fails here, before a model is loaded or asked for
   o.model_name = recorded_model_name(resolve_model(a.model));
   if (o.model_name.empty()) {
     // The library remembers its model: later runs need no --model.
@@ -163,6 +181,7 @@ int run_ingest(const IngestArgs& a) {
   }
   o.model_dir = resolve_model_dir(o.model_name);
   o.device = a.device;
+  o.dtype = a.dtype;
   o.window = a.window;
   o.stride = a.stride;
   o.batch = a.batch;
@@ -193,9 +212,11 @@ int run_ingest(const IngestArgs& a) {
   // The status is the ingest's, whatever becomes of the summary: a reader that closed the pipe early
   // (`xsearch ingest ... | head -1`) must not turn "3: some files failed" or "130: interrupted" into 0.
   const int status = r.interrupted ? 128 + r.interrupted  // 130 for SIGINT, 143 for SIGTERM, as shells report a signal
+                     : r.nothing_to_do() ? 2  // every root was missing or not a video: the command failed
                      : r.file_problems() ? kFileProblems
                                          : 0;
   if (r.interrupted) fmt::print(stderr, "xsearch: interrupted: what was committed is kept; run the same ingest again to finish\n");
+  else if (r.nothing_to_do()) fmt::print(stderr, "xsearch: nothing to ingest: no root given is a folder or a video\n");
   try {
     print_summary(r, a);
   } catch (const BrokenPipe&) {
@@ -219,13 +240,16 @@ void add_ingest_command(CLI::App& app, Runner& run) {
   CLI::App* cmd = app.add_subcommand("ingest", "Index the videos under folders or files (incremental)");
   cmd->add_option("paths", a->paths, "Folders or video files")->required();
   add_db_option(cmd, a->db);
-  cmd->add_option("--model", a->model, "Model folder (default: $XSEARCH_MODEL, or the library's model)");
+  cmd->add_option("--model", a->model, "Model: a folder or a hub id (default: $XSEARCH_MODEL, else the library's, else " +
+                                           std::string(kDefaultModelId) + ")");
   cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N")
       ->envname("XSEARCH_DEVICE");
-  cmd->add_option("--window", a->window, "Clip length in seconds")->check(CLI::PositiveNumber);
-  cmd->add_option("--stride", a->stride, "Seconds between clip starts (default: the window)");
-  cmd->add_option("--batch", a->batch, "Clips per model batch (default: 4 on a CPU, 8 on CUDA)")->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", a->threads, "Model threads (default: all cores)");
+  cmd->add_option("--dtype", a->dtype, "auto (float16 on CUDA, float32 on a CPU), float32, float16 or bfloat16")
+      ->envname("XSEARCH_DTYPE");
+  cmd->add_option("--window", a->window, "Clip length in seconds");
+  cmd->add_option("--stride", a->stride, "Seconds between clip starts (0: the window)");
+  cmd->add_option("--batch", a->batch, "Clips per model batch (0: 4 on a CPU, 32 on CUDA)");
+  cmd->add_option("--threads", a->threads, "Model threads (0: all cores)");
   cmd->add_flag("--hidden", a->hidden, "Also index hidden files and folders");
   cmd->add_flag("--store-prompts", a->store_prompts,
                 "Store each clip's prompt tokens for `query --rerank` (50 KB per clip for base-patch32)");
@@ -237,7 +261,13 @@ void add_ingest_command(CLI::App& app, Runner& run) {
   cmd->add_flag("--no-wait", a->no_wait, "Fail at once if another xsearch is writing the library");
   cmd->add_flag("--normal-priority", a->normal_priority,
                 "Run at normal CPU priority (by default an ingest runs at nice +10, so that queries stay fast meanwhile)");
-  cmd->callback([a, &run] { run = [a] { return XSEARCH_FULL_ONLY(run_ingest(*a)); }; });
+  cmd->callback([a, &run] {
+    require_above("--window", a->window, 0.0);
+    require_at_least("--stride", a->stride, 0.0);
+    require_at_least("--batch", a->batch, 0);
+    require_at_least("--threads", a->threads, 0);
+    run = [a] { return XSEARCH_FULL_ONLY(run_ingest(*a)); };
+  });
 }
 
 }  // namespace xsearch::cli

@@ -51,9 +51,14 @@ int run_info(const LibraryArgs& a) {
                      {"workers", workers}};
     write_json(out);
   } else {
-    write_stdout(fmt::format("library: {}\nmodel: {}\nvideos: {} ({} partial, {} failed)\nclips: {}\nindex: {} ({})\n",
-                             library.path().string(), model ? model->name : "(none yet)", library.video_count(), counts.partial,
-                             failed, clips, index, library.index_path().string()));
+    // "videos" are the searchable ones (partial included); files that failed are not among them, and are
+    // named apart so that "4 (1 failed)" is not read as 3 good videos.
+    const int64_t videos = library.video_count();
+    std::string video_line = fmt::format("videos: {} searchable", videos);
+    if (counts.partial > 0) video_line += fmt::format(" ({} of them partial: indexed up to a read error)", counts.partial);
+    if (failed > 0) video_line += fmt::format("; {} more file{} failed to index", failed, failed == 1 ? "" : "s");
+    write_stdout(fmt::format("library: {}\nmodel: {}\n{}\nclips: {}\nindex: {} ({})\n", library.path().string(),
+                             model ? model->name : "(none yet)", video_line, clips, index, library.index_path().string()));
     if (library.shared()) {
       write_stdout(fmt::format("work: {} live worker{}, {} done, {} claimed, {} pending\n", work.live_workers,
                                work.live_workers == 1 ? "" : "s", work.done, work.claimed, work.pending));

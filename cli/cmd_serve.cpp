@@ -75,7 +75,7 @@ void add_serve_command(CLI::App& app, Runner& run) {
   cmd->add_option("--host", a->host, "Address to listen on (default 127.0.0.1: this machine only)");
   cmd->add_option("--port", a->port, "Port (default 0: a free one)")->check(CLI::Range(0, 65535));
   cmd->add_flag("--open", a->open, "Open the page in the browser");
-  cmd->add_option("--model", a->model, "Model folder (default: the library's)");
+  cmd->add_option("--model", a->model, "Model: a folder or a hub id (default: $XSEARCH_MODEL, else the library's)");
   cmd->add_option("--threads", a->threads, "Text encoder threads (default: all cores)");
   cmd->callback([a, &run] { run = [a] { return run_serve(*a); }; });
 }

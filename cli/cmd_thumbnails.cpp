@@ -13,6 +13,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/full_exec.hpp"
+#include "cli/status_line.hpp"
 #include "cli/thumbnails.hpp"
 #ifdef XSEARCH_MEDIA
 #include "media/thumbnail.hpp"
@@ -69,15 +70,21 @@ int run_thumbnails(const ThumbArgs& a) {
       }
   }
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  // --all over a large library takes minutes: a count on a terminal (not with --quiet or --json).
+  StatusLine progress(stderr_is_terminal() && !a.quiet && !a.json && clips.size() > 1);
+  std::size_t done = 0;
   make_thumbnails(library, clips, [&](const ClipRow& c, const std::string& error) {
     const std::string file = std::filesystem::absolute(thumbnail_path(library.path(), c.video_id, c.id)).string();
+    progress.clear();
     if (!error.empty()) {
       if (!a.quiet) fmt::print(stderr, "xsearch: {}\n", error);
       status = 2;
     }
     if (a.json) list.push_back({{"clip_id", c.id}, {"path", c.path}, {"thumbnail", error.empty() ? nlohmann::ordered_json(file) : nullptr}});
     else if (error.empty()) write_stdout(fmt::format("{}\t{}\n", c.id, file));
+    progress.show(fmt::format("thumbnails: {}/{} clips", ++done, clips.size()));
   });
+  progress.clear();
   if (a.json) write_json({{"thumbnails", list}});
   return status;
 #endif
@@ -92,9 +99,11 @@ std::vector<std::string> hit_thumbnails(const std::filesystem::path& db, const s
   // The library says where its media cache is (beside a database file, or a shared library's local cache).
   const std::filesystem::path base = Library::open(db, false).media_base();
   for (const auto& h : hits) {
-    files.push_back(h.clip_ids.empty() ? "" : std::filesystem::absolute(thumbnail_path(base, h.video_id, h.clip_ids.front())).string());
+    // The best clip's: what the hit is about (the segment may start a few windows earlier).
+    const int64_t clip = h.peak_clip_id > 0 ? h.peak_clip_id : h.clip_ids.empty() ? 0 : h.clip_ids.front();
+    files.push_back(clip == 0 ? "" : std::filesystem::absolute(thumbnail_path(base, h.video_id, clip)).string());
     std::error_code ec;
-    if (!files.back().empty() && !std::filesystem::exists(files.back(), ec)) missing.push_back(h.clip_ids.front());
+    if (!files.back().empty() && !std::filesystem::exists(files.back(), ec)) missing.push_back(clip);
   }
   if (make && !missing.empty()) {
 #ifdef XSEARCH_MEDIA

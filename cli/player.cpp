@@ -59,9 +59,13 @@ PlayerChoice find_player(const std::string& override, const std::string& path_en
 }
 
 std::vector<std::string> player_command(const PlayerChoice& p, const std::string& file, double start, double end) {
+  // Each player quits at the end of the segment, so that `query --open` returns to the shell: mpv does
+  // by itself (--end, then the end of its playlist); VLC needs --play-and-exit; ffplay -autoexit, and
+  // -hide_banner -loglevel error keep its build banner and decoder chatter off the terminal.
   if (p.kind == "mpv") return {p.program, "--start=" + seconds(start), "--end=" + seconds(end), "--", file};
-  if (p.kind == "vlc") return {p.program, "--start-time=" + seconds(start), "--stop-time=" + seconds(end), file};
-  if (p.kind == "ffplay") return {p.program, "-ss", seconds(start), "-t", seconds(end - start), file};
+  if (p.kind == "vlc") return {p.program, "--play-and-exit", "--start-time=" + seconds(start), "--stop-time=" + seconds(end), file};
+  if (p.kind == "ffplay")
+    return {p.program, "-autoexit", "-hide_banner", "-loglevel", "error", "-ss", seconds(start), "-t", seconds(end - start), file};
   return {p.program, file};
 }
 

@@ -1,5 +1,6 @@
-// `query --open [N]`: play a hit in the user's video player at its segment. mpv (--start/--end), VLC
-// (--start-time/--stop-time), ffplay (-ss/-t), else the desktop's opener (xdg-open, or open on macOS),
+// `query --open [N]`: play a hit in the user's video player from its best moment to the segment's end.
+// mpv (--start/--end), VLC (--start-time/--stop-time, --play-and-exit), ffplay (-ss/-t, -autoexit, quiet),
+// all of which quit at the end, else the desktop's opener (xdg-open, or open on macOS),
 // which starts at the beginning; $XSEARCH_PLAYER names another program (called with the file, and the
 // times when its name is one of those players).
 #pragma once

@@ -10,7 +10,7 @@
 
 namespace xsearch::cli {
 
-// The thumbnail file (`<db>.thumbs/<video>/<clip>.jpg`) of each hit's first clip; "" where there is none.
+// The thumbnail file (`<db>.thumbs/<video>/<clip>.jpg`) of each hit's best clip (its peak); "" where there is none.
 // With `make`, missing ones are made first (a failure is a warning on stderr, and "" for that hit).
 std::vector<std::string> hit_thumbnails(const std::filesystem::path& db, const std::vector<QueryHit>& hits, bool make);
 

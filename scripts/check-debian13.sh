@@ -75,12 +75,17 @@ if [ "${1:-}" = --inner ]; then
       PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt "${passed_env[@]}" /bin/bash -c "$1"
   }
-  times="root ${XSEARCH_DEBIAN13_ROOT_TIME:-?} s"
+  # CPU seconds (user + system) of this shell's finished children: a phase's CPU time tells what its wall
+  # time would be on an idle machine, where the wall time alone depends on who else shares the cores.
+  # This shell is PID 1 of its PID namespace, whose /proc is the root's.
+  cpu_seconds() { awk '{ printf "%d", ($16 + $17) / 100 }' "$root/proc/$$/stat"; }
+  times="root ${XSEARCH_DEBIAN13_ROOT_TIME:-?} s (CPU ${XSEARCH_DEBIAN13_ROOT_CPU:-?} s)"
   phase() {  # phase NAME COMMAND: runs COMMAND in the root, its output to the console and logs/NAME.log
-    local name=$1 start=$SECONDS rc=0
+    local name=$1 start=$SECONDS cpu rc=0
+    cpu=$(cpu_seconds)
     echo "debian13: == $name" >&2
     in_root "$2" 2>&1 | tee "$logs/$name.log" || rc=$?
-    times+=", $name $((SECONDS - start)) s"
+    times+=", $name $((SECONDS - start)) s (CPU $(($(cpu_seconds) - cpu)) s)"
     return "$rc"
   }
   summary() { echo "debian13: $times; $1"; }
@@ -152,5 +157,7 @@ if [ ! -e "$work/root.done" ]; then
   touch "$work/root.done"
 fi
 export XSEARCH_DEBIAN13_ROOT_TIME=$((SECONDS - start))
+XSEARCH_DEBIAN13_ROOT_CPU=$(awk '{ printf "%d", ($16 + $17) / 100 }' "/proc/$$/stat")
+export XSEARCH_DEBIAN13_ROOT_CPU
 export XSEARCH_DEBIAN13_DIR=$work
 exec unshare --mount --pid --fork --propagation private "$self" --inner "$@"

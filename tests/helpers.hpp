@@ -41,7 +41,8 @@ inline std::string test_device() {
 
 // The commands the tests run (ingest, classify, query --rerank) take their default --device from
 // $XSEARCH_DEVICE: set it before any test starts one, so that they run on the test device too, in float32
-// (the tests' tolerances are float32's).
+// (ingest's default on CUDA is float16; the tests' tolerances are float32's, and float16's fidelity has its
+// own test in test_model_api.cpp).
 inline const bool cli_device_from_test_device = [] {
   if (const char* d = std::getenv("XSEARCH_TEST_DEVICE"); d && *d) {
     ::setenv("XSEARCH_DEVICE", d, 1);

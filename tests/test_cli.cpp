@@ -186,3 +186,57 @@ TEST_CASE("any checkpoint geometry works: frame count, patch size and image size
   CHECK_THROWS_WITH(m.video_features(HostTensor::from_f32({1, 8, 3, 336, 336}, std::vector<float>(8 * 3 * 336 * 336))),
                     Catch::Contains("takes 16"));
 }
+
+TEST_CASE("help shows defaults and the environment, and ranges read like sentences", "[cli]") {
+  const Result query = xsearch_run("query --help");
+  REQUIRE(query.status == 0);
+  // Defaults: -k 10, --device auto (CLI11 2.1 writes "INT=10", 2.4 "INT [10]").
+  auto shows_default = [](const std::string& help, const std::string& option, const std::string& value) {
+    return help.find(option + "=" + value) != std::string::npos || help.find(option + " [" + value + "]") != std::string::npos;
+  };
+  CHECK(shows_default(query.out, "-k INT", "10"));
+  CHECK(shows_default(query.out, "--device TEXT", "auto"));
+  CHECK_THAT(query.out, Catch::Contains("a folder or a hub id"));
+  const Result ingest = xsearch_run("ingest --help");
+  CHECK(shows_default(ingest.out, "--window FLOAT", "4"));
+  const Result top = xsearch_run("--help");
+  for (const char* variable : {"XSEARCH_DB", "XSEARCH_MODEL", "XSEARCH_DEVICE", "XSEARCH_PLAYER", "HF_HOME", "HF_TOKEN"})
+    CHECK_THAT(top.out, Catch::Contains(variable));
+  // -k 0 names the range, without CLI11's 300-digit upper bound.
+  const Result zero = xsearch_run("query dog -k 0");
+  CHECK(zero.status == 2);
+  CHECK_THAT(zero.err, Catch::StartsWith("xsearch: -k must be between 1 and 1000 (got 0)"));
+  CHECK(zero.err.size() < 200);
+  const Result window = xsearch_run("ingest /nowhere --window 0");
+  CHECK(window.status == 2);
+  CHECK_THAT(window.err, Catch::Contains("--window must be more than 0"));
+  const Result open = xsearch_run("query dog --open 0");
+  CHECK(open.status == 2);
+  CHECK_THAT(open.err, Catch::Contains("--open must be 1 or more"));
+}
+
+TEST_CASE("an unknown command or option gets a did-you-mean suggestion", "[cli]") {
+  const Result search = xsearch_run("search dog");
+  CHECK(search.status == 2);
+  CHECK_THAT(search.err, Catch::StartsWith("xsearch: unknown command 'search'; did you mean 'query'?"));
+  const Result typo = xsearch_run("qeury dog");
+  CHECK(typo.status == 2);
+  CHECK_THAT(typo.err, Catch::Contains("did you mean 'query'?"));
+  const Result nested = xsearch_run("model lst");
+  CHECK(nested.status == 2);
+  CHECK_THAT(nested.err, Catch::Contains("unknown command 'model lst'; did you mean 'model list'?"));
+  const Result nothing_close = xsearch_run("frobnicate");
+  CHECK(nothing_close.status == 2);
+  CHECK_THAT(nothing_close.err, Catch::Contains("unknown command 'frobnicate'") && !Catch::Contains("did you mean"));
+  const Result top = xsearch_run("query dog --top 3");
+  CHECK(top.status == 2);
+  CHECK_THAT(top.err, Catch::StartsWith("xsearch: unknown option --top for 'query'; did you mean -k?"));
+  const Result score = xsearch_run("query dog --min-scor 0.3");
+  CHECK(score.status == 2);
+  CHECK_THAT(score.err, Catch::Contains("unknown option --min-scor for 'query'; did you mean --min-score?"));
+  const Result ingest = xsearch_run("ingest /v --normal-prio");
+  CHECK(ingest.status == 2);
+  CHECK_THAT(ingest.err, Catch::Contains("did you mean --normal-priority?"));
+  // A negative number is a value, not an option.
+  CHECK_THAT(xsearch_run("query dog --min-score -0.5 --db /nonexistent/x.db").err, Catch::Contains("no library here yet"));
+}

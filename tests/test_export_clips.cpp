@@ -1,6 +1,7 @@
 // `xsearch export --query TEXT --clips DIR [--exact]`: each hit cut into a file, probed frame by frame. The
 // video is "numbered" (frame N has luma 16 + 2N, 10 frames per second, a keyframe every second) and
 // indexed in 1.25 s clips every 2.5 s, so the hits are separate segments starting between keyframes.
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -141,4 +142,73 @@ TEST_CASE("EDL timecodes count frames at the clip's rate", "[media]") {
                "* FROM CLIP NAME: 001_a.mp4\r\n* SOURCE FILE: /v/a,b.mp4\r\n\r\n");
   CHECK(media::clips_csv({f, failed}) == "rank,score,source,start,end,clip,clip_start,clip_end,mode\r\n"
                                           "1,0.000000,\"/v/a,b.mp4\",2.500,3.750,/out/001_a.mp4,2.000,4.000,copy\r\n");
+}
+
+TEST_CASE("export --clips into a used folder replaces its list and removes only the files that list named", "[cli]") {
+  test::TempDir tmp;
+  const path video = tmp / "videos" / "numbered.mp4";
+  test::make_numbered_video(video, 11, kRate, "-c:v libx264 -g 10 -pix_fmt yuv420p");
+  const path db = tmp / "lib.db";
+  test::run_json("ingest " + quote(video.string()) + " --window 1.25 --stride 2.5 --db " + quote(db.string()) + test::model_arg(), 0);
+  const path dir = tmp / "cuts";
+  const std::string base = "export --query 'a grey picture' --db " + quote(db.string()) + " --clips " + quote(dir.string());
+  const test::Result first = test::xsearch_run(base + " -k 3");
+  INFO(first.err);
+  REQUIRE(first.status == 0);
+  const auto first_rows = read_csv(dir / "clips.csv");
+  REQUIRE(first_rows.size() == 3);
+  // The user's own files in the folder, one of them named like ours but not in the list.
+  test::write_file(dir / "notes.txt", "mine");
+  test::write_file(dir / "007_mine.mp4", "mine too");
+  const test::Result second = test::xsearch_run(base + " -k 1");
+  INFO(second.err);
+  REQUIRE(second.status == 0);
+  const auto rows = read_csv(dir / "clips.csv");
+  REQUIRE(rows.size() == 1);
+  CHECK(test::fs::exists(rows[0].clip));
+  for (const auto& old : first_rows)
+    if (old.clip != rows[0].clip) CHECK_FALSE(test::fs::exists(old.clip));
+  CHECK(test::read_file(dir / "notes.txt") == "mine");
+  CHECK(test::read_file(dir / "007_mine.mp4") == "mine too");
+  CHECK_THAT(second.err, Catch::Contains("removed 2 clip files of the previous export there"));
+  std::size_t entries = 0;
+  for (const auto& e : test::fs::directory_iterator(dir)) entries += e.is_regular_file() ? 1 : 0;
+  CHECK(entries == 5);  // the clip, clips.csv, clips.edl and the user's two files
+}
+
+TEST_CASE("export --query lists hits as CSV or EDL without cutting, with --path and --min-score, and shows progress on a terminal", "[cli]") {
+  test::TempDir tmp;
+  const path video = tmp / "videos" / "numbered.mp4";
+  test::make_numbered_video(video, 11, kRate, "-c:v libx264 -g 10 -pix_fmt yuv420p");
+  const path db = tmp / "lib.db";
+  test::run_json("ingest " + quote(video.string()) + " --window 1.25 --stride 2.5 --db " + quote(db.string()) + test::model_arg(), 0);
+  const std::string query = "export --query 'a grey picture' -k 2 --db " + quote(db.string());
+  const test::Result csv = test::xsearch_run(query + " --csv");
+  INFO(csv.err);
+  REQUIRE(csv.status == 0);
+  CHECK_THAT(csv.out, Catch::StartsWith("rank,score,source,start,end,peak,peak_score\r\n1,"));
+  CHECK(std::count(csv.out.begin(), csv.out.end(), '\n') == 3);
+  CHECK_THAT(csv.out, Catch::Contains("," + video.string() + ","));
+  const test::Result edl = test::xsearch_run(query + " --edl");
+  REQUIRE(edl.status == 0);
+  CHECK_THAT(edl.out, Catch::StartsWith("TITLE: xsearch: a grey picture\r\nFCM: NON-DROP FRAME\r\n"));
+  CHECK_THAT(edl.out, Catch::Contains("* SOURCE FILE: " + video.string()) && Catch::Contains("* FROM CLIP NAME: numbered.mp4"));
+  // The same filters as query.
+  const test::Result elsewhere = test::xsearch_run(query + " --csv --path '*/other/*'");
+  CHECK(elsewhere.status == 1);
+  CHECK_THAT(elsewhere.err, Catch::Contains("no results: --path '*/other/*' matches no video"));
+  CHECK(test::xsearch_run(query + " --min-score 1.5").status == 1);
+  CHECK(test::xsearch_run(query + " --path numbered").status == 0);
+  // Progress on a terminal (script(1) gives the command one), not when stderr is a file.
+  const path dir = tmp / "cuts";
+  const std::string cut = quote(XSEARCH_BINARY) + " " + query + " --clips " + quote(dir.string());
+  test::TempDir out;
+  const int raw = std::system(("script -qec " + quote(cut + " --exact") + " /dev/null > " + quote((out / "tty").string()) + " 2>&1").c_str());
+  CHECK(WIFEXITED(raw));
+  CHECK(WEXITSTATUS(raw) == 0);
+  CHECK_THAT(test::read_file(out / "tty"), Catch::Contains("cutting 1/2 (exact): numbered.mp4") && Catch::Contains("cutting 2/2"));
+  const test::Result piped = test::xsearch_run(query + " --clips " + quote(dir.string()));
+  CHECK_THAT(piped.err, !Catch::Contains("cutting"));
+  const test::Result quiet = test::xsearch_run(query + " --clips " + quote(dir.string()) + " --quiet");
+  CHECK(quiet.err.empty());
 }

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -260,4 +261,149 @@ TEST_CASE("query scores equal the reference's cosine, and --rerank its exact pro
   const Result no_prompts = xsearch_run("query 'eating spaghetti' --rerank" + db2);
   CHECK(no_prompts.status == 2);
   CHECK_THAT(no_prompts.err, Catch::Contains("--store-prompts"));
+}
+
+TEST_CASE("ingest counts and names what it passes over: animated GIFs are videos, still ones are not", "[cli][index]") {
+  test::TempDir tmp;
+  const auto videos = tmp / "videos";
+  make_video(videos / "a.mp4", "testsrc2", 4);
+  test::ffmpeg("-f lavfi -i testsrc=size=160x120:rate=10 -t 5 " + quote((videos / "moving.gif").string()));
+  test::ffmpeg("-f lavfi -i testsrc=size=160x120:rate=10 -frames:v 1 " + quote((videos / "still.gif").string()));
+  test::ffmpeg("-f lavfi -i sine=sample_rate=8000 -t 2 " + quote((videos / "song.wav").string()));
+  test::write_file(videos / "notes.txt", "not a video");
+  test::write_file(videos / "broken.mp4", "this is not an mp4");
+  const std::string db = " --db " + quote((tmp / "lib.db").string());
+  const std::string ingest = "ingest " + quote(videos.string()) + db + model_arg();
+
+  const Result first = xsearch_run(ingest + " --json");
+  INFO(first.err);
+  CHECK(first.status == 3);  // broken.mp4
+  const auto s = nlohmann::json::parse(first.out);
+  CHECK(s["indexed"] == 2);  // a.mp4 and the animated GIF
+  CHECK(s["not_video"] == 3);
+  std::set<std::string> passed;
+  for (const auto& n : s["not_videos"]) passed.insert(fs::path(n["path"].get<std::string>()).filename().string());
+  CHECK(passed == std::set<std::string>{"notes.txt", "song.wav", "still.gif"});
+  // The still GIF looked like a video until decoded: it is named on stderr.
+  CHECK_THAT(first.err, Catch::Contains("still.gif: ") && Catch::Contains("not a video"));
+  const auto gif = run_json("query 'a test pattern' -k 10 --path moving.gif --no-thumbnails" + db, 0);
+  CHECK(gif["results"].size() == 1);
+
+  // Again: nothing changed. The broken file is not counted among the unchanged (searchable) videos; it is
+  // named, counted and still makes the status 3.
+  const Result again = xsearch_run(ingest);
+  INFO(again.err);
+  CHECK(again.status == 3);
+  CHECK_THAT(again.err, Catch::Contains("broken.mp4: failed in an earlier run and unchanged since, not retried (not a readable video"));
+  CHECK_THAT(again.out, Catch::Contains("2 unchanged") && Catch::Contains("1 failed before (unchanged, not retried)") &&
+                            Catch::Contains("3 not videos (") && Catch::Contains("notes.txt"));
+  const auto json = run_json(ingest, 3);
+  CHECK(json["unchanged"] == 2);
+  CHECK(json["failed"] == 0);
+  CHECK(json["failed_unchanged"] == 1);
+  CHECK(fs::path(json["failures_unchanged"][0]["path"].get<std::string>()).filename() == "broken.mp4");
+
+  // info: the searchable videos, and the failed file apart from them.
+  const Result info = xsearch_run("info" + db);
+  CHECK_THAT(info.out, Catch::Contains("videos: 2 searchable; 1 more file failed to index"));
+
+  // A library inside the walked folder: its database, index and thumbnails are not counted as not videos.
+  const std::string inside = " --db " + quote((videos / "inside.db").string()) + model_arg();
+  run_json("ingest " + quote(videos.string()) + inside, 3);
+  REQUIRE(fs::exists(videos / "inside.db.thumbs"));
+  CHECK(run_json("ingest " + quote(videos.string()) + inside, 3)["not_video"] == 3);
+}
+
+TEST_CASE("ingest of a root that is missing or not a video fails with 2, a bad root among good ones with 3", "[cli][index]") {
+  test::TempDir tmp;
+  make_video(tmp / "videos" / "a.mp4", "testsrc2", 4);
+  test::write_file(tmp / "notes.txt", "not a video");
+  test::ffmpeg("-f lavfi -i sine=sample_rate=8000 -t 2 " + quote((tmp / "song.wav").string()));
+  const std::string db = " --db " + quote((tmp / "lib.db").string());
+  // A mistyped path fails at once: no model is loaded, no library is made.
+  const Result typo = xsearch_run("ingest " + quote((tmp / "vidoes").string()) + db + model_arg());
+  CHECK(typo.status == 2);
+  CHECK_THAT(typo.err, Catch::Contains((tmp / "vidoes").string() + ": no such file or folder (nothing to ingest)"));
+  CHECK_FALSE(fs::exists(tmp / "lib.db"));
+  for (const char* name : {"notes.txt", "song.wav"}) {
+    const Result r = xsearch_run("ingest " + quote((tmp / name).string()) + db + model_arg() + " --json");
+    INFO(name << ": " << r.err);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::Contains((tmp / name).string() + ": not a video") && Catch::Contains("nothing to ingest"));
+    CHECK(nlohmann::json::parse(r.out)["not_video"] == 1);
+  }
+  const Result mixed = xsearch_run("ingest " + quote((tmp / "videos").string()) + " " + quote((tmp / "vidoes").string()) + db + model_arg());
+  CHECK(mixed.status == 3);
+  CHECK_THAT(mixed.err, Catch::Contains("vidoes: no such file or folder"));
+}
+
+TEST_CASE("a query longer than the model reads is searched with a warning naming what was cut", "[cli][index]") {
+  test::TempDir tmp;
+  make_video(tmp / "videos" / "a.mp4", "testsrc2", 4);
+  const std::string db = " --db " + quote((tmp / "lib.db").string());
+  run_json("ingest " + quote((tmp / "videos").string()) + db + model_arg(), 0);
+  std::string words;
+  for (int i = 0; i < 90; ++i) words += "dog ";
+  words += "zebra";
+  const Result r = xsearch_run("query " + quote(words) + " --json --no-thumbnails" + db);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["truncated"] == true);
+  CHECK(j["query_tokens"] == 93);  // 91 words, one token each, with the start and end tokens
+  CHECK_THAT(r.err, Catch::Contains("warning: the query is 93 tokens long and the model reads 77: searched without \"dog dog") &&
+                        Catch::Contains("zebra\""));
+  const auto short_query = run_json("query dog --no-thumbnails" + db, 0);
+  CHECK(short_query["truncated"] == false);
+  CHECK(short_query["query_tokens"] == 3);
+
+  // model list names the library's model when it is a folder, even with an empty hub cache (it used to
+  // print nothing and exit 1).
+  test::TempDir hf;
+  ::setenv("HF_HOME", hf.path().c_str(), 1);
+  const Result empty_cache = xsearch_run("model list --db " + quote((tmp / "none.db").string()));
+  const Result listed = xsearch_run("model list" + db);
+  const Result listed_json = xsearch_run("model list --json" + db);
+  ::unsetenv("HF_HOME");
+  CHECK(empty_cache.status == 1);
+  CHECK_THAT(empty_cache.err, Catch::Contains("no models in " + (hf.path() / "hub").string()));
+  INFO(listed.err);
+  CHECK(listed.status == 0);
+  const std::string folder = (fixtures_dir() / "xclip-tiny-full").string();
+  CHECK_THAT(listed.out, Catch::StartsWith(folder + "  ready") && Catch::Contains("(the library's model, a folder)"));
+  const auto models = nlohmann::json::parse(listed_json.out);
+  REQUIRE(models.size() == 1);
+  CHECK(models[0]["library"] == true);
+  CHECK(models[0]["folder"] == true);
+  CHECK(models[0]["complete"] == true);
+}
+
+TEST_CASE("dev embeddings prints every stored clip's embedding, in export order", "[cli][index]") {
+  test::TempDir tmp;
+  const auto videos = tmp / "videos";
+  make_video(videos / "a.mp4", "testsrc2", 9);
+  make_video(videos / "b.mp4", "smptebars", 5);
+  const std::string db = " --db " + quote((tmp / "lib.db").string());
+  run_json("ingest " + quote(videos.string()) + db + model_arg(), 0);
+  const auto exported = run_json("export" + db, 0)["clips"];
+  const Result r = xsearch_run("dev embeddings" + db);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  std::vector<nlohmann::json> lines;
+  std::istringstream out(r.out);
+  for (std::string line; std::getline(out, line);) lines.push_back(nlohmann::json::parse(line));
+  REQUIRE(lines.size() == exported.size());
+  REQUIRE(lines.size() >= 2);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    CHECK(lines[i]["path"] == exported[i]["path"]);
+    CHECK(lines[i]["start"] == exported[i]["start"]);
+    CHECK(lines[i]["end"] == exported[i]["end"]);
+    const auto e = lines[i]["embedding"].get<std::vector<float>>();
+    CHECK(e.size() == 32);  // the tiny model's projection_dim
+    double norm = 0;
+    for (float x : e) norm += double(x) * x;
+    CHECK(std::sqrt(norm) == Approx(1.0).margin(1e-5));  // stored normalised
+  }
+  // Clips of different content differ.
+  CHECK(lines.front()["embedding"] != lines.back()["embedding"]);
 }

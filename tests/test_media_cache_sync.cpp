@@ -24,12 +24,12 @@ bool is_jpeg(const path& p) {
   return j.size() > 100 && static_cast<uint8_t>(j[0]) == 0xFF && static_cast<uint8_t>(j[1]) == 0xD8;
 }
 
-// path -> (video id, first clip id) of a query's results, checking that each thumbnail is there.
+// path -> (video id, peak clip id) of a query's results, checking that each thumbnail (the peak clip's) is there.
 std::map<std::string, std::pair<int64_t, int64_t>> query_thumbnails(const path& db, const path& thumbs) {
   const auto q = test::run_json("query 'a test pattern' -k 10 --db " + quote(db.string()), 0);
   std::map<std::string, std::pair<int64_t, int64_t>> out;
   for (const auto& r : q["results"]) {
-    const int64_t video = r["video_id"], clip = r["clip_ids"][0];
+    const int64_t video = r["video_id"], clip = r["peak_clip_id"];
     INFO(r.dump());
     REQUIRE(r["thumbnail"].is_string());
     const path file = r["thumbnail"].get<std::string>();

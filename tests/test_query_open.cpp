@@ -2,9 +2,11 @@
 // hit N's file and segment in its own syntax, and xsearch says which player it used.
 #include <sys/stat.h>
 
+#include <cmath>
 #include <sstream>
 
 #include "library_helpers.hpp"
+#include "xsearch/library.hpp"
 
 using namespace xsearch;
 using test::fs::path;
@@ -80,7 +82,9 @@ TEST_CASE("query --open plays hit N in mpv, VLC or ffplay at its segment and say
     INFO(r.err);
     REQUIRE(r.status == 0);
     const auto [file, start, end] = hit(2);
-    CHECK(recorded(tmp / "bin" / "vlc.args") == std::vector<std::string>{"--start-time=" + secs(start), "--stop-time=" + secs(end), file});
+    // --play-and-exit: VLC quits at the stop time instead of waiting on a black window.
+    CHECK(recorded(tmp / "bin" / "vlc.args") ==
+          std::vector<std::string>{"--play-and-exit", "--start-time=" + secs(start), "--stop-time=" + secs(end), file});
     CHECK_THAT(r.err, Catch::Contains("playing hit 3 with vlc"));
   }
   SECTION("ffplay: -ss and -t") {
@@ -89,7 +93,9 @@ TEST_CASE("query --open plays hit N in mpv, VLC or ffplay at its segment and say
     const test::Result r = run_with_path(tmp / "bin", query + " --open 2");
     REQUIRE(r.status == 0);
     const auto [file, start, end] = hit(1);
-    CHECK(recorded(tmp / "bin" / "ffplay.args") == std::vector<std::string>{"-ss", secs(start), "-t", secs(end - start), file});
+    // -autoexit: ffplay quits at the end of the segment; no banner or decoder chatter on the terminal.
+    CHECK(recorded(tmp / "bin" / "ffplay.args") == std::vector<std::string>{"-autoexit", "-hide_banner", "-loglevel", "error", "-ss", secs(start),
+                                                                             "-t", secs(end - start), file});
     CHECK_THAT(r.err, Catch::Contains("playing hit 2 with ffplay"));
   }
   SECTION("else the desktop's opener, which starts at the beginning, and says so") {
@@ -120,4 +126,34 @@ TEST_CASE("query --open plays hit N in mpv, VLC or ffplay at its segment and say
     CHECK(!test::fs::exists(tmp / "bin" / "mpv.args"));
     CHECK(run_with_path(tmp / "bin", query + " --open 0").status == 2);
   }
+}
+
+TEST_CASE("query --open plays a segment from its best clip, and says where the segment starts", "[cli]") {
+  // Known scores without a model: --like searches with a stored vector. The video's three clips touch and
+  // form one segment (0-12 s) whose best clip is the middle one (4-8 s).
+  test::TempDir tmp;
+  const path file = tmp / "videos" / "three clips.mp4";
+  test::fs::create_directories(file.parent_path());
+  test::write_file(file, "");  // present on disk (not offline); the fake player never reads it
+  {
+    Library lib = Library::open(tmp / "lib.db", true);
+    lib.claim_model({"m", "fp", 3});
+    VideoRecord source;
+    source.path = (tmp / "source.mp4").string();
+    source.fingerprint = "source";
+    lib.save_video(source, {{0, 4, {1, 0, 0}, {}}});
+    VideoRecord v;
+    v.path = file.string();
+    v.fingerprint = "three";
+    auto at = [](float c) { return std::vector<float>{c, std::sqrt(1 - c * c), 0}; };
+    lib.save_video(v, {{0, 4, at(0.5f), {}}, {4, 8, at(0.9f), {}}, {8, 12, at(0.7f), {}}});
+    lib.rebuild_index();
+  }
+  fake_player(tmp / "bin", "mpv");
+  const test::Result r = run_with_path(tmp / "bin", "query --like " + quote((tmp / "source.mp4").string()) + " --open 2 --db " +
+                                                        quote((tmp / "lib.db").string()));
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  CHECK(recorded(tmp / "bin" / "mpv.args") == std::vector<std::string>{"--start=4.000", "--end=12.000", "--", file.string()});
+  CHECK_THAT(r.err, Catch::Contains("playing hit 2 with mpv: " + file.string() + " at 0:04.0-0:12.0 (its best moment; segment 0:00.0-0:12.0)"));
 }

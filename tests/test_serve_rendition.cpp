@@ -34,10 +34,11 @@ TEST_CASE("serve plays an MPEG-4 Part 2 AVI through a cached H.264 rendition of 
   }
   REQUIRE(avi);
   REQUIRE(mp4);
-  // A playable file is played as it is, from the segment's start.
+  // A playable file is played as it is, from the segment's best moment (its peak) to the segment's end.
   CHECK((*mp4)["play"]["rendition"] == false);
   CHECK((*mp4)["play"]["url"] == (*mp4)["video"]);
-  CHECK((*mp4)["play"]["start"] == (*mp4)["start"]);
+  CHECK((*mp4)["play"]["start"] == (*mp4)["peak"]);
+  CHECK((*mp4)["play"]["end"] == (*mp4)["end"]);
 
   const auto& play = (*avi)["play"];
   REQUIRE(play["rendition"] == true);
@@ -46,7 +47,9 @@ TEST_CASE("serve plays an MPEG-4 Part 2 AVI through a cached H.264 rendition of 
   const std::string url = "/api/renditions/" + std::to_string(ids.front().get<int64_t>()) + "-" + std::to_string(ids.back().get<int64_t>());
   CHECK(play["url"] == url);
   const double length = (*avi)["end"].get<double>() - (*avi)["start"].get<double>();
-  CHECK(play["start"] == 0.0);
+  // The rendition's time 0 is the segment's start; playback starts at the peak in it.
+  CHECK(play["start"].get<double>() == Approx((*avi)["peak"].get<double>() - (*avi)["start"].get<double>()));
+  CHECK(play["segment_start"] == 0.0);
   CHECK(play["end"].get<double>() == Approx(length));
 
   const auto t0 = std::chrono::steady_clock::now();

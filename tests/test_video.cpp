@@ -222,10 +222,15 @@ TEST_CASE("rotated videos come out upright, as ffmpeg shows them", "[video]") {
   // Red left half, blue right half, 64x32.
   test::ffmpeg("-f lavfi -i color=red:s=32x32:d=1 -f lavfi -i color=blue:s=32x32:d=1 -filter_complex hstack "
                "-c:v libx264 -pix_fmt yuv420p " + plain.string());
-  test::ffmpeg("-i " + plain.string() + " -c copy -metadata:s:v:0 rotate=90 " + rotated.string());
+  // FFmpeg 7 ignores a "rotate" tag when writing: its input option -display_rotation sets the display matrix.
+  // FFmpeg 5.1 has no -display_rotation (the command fails) and stores the "rotate" tag as a display matrix.
+  const std::string display_rotation =
+      "ffmpeg -nostdin -y -loglevel quiet -display_rotation:v:0 90 -i " + plain.string() + " -c copy " + rotated.string();
+  if (std::system(display_rotation.c_str()) != 0)
+    test::ffmpeg("-i " + plain.string() + " -c copy -metadata:s:v:0 rotate=90 " + rotated.string());
   VideoReader reader(rotated);
-  // ffmpeg 5.1 stores the "rotate" tag as a display matrix; whichever way it turns, we must agree with
-  // ffmpeg's own autorotation (checked below, pixel by pixel).
+  // Whichever way the display matrix turns, we must agree with ffmpeg's own autorotation (checked below,
+  // pixel by pixel).
   const int rotation = reader.info().rotation;
   CHECK((rotation == 90 || rotation == 270));
   CHECK(reader.info().width == 32);
@@ -323,4 +328,142 @@ TEST_CASE("common codecs and containers decode: HEVC, VP9, AV1, MPEG-4 in mp4, w
     });
     CHECK(frames == 8);
   }
+}
+
+namespace {
+
+// The frames frames_at_times passes on for `targets`, decoding selectively or in full, and how many
+// frames the decoder gave for them.
+struct Chosen {
+  std::vector<RgbFrame> frames;
+  std::vector<int> passed;  // how many times each target was passed on
+  int64_t decoded = 0, errors = 0;
+};
+
+Chosen choose_frames(const fs::path& path, const std::vector<double>& targets, bool selective, bool allow_seek = true,
+                     int threads = 0) {
+  VideoReader reader(path, threads);
+  reader.set_selective_decoding(selective);
+  Chosen c;
+  c.frames.resize(targets.size());
+  c.passed.assign(targets.size(), 0);
+  reader.frames_at_times(targets, [&](std::size_t k, const RgbFrame& f) {
+    c.frames[k] = f;
+    ++c.passed[k];
+  }, allow_seek);
+  c.decoded = reader.frames_decoded();
+  c.errors = reader.decode_errors();
+  return c;
+}
+
+// Every target got the same frame both ways: time, index, size and every byte.
+void check_same_frames(const Chosen& selective, const Chosen& full, const std::vector<double>& targets) {
+  CHECK(selective.passed == full.passed);
+  for (std::size_t k = 0; k < targets.size(); ++k) {
+    INFO("target " << k << " at " << targets[k] << " s");
+    const RgbFrame &a = selective.frames[k], &b = full.frames[k];
+    CHECK(a.time == b.time);
+    CHECK(a.index == b.index);
+    CHECK(a.width == b.width);
+    CHECK(a.height == b.height);
+    CHECK(a.rgb == b.rgb);  // byte for byte
+  }
+}
+
+std::vector<double> clip_targets(const fs::path& path, double window, int num_frames) {
+  VideoReader r(path);
+  ClipWindowOptions o;
+  o.window = o.stride = window;
+  std::vector<double> targets;
+  for (const auto& c : plan_clips(r.info().start, r.info().end, num_frames, o))
+    targets.insert(targets.end(), c.target_times.begin(), c.target_times.end());
+  return targets;
+}
+
+}  // namespace
+
+TEST_CASE("selective decoding picks a full decode's frames byte for byte and decodes fewer frames", "[video]") {
+  // B frames and pyramids (x264's defaults, normal and strict pyramids), HEVC, MPEG-4 Part 2 and MPEG-2
+  // with B frames, VP9 with invisible alt-ref frames (decoded in full: selective_decoding.hpp), and
+  // variable frame rates: frames dropped from a constant rate, and a rate that changes twice.
+  test::TempDir tmp;
+  const std::string src = "-f lavfi -i testsrc2=size=128x96:rate=25:duration=8 -pix_fmt yuv420p ";
+  struct Case {
+    std::string name, args;
+    bool drops;  // the decoder drops non-reference frames of this codec
+  };
+  const std::vector<Case> cases = {
+      {"x264-default.mp4", "-c:v libx264", true},
+      {"x264-pyramid-normal.mkv", "-c:v libx264 -x264-params bframes=3:b-pyramid=normal", true},
+      {"x264-pyramid-strict.mp4", "-c:v libx264 -x264-params bframes=3:b-pyramid=strict", true},
+      {"x265.mp4", "-c:v libx265 -x265-params log-level=none", true},
+      {"mpeg4-bf2.mp4", "-c:v mpeg4 -bf 2 -q:v 4", true},
+      {"mpeg2-bf2.mkv", "-c:v mpeg2video -bf 2 -q:v 4", true},
+      {"vp9-altref.webm", "-c:v libvpx-vp9 -deadline good -cpu-used 8 -auto-alt-ref 1 -lag-in-frames 16", false},
+      {"vfr-dropped.mp4", "-vf \"select='not(between(mod(n,25),5,12))'\" -fps_mode vfr -c:v libx264", true},
+      {"vfr-rates.mkv", "-vf \"setpts='if(lt(N,50),N/25,if(lt(N,100),2+(N-50)/10,7+(N-100)/50))/TB'\" -fps_mode vfr -c:v libx264", true},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    const fs::path path = tmp / c.name;
+    test::ffmpeg(src + c.args + " " + path.string());
+    // Targets as ingest makes them (8 frames per 4 s window: every 0.5 s), and denser ones that fall on
+    // every kind of frame, on a frame's time and between two.
+    std::vector<double> dense;
+    {
+      VideoReader r(path);
+      for (double t = r.info().start; t < r.info().end + 0.2; t += 0.17) dense.push_back(t);
+      const auto times = r.frame_times();
+      for (std::size_t i = 3; i < times.size(); i += 11) dense.push_back(times[i]);  // exactly on frames
+      std::sort(dense.begin(), dense.end());
+    }
+    const auto ingest_targets = clip_targets(path, 4.0, 8);
+    const std::vector<double>* target_sets[] = {&ingest_targets, &dense};
+    for (const std::vector<double>* targets : target_sets) {
+      INFO(targets->size() << " targets");
+      const Chosen selective = choose_frames(path, *targets, true), full = choose_frames(path, *targets, false);
+      check_same_frames(selective, full, *targets);
+      CHECK(selective.errors == 0);
+      // Fewer frames when the decoder drops some; more than a full decode would mean that selective
+      // decoding gave up and decoded again in full, which these clean files never need.
+      if (c.drops)
+        CHECK(selective.decoded < full.decoded);
+      else
+        CHECK(selective.decoded == full.decoded);
+      // Ingest's targets on x264's defaults: about half the frames are non-reference B frames, and only
+      // the few picked among them are decoded.
+      if (c.name == "x264-default.mp4" && targets == &ingest_targets) CHECK(selective.decoded < 0.75 * full.decoded);
+    }
+    // One decoding thread: frames come out of the decoder sooner after their packet, the same frames.
+    if (c.name == "x264-default.mp4" || c.name == "x265.mp4")
+      check_same_frames(choose_frames(path, dense, true, true, 1), choose_frames(path, dense, false, true, 1), dense);
+  }
+}
+
+TEST_CASE("selective decoding with seeks, and on a damaged file, still gives a full decode's frames", "[video]") {
+  test::TempDir tmp;
+  // Long gaps between targets make the reader seek; the reference decodes every frame through.
+  const fs::path gaps = tmp / "gaps.mp4";
+  test::ffmpeg("-f lavfi -i testsrc2=size=96x64:rate=25:duration=30 -pix_fmt yuv420p -c:v libx264 -g 50 " + gaps.string());
+  const std::vector<double> sparse = {0.3, 0.31, 11.13, 11.5, 23.42, 29.99};
+  const Chosen seeking = choose_frames(gaps, sparse, true, true), through = choose_frames(gaps, sparse, false, false);
+  for (std::size_t k = 0; k < sparse.size(); ++k) {
+    INFO("target " << sparse[k]);
+    CHECK(seeking.frames[k].time == through.frames[k].time);
+    CHECK(seeking.frames[k].rgb == through.frames[k].rgb);
+  }
+  check_same_frames(choose_frames(gaps, sparse, true, false), through, sparse);  // indices too, without seeks
+
+  // Damage in the middle: the decoder meets errors, selective decoding gives up and decodes in full.
+  const fs::path good = tmp / "good.mkv";
+  test::ffmpeg("-f lavfi -i testsrc2=size=128x96:rate=25:duration=8 -pix_fmt yuv420p -c:v libx264 " + good.string());
+  std::string bytes = test::read_file(good);
+  for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 3000; i += 7) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
+  const fs::path damaged = tmp / "damaged.mkv";
+  test::write_file(damaged, bytes);
+  const auto targets = clip_targets(damaged, 1.0, 8);
+  const Chosen selective = choose_frames(damaged, targets, true), full = choose_frames(damaged, targets, false);
+  CHECK(full.errors > 0);
+  CHECK(selective.errors == full.errors);  // counted once
+  check_same_frames(selective, full, targets);
 }

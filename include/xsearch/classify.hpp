@@ -13,6 +13,8 @@ struct ClassifyOptions {
   std::vector<std::string> labels;
   std::filesystem::path model_dir;
   std::string device = "auto";
+  // float32 unless told: a handful of clips, where the reference's probabilities matter more than speed.
+  std::string dtype = "float32";
   bool per_clip = false;
   double window = 4.0, stride = 0.0;
   int threads = 0;

@@ -20,7 +20,7 @@ enum class ModelParts { All, Text, Video };
 struct ModelOptions {
   // "auto" (CUDA when this LibTorch has it and a GPU is present, else the CPU), "cpu", "cuda" or "cuda:N".
   std::string device = "auto";
-  // "float32"; "float16" and "bfloat16" on CUDA only.
+  // "float32"; "float16" and "bfloat16" on CUDA only; "auto": float16 on CUDA, float32 on the CPU.
   std::string dtype = "float32";
   // Intra-op threads; 0 means all cores.
   int threads = 0;

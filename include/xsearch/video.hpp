@@ -77,18 +77,25 @@ class VideoReader {
   const VideoInfo& info() const;
 
   // For each time in `times` (ascending), the first frame whose presentation time is at or after it (the
-  // last frame where none is), decoded and converted to RGB; other frames are decoded but never converted.
+  // last frame where none is), decoded and converted to RGB; other frames are never converted, and those
+  // no time can pick are not even decoded where the codec allows (selective decoding, below).
   // Seeks forward over long gaps unless `allow_seek` is false; the frames are the same either way.
   // `on_frame(k, frame)` receives the frame for times[k]; a frame chosen for several times is passed once
   // per time.
   void frames_at_times(const std::vector<double>& times, const std::function<void(std::size_t, const RgbFrame&)>& on_frame,
                        bool allow_seek = true);
+  // Selective decoding (on by default): frames_at_times lets the decoder drop the non-reference frames
+  // that no time can pick (H.264, HEVC, MPEG-4 Part 2, MPEG-1/2; src/video/selective_decoding.hpp says
+  // when and why the frames passed on stay, byte for byte, those of a full decode). Off: every frame is
+  // decoded, as a reference for tests and benchmarks.
+  void set_selective_decoding(bool on);
   // Frames by 0-based index among all decoded frames in presentation order (decodes from the start).
   std::vector<RgbFrame> frames_at_indices(const std::vector<int64_t>& indices);
   // The presentation time of every frame (decodes the whole video, converts nothing).
   std::vector<double> frame_times();
 
-  // Frames decoded so far and frames converted to RGB, for benchmarks and tests.
+  // Frames decoded so far (frames dropped by selective decoding are not decoded) and frames converted to
+  // RGB, for benchmarks and tests.
   int64_t frames_decoded() const;
   int64_t frames_converted() const;
   // Decoding problems met and skipped (corrupt packets); a non-zero count deserves a warning.

@@ -174,6 +174,7 @@ struct Sink {
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* s = static_cast<Sink*>(user);
   if (s->headers->status < 200 || s->headers->status >= 300) return size * n;  // a redirect's body: not the file
+  if (s->offset > 0 && s->headers->status == 200) return 0;  // the server ignored the Range: abort, start over
   s->out->write(data, static_cast<std::streamsize>(size * n));
   if (!*s->out) return 0;  // disk full: abort the transfer
   s->written += static_cast<int64_t>(size * n);
@@ -202,7 +203,11 @@ void download(const std::string& url, const fs::path& partial, const std::string
   curl_easy_setopt(c.h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c.h, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(c.h, CURLOPT_FAILONERROR, 1L);
-  if (have > 0) curl_easy_setopt(c.h, CURLOPT_RESUME_FROM_LARGE, static_cast<curl_off_t>(have));
+  // A Range header, not CURLOPT_RESUME_FROM_LARGE: curl 8 (Debian 13) fails a resumed request answered by a
+  // redirect with CURLE_RANGE_ERROR before it can be followed. on_body refuses a 200 (the range ignored),
+  // as curl does for a resumed request.
+  const std::string range = std::to_string(have) + "-";
+  if (have > 0) curl_easy_setopt(c.h, CURLOPT_RANGE, range.c_str());
   // Each redirect is checked before it is followed: https only, plain http only on loopback.
   std::string current = url;
   CURLcode rc = CURLE_OK;
@@ -222,7 +227,7 @@ void download(const std::string& url, const fs::path& partial, const std::string
     c.send_token(same_origin(endpoint(), current));
   }
   out.close();
-  if (rc == CURLE_RANGE_ERROR || (rc == CURLE_OK && have > 0 && status == 200)) {
+  if (rc == CURLE_RANGE_ERROR || (have > 0 && status == 200)) {  // nothing of a 200 was written (on_body)
     // The server ignored the range: start over, once.
     fs::remove(partial, ec);
     if (have > 0) download(url, partial, name, total, o);

@@ -1,6 +1,7 @@
 // CSV and CMX3600 EDL lists of exported clips (media/clip_lists.hpp).
 #include "media/clip_lists.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -29,7 +30,71 @@ std::string one_line(std::string s, std::size_t max) {
   return s;
 }
 
+// The fields of one CSV record starting at `pos` (RFC 4180: quoted fields may hold commas, quotes
+// doubled, line breaks); `pos` moves past the record.
+std::vector<std::string> csv_record(const std::string& text, std::size_t& pos) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  while (pos < text.size()) {
+    const char c = text[pos++];
+    if (quoted) {
+      if (c != '"') fields.back() += c;
+      else if (pos < text.size() && text[pos] == '"') fields.back() += '"', ++pos;
+      else quoted = false;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else if (c == '\n') {
+      break;
+    } else if (c != '\r') {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
 }  // namespace
+
+std::vector<std::string> listed_clip_files(const std::string& csv) {
+  std::vector<std::string> files;
+  std::size_t pos = 0;
+  const auto header = csv_record(csv, pos);
+  const auto column = std::find(header.begin(), header.end(), "clip");
+  if (column == header.end()) return files;
+  const auto index = static_cast<std::size_t>(column - header.begin());
+  while (pos < csv.size()) {
+    const auto row = csv_record(csv, pos);
+    if (row.size() == header.size() && !row[index].empty()) files.push_back(row[index]);
+  }
+  return files;
+}
+
+std::string hits_csv(const std::vector<ListedHit>& hits) {
+  std::string out = "rank,score,source,start,end,peak,peak_score\r\n";
+  for (const auto& h : hits)
+    out += std::to_string(h.rank) + "," + number(h.score, "%.6f") + "," + csv_field(h.source) + "," + number(h.start) + "," + number(h.end) + "," +
+           number(h.peak) + "," + number(h.peak_score, "%.6f") + "\r\n";
+  return out;
+}
+
+std::string hits_edl(const std::string& title, const std::vector<ListedHit>& hits) {
+  // The clips' EDL with each source file as its own clip, starting at 0.
+  std::vector<ExportedFile> files;
+  for (const auto& h : hits) {
+    ExportedFile f;
+    f.rank = h.rank;
+    f.score = h.score;
+    f.source = f.file = h.source;
+    f.start = h.start;
+    f.end = f.file_end = h.end;
+    f.file_start = 0;
+    f.fps = h.fps;
+    f.mode = "source";
+    files.push_back(f);
+  }
+  return clips_edl(title, files);
+}
 
 std::string timecode(double seconds, double fps) {
   const long long base = std::max(1LL, std::llround(fps));

@@ -1,8 +1,10 @@
 // Cutting a query's hits into files for editors (media/export_hits.hpp).
 #include "media/export_hits.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 
 #include "media/encoder_choice.hpp"
 #include "media/segment.hpp"
@@ -50,6 +52,31 @@ void write_text(const fs::path& path, const std::string& text) {
   }
 }
 
+// Whether `name` is one that clip_file_name makes ("NNN_..."): a list that was edited by hand must not
+// make us delete the user's own files.
+bool our_clip_name(const std::string& name) {
+  std::size_t digits = 0;
+  while (digits < name.size() && name[digits] >= '0' && name[digits] <= '9') ++digits;
+  return digits >= 3 && digits < name.size() && name[digits] == '_' && name.find('.') != std::string::npos;
+}
+
+// The clip files of DIR's previous clips.csv that may be removed: directly in DIR, named as we name them,
+// plain files (never a link or a folder).
+std::vector<fs::path> previous_clips(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::ifstream in(dir / "clips.csv", std::ios::binary);
+  if (!in) return files;
+  const std::string csv((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& listed : listed_clip_files(csv)) {
+    const fs::path p(listed);
+    std::error_code ec;
+    // "/out/" and "/out" are one folder: compare normalised paths of a name inside each.
+    if ((p.parent_path() / "x").lexically_normal() != (dir / "x").lexically_normal() || !our_clip_name(p.filename().string())) continue;
+    if (fs::symlink_status(p, ec).type() == fs::file_type::regular) files.push_back(p);
+  }
+  return files;
+}
+
 }  // namespace
 
 std::string clip_file_name(const QueryHit& hit, const std::string& extension) {
@@ -60,12 +87,14 @@ std::string clip_file_name(const QueryHit& hit, const std::string& extension) {
 }
 
 std::vector<ExportedFile> export_hits(const std::vector<QueryHit>& hits, const std::string& title, const ExportOptions& options,
-                                      const std::function<void(const ExportedFile&)>& on_file) {
+                                      const std::function<void(const ExportedFile&)>& on_file, std::size_t* removed) {
   std::error_code ec;
   fs::create_directories(options.dir, ec);
   if (ec) throw Error(options.dir.string() + ": cannot create (" + ec.message() + ")");
+  const std::vector<fs::path> previous = previous_clips(options.dir);
   std::vector<ExportedFile> files;
   for (const auto& hit : hits) {
+    if (options.on_start) options.on_start(files.size(), hits.size(), hit);
     ExportedFile f;
     f.rank = hit.rank;
     f.score = hit.score;
@@ -115,6 +144,13 @@ std::vector<ExportedFile> export_hits(const std::vector<QueryHit>& hits, const s
   }
   write_text(options.dir / "clips.csv", clips_csv(files));
   write_text(options.dir / "clips.edl", clips_edl(title, files));
+  // Only now that the new list is written: an export that fails midway leaves the old one usable.
+  std::size_t gone = 0;
+  for (const auto& old : previous) {
+    const bool kept = std::any_of(files.begin(), files.end(), [&](const ExportedFile& f) { return !f.error.empty() ? false : fs::path(f.file) == old; });
+    if (!kept && fs::remove(old, ec)) ++gone;
+  }
+  if (removed) *removed = gone;
   return files;
 }
 

@@ -35,6 +35,7 @@ ClassifyResult classify(const ClassifyOptions& o) {
   if (o.labels.empty()) throw Error("classify: give at least one label (--labels \"a,b,c\")");
   ModelOptions mo;
   mo.device = o.device;
+  mo.dtype = o.dtype;
   mo.threads = o.threads;
   const Model model = Model::load(o.model_dir, mo);
   const ClipTokenizer tokenizer = ClipTokenizer::load(o.model_dir);

@@ -1,14 +1,18 @@
-// xsearch query: text (or a clip) -> embedding -> FAISS -> SQLite -> filtered, merged, ranked segments;
-// optionally re-scored with X-CLIP's exact, video-prompted score. And export / remove.
-#include <fnmatch.h>
+// xsearch query: text (or a clip) -> embedding -> index -> SQLite -> filtered segments around their best
+// clips, ranked; optionally re-scored with X-CLIP's exact, video-prompted score. And export / remove.
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <limits>
+#include <set>
 
+#include "pipeline/like_spec.hpp"
+#include "pipeline/path_filter.hpp"
 #include "pipeline/paths.hpp"
+#include "pipeline/segments.hpp"
 #include "pipeline/vectors.hpp"
 #include "text_encoder/native_text_encoder.hpp"
 #include "xsearch/error.hpp"
@@ -19,58 +23,58 @@ namespace xsearch {
 
 namespace {
 
-struct Candidate {
-  ClipRow clip;
-  double score;
-};
+using pipeline::ScoredClip;
 
-// "PATH@SECONDS" -> (absolute path, seconds).
-std::pair<std::string, double> parse_like(const std::string& like) {
-  const auto at = like.rfind('@');
-  if (at == std::string::npos || at == 0) throw Error("--like: expected PATH@SECONDS, got \"" + like + "\"");
-  double seconds;
-  try {
-    std::size_t used = 0;
-    seconds = std::stod(like.substr(at + 1), &used);
-    if (used != like.size() - at - 1) throw std::invalid_argument("");
-  } catch (const std::exception&) {
-    throw Error("--like: \"" + like.substr(at + 1) + "\" is not a number of seconds");
-  }
-  return {std::filesystem::absolute(like.substr(0, at)).lexically_normal().string(), seconds};
+// The most candidates a query gathers while looking for k results that pass its filters: beyond this a
+// --path or --min-score that keeps almost nothing would read a large part of the library.
+constexpr int64_t kMaxCandidates = 20000;
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
 }
 
-// Adjacent or overlapping hits of one video become one segment with the best score.
-std::vector<QueryHit> merge_segments(std::vector<Candidate> candidates) {
-  std::map<int64_t, std::vector<Candidate>> by_video;
-  for (auto& c : candidates) by_video[c.clip.video_id].push_back(std::move(c));
-  std::vector<QueryHit> hits;
-  for (auto& [video, list] : by_video) {
-    std::sort(list.begin(), list.end(), [](const Candidate& a, const Candidate& b) { return a.clip.start < b.clip.start; });
-    QueryHit cur;
-    bool open = false;
-    for (const auto& c : list) {
-      if (open && c.clip.start <= cur.end + 1e-6) {
-        cur.end = std::max(cur.end, c.clip.end);
-        cur.score = std::max(cur.score, c.score);
-        cur.clip_ids.push_back(c.clip.id);
-        continue;
-      }
-      if (open) hits.push_back(cur);
-      cur = QueryHit{};
-      cur.path = c.clip.path;
-      cur.video_id = c.clip.video_id;
-      cur.start = c.clip.start;
-      cur.end = c.clip.end;
-      cur.score = c.score;
-      cur.clip_ids = {c.clip.id};
-      open = true;
-    }
-    if (open) hits.push_back(cur);
+// The clip of `path` at `seconds` (the one that holds it, else the nearest start).
+ClipRow clip_at(const Library& library, const pipeline::LikeSpec& like) {
+  const auto video = library.find_video(like.path);
+  if (!video || video->status == "failed") {
+    if (!like.time_error.empty()) throw Error("--like: " + like.time_error + ", and " + like.path + " is not in the library");
+    throw Error(like.path + ": not in the library");
   }
-  std::sort(hits.begin(), hits.end(), [](const QueryHit& a, const QueryHit& b) {
-    return a.score != b.score ? a.score > b.score : a.path != b.path ? a.path < b.path : a.start < b.start;
-  });
-  return hits;
+  const auto clips = library.clips_of_video(video->id);
+  if (clips.empty()) throw Error(like.path + ": no clips in the library");
+  const ClipRow* best = &clips.front();
+  for (const auto& c : clips)
+    if (c.start <= like.seconds && like.seconds < c.end) {
+      best = &c;
+      break;
+    } else if (std::fabs(c.start - like.seconds) < std::fabs(best->start - like.seconds)) {
+      best = &c;
+    }
+  return *best;
+}
+
+// Why nothing was found, for the caller to say (README: query, "no results").
+std::string why_nothing(const Library& library, const QueryOptions& o, const pipeline::PathFilter& filter, double best_score, int64_t pool) {
+  if (!filter.empty()) {
+    std::string example;
+    bool any = false;
+    for (const auto& v : library.videos()) {
+      if (v.status == "failed") continue;
+      if (example.empty()) example = v.path;
+      if (filter.matches(v.path)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return filter.explain(example);
+  }
+  if (std::isfinite(best_score) && best_score < o.min_score)
+    return "no clip scores --min-score " + number(o.min_score) + " or more (the best scores " + number(best_score) + ")";
+  if (!filter.empty() && !std::isfinite(best_score))
+    return "the videos --path '" + o.path_glob + "' matches have no clip among the library's best " + std::to_string(pool) + " for this query";
+  return "no clip matched";
 }
 
 }  // namespace
@@ -84,10 +88,13 @@ QueryResult query(const QueryOptions& o) {
     phase_start = now;
   };
   if (o.k <= 0) throw Error("-k must be at least 1");
-  if (o.text.empty() == o.like.empty()) throw Error("query: give either a text or --like PATH@SECONDS");
+  if (o.text.empty() == o.like.empty()) throw Error("query: give either a text or --like PATH[@TIME]");
   Library library = Library::open(o.db, false);
   const auto identity = library.model();
-  if (!identity) return result;  // an empty library
+  if (!identity) {
+    result.no_results = "the library holds no videos yet (xsearch ingest FOLDER)";
+    return result;
+  }
   phase("open library");
   result.model = identity->name;
   const std::filesystem::path model_dir = o.model_dir.empty() && o.like.empty() ? resolve_model_dir(identity->name) : o.model_dir;
@@ -96,22 +103,10 @@ QueryResult query(const QueryOptions& o) {
   std::vector<float> text_raw;
   int64_t source_clip = -1;  // with --like: the clip asked about, first among equals
   if (!o.like.empty()) {
-    const auto [path, seconds] = parse_like(o.like);
+    const ClipRow source = clip_at(library, pipeline::parse_like(o.like));
     result.query = o.like;
-    const auto video = library.find_video(path);
-    if (!video || video->status == "failed") throw Error(path + ": not in the library");
-    const auto clips = library.clips_of_video(video->id);
-    if (clips.empty()) throw Error(path + ": no clips in the library");
-    const ClipRow* best = &clips.front();
-    for (const auto& c : clips)
-      if (c.start <= seconds && seconds < c.end) {
-        best = &c;
-        break;
-      } else if (std::fabs(c.start - seconds) < std::fabs(best->start - seconds)) {
-        best = &c;
-      }
-    query_vector = library.clip_embedding(best->id);
-    source_clip = best->id;
+    query_vector = library.clip_embedding(source.id);
+    source_clip = source.id;
   } else {
     result.query = o.text;
     const ClipTokenizer tokenizer = ClipTokenizer::load(model_dir);
@@ -121,58 +116,95 @@ QueryResult query(const QueryOptions& o) {
     phase("load text model");
     if (model_identity(model_dir, encoder.config().projection_dim).fingerprint != identity->fingerprint)
       throw Error(model_dir.string() + ": not the model this library was built with (" + identity->name + ")");
+    const std::vector<int64_t> words = tokenizer.encode_plain(o.text);
+    const std::size_t room = tokenizer.max_length() - 2;  // the start and end tokens take two places
+    result.query_tokens = static_cast<int>(words.size() + 2);
+    if (words.size() > room) {
+      // The model reads max_length tokens: say what it never saw rather than search with part of the text.
+      result.truncated = true;
+      const std::vector<int64_t> dropped(words.begin() + static_cast<std::ptrdiff_t>(room), words.end());
+      std::string lost = tokenizer.decode(dropped, true);
+      lost.erase(0, lost.find_first_not_of(' '));
+      lost.erase(lost.find_last_not_of(' ') + 1);
+      result.warnings.push_back("the query is " + std::to_string(result.query_tokens) + " tokens long and the model reads " +
+                                std::to_string(tokenizer.max_length()) + ": searched without \"" + lost + "\"");
+    }
     text_raw = encoder.encode(tokenizer.encode(o.text));
     query_vector = normalised(text_raw);
     phase("encode text");
   }
 
-  // Enough candidates that filtering and merging still leave k segments in the usual case.
+  const pipeline::PathFilter filter(o.path_glob);
+  // Enough candidates that filtering and merging leave k results in the usual case; more are gathered
+  // (up to kMaxCandidates) when they do not: -k is the number of results whenever the library has them.
   const int64_t wanted = std::max<int64_t>({static_cast<int64_t>(o.k) * 8, 64, o.rerank ? o.rerank_candidates : 0});
-  const auto found = library.search(query_vector, o.path_glob.empty() ? wanted : std::max<int64_t>(wanted, 1000));
-  std::vector<int64_t> ids;
-  for (const auto& f : found) ids.push_back(f.first);
-  phase("search");
+  int64_t pool = o.path_glob.empty() ? wanted : std::max<int64_t>(wanted, 1000);
+  std::vector<QueryHit> hits;
+  double best_score = -std::numeric_limits<double>::infinity();
+  for (;;) {
+    const auto found = library.search(query_vector, pool);
+    std::vector<int64_t> ids;
+    for (const auto& f : found) ids.push_back(f.first);
+    phase("search");
+    const auto rows = library.clips_by_id(ids);
+    std::map<int64_t, double> score_of(found.begin(), found.end());
+    std::vector<ScoredClip> candidates;
+    for (const auto& row : rows) {
+      if (!filter.matches(row.path)) continue;
+      candidates.push_back({row, score_of[row.id]});
+    }
+    if (o.rerank && !candidates.empty()) {
+      if (!o.reranker) throw Error("--rerank needs the full xsearch (with LibTorch)");
+      const int64_t dim = identity->dim, p = library.prompt_token_count();
+      if (p <= 0)
+        throw Error(library.path().string() + ": --rerank needs prompt tokens stored at ingest (xsearch ingest --store-prompts)");
+      std::sort(candidates.begin(), candidates.end(), [](const ScoredClip& a, const ScoredClip& b) { return a.score > b.score; });
+      if (static_cast<int>(candidates.size()) > o.rerank_candidates) candidates.resize(static_cast<std::size_t>(o.rerank_candidates));
+      std::vector<float> embeds, prompts;
+      for (const auto& c : candidates) {
+        const auto e = library.clip_embedding(c.clip.id);
+        const auto t = from_float16(library.clip_prompt_tokens(c.clip.id));
+        if (static_cast<int64_t>(t.size()) != p * dim) throw Error(c.clip.path + ": clip stored without prompt tokens (ingest again with --store-prompts)");
+        embeds.insert(embeds.end(), e.begin(), e.end());
+        prompts.insert(prompts.end(), t.begin(), t.end());
+      }
+      const int64_t n = static_cast<int64_t>(candidates.size());
+      const auto scores = o.reranker(model_dir, text_raw, embeds, prompts, n, p, dim, o);
+      for (int64_t i = 0; i < n; ++i) candidates[static_cast<std::size_t>(i)].score = scores[static_cast<std::size_t>(i)];
+      result.reranked = true;
+    }
+    for (const auto& c : candidates) best_score = std::max(best_score, c.score);
+    hits = pipeline::build_segments(std::move(candidates), o.max_segment);
+    // Enough results that pass --min-score (videos, when grouped)?
+    std::set<int64_t> videos;
+    int64_t usable = 0;
+    for (const auto& h : hits)
+      if (h.score >= o.min_score) ++usable, videos.insert(h.video_id);
+    if (o.group_by_video) usable = static_cast<int64_t>(videos.size());
+    // Stop when k pass, when the library has no more clips, when re-ranking (which scores a fixed
+    // pool), or when the last candidate already scores below --min-score (no later one can pass).
+    const bool exhausted = static_cast<int64_t>(found.size()) < pool;
+    const bool below = !found.empty() && found.back().second < o.min_score;
+    if (usable >= o.k || exhausted || o.rerank || below || pool >= kMaxCandidates) break;
+    pool = std::min<int64_t>(pool * 4, kMaxCandidates);
+  }
   if (!library.index_note().empty())
     result.warnings.push_back(library.index_note() + " (answered from the stored embeddings; `xsearch reindex` rebuilds the index)");
-  const auto rows = library.clips_by_id(ids);
-  std::map<int64_t, double> score_of(found.begin(), found.end());
-  std::vector<Candidate> candidates;
-  for (const auto& row : rows) {
-    if (!o.path_glob.empty() && fnmatch(o.path_glob.c_str(), row.path.c_str(), 0) != 0) continue;
-    candidates.push_back({row, score_of[row.id]});
-  }
 
-  if (o.rerank && !candidates.empty()) {
-    if (!o.reranker) throw Error("--rerank needs the full xsearch (with LibTorch)");
-    const int64_t dim = identity->dim, p = library.prompt_token_count();
-    if (p <= 0)
-      throw Error(library.path().string() + ": --rerank needs prompt tokens stored at ingest (xsearch ingest --store-prompts)");
-    std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) { return a.score > b.score; });
-    if (static_cast<int>(candidates.size()) > o.rerank_candidates) candidates.resize(static_cast<std::size_t>(o.rerank_candidates));
-    std::vector<float> embeds, prompts;
-    for (const auto& c : candidates) {
-      const auto e = library.clip_embedding(c.clip.id);
-      const auto t = from_float16(library.clip_prompt_tokens(c.clip.id));
-      if (static_cast<int64_t>(t.size()) != p * dim) throw Error(c.clip.path + ": clip stored without prompt tokens (ingest again with --store-prompts)");
-      embeds.insert(embeds.end(), e.begin(), e.end());
-      prompts.insert(prompts.end(), t.begin(), t.end());
-    }
-    const int64_t n = static_cast<int64_t>(candidates.size());
-    const auto scores = o.reranker(model_dir, text_raw, embeds, prompts, n, p, dim, o);
-    for (int64_t i = 0; i < n; ++i) candidates[static_cast<std::size_t>(i)].score = scores[static_cast<std::size_t>(i)];
-    result.reranked = true;
-  }
-
-  auto hits = merge_segments(std::move(candidates));
   if (source_clip >= 0) {
     auto own = std::find_if(hits.begin(), hits.end(), [&](const QueryHit& h) {
       return std::find(h.clip_ids.begin(), h.clip_ids.end(), source_clip) != h.clip_ids.end();
     });
     if (own != hits.end() && !hits.empty() && own->score >= hits.front().score - 1e-6) std::rotate(hits.begin(), own, own + 1);
   }
-  std::vector<QueryHit> kept;
+  std::vector<QueryHit> passing;
   for (auto& h : hits) {
     if (h.score < o.min_score) continue;
+    passing.push_back(std::move(h));
+  }
+  if (o.group_by_video) passing = pipeline::group_by_video(passing, std::max(1, o.moments_per_video));
+  std::vector<QueryHit> kept;
+  for (auto& h : passing) {
     if (static_cast<int>(kept.size()) >= o.k) break;
     h.rank = static_cast<int>(kept.size()) + 1;
     kept.push_back(std::move(h));
@@ -180,17 +212,26 @@ QueryResult query(const QueryOptions& o) {
   for (auto& h : kept) {
     struct stat st {};
     h.offline = ::stat(h.path.c_str(), &st) != 0;  // shown, not acted on: the library keeps offline videos
+    for (auto& m : h.moments) m.offline = h.offline;
   }
   result.results = std::move(kept);
+  if (result.results.empty()) result.no_results = why_nothing(library, o, filter, best_score, pool);
   phase("join and merge");
   return result;
 }
 
-std::vector<ExportedClip> export_clips(const std::filesystem::path& db) {
+std::vector<ExportedClip> export_clips(const std::filesystem::path& db, const std::string& path_pattern, std::string* why_none) {
   Library library = Library::open(db, false);
+  const pipeline::PathFilter filter(path_pattern);
   std::vector<ExportedClip> out;
-  for (const auto& v : library.videos())
+  std::string example;
+  for (const auto& v : library.videos()) {
+    if (v.status != "failed" && example.empty()) example = v.path;
+    if (!filter.matches(v.path)) continue;
     for (const auto& c : library.clips_of_video(v.id)) out.push_back({c.id, c.video_id, c.path, c.start, c.end});
+  }
+  if (out.empty() && why_none)
+    *why_none = example.empty() ? "the library holds no videos yet (xsearch ingest FOLDER)" : filter.explain(example);
   return out;
 }
 

@@ -50,18 +50,22 @@ media::Playability Api::playability(const std::string& path) {
   return p;
 }
 
-// How the page plays a hit: the original file from the segment's start, or a rendition of the segment
-// (its time 0 is the segment's start) with `more`, the rendition of what follows, for "keep watching".
+// How the page plays a hit: the original file from the segment's best moment (its peak), or a rendition of
+// the segment (its time 0 is the segment's start; playback starts at the peak in it) with `more`, the
+// rendition of what follows, for "keep watching".
 json Api::play(const Library& library, const QueryHit& hit, int64_t video_id) {
   const media::Playability p = playability(hit.path);
+  const double peak = hit.peak_clip_id > 0 ? std::max(hit.start, std::min(hit.peak, hit.end)) : hit.start;
   if (p.playable || hit.clip_ids.empty())
-    return {{"url", "/api/videos/" + std::to_string(video_id)}, {"start", hit.start}, {"end", hit.end}, {"rendition", false}};
+    return {{"url", "/api/videos/" + std::to_string(video_id)}, {"start", peak}, {"end", hit.end}, {"rendition", false},
+            {"segment_start", hit.start}};
   const double length = std::min(hit.end - hit.start, media::kMaxRenditionSeconds);
   json j = {{"url", rendition_url(hit.clip_ids.front(), hit.clip_ids.back())},
-            {"start", 0.0},
+            {"start", std::min(peak - hit.start, length)},
             {"end", length},
             {"rendition", true},
-            {"reason", p.reason}};
+            {"reason", p.reason},
+            {"segment_start", 0.0}};
   const std::string more = more_after(library, video_id, hit.start + length);
   if (!more.empty()) j["more"] = more;
   return j;
@@ -100,9 +104,11 @@ json Api::run(QueryOptions q) {
   json results = json::array();
   for (const auto& h : r.results) {
     json hit = {{"rank", h.rank},     {"path", h.path},         {"start", h.start},    {"end", h.end},
-                {"score", h.score},   {"clip_ids", h.clip_ids}, {"offline", h.offline}};
+                {"score", h.score},   {"clip_ids", h.clip_ids}, {"offline", h.offline}, {"peak", h.peak},
+                {"peak_end", h.peak_end}, {"peak_score", h.peak_score}, {"peak_clip_id", h.peak_clip_id}};
     if (!h.clip_ids.empty()) {
-      const int64_t clip = h.clip_ids.front();
+      // The best clip: its thumbnail shows what the hit is about, and "more like this" searches with it.
+      const int64_t clip = h.peak_clip_id > 0 ? h.peak_clip_id : h.clip_ids.front();
       hit["clip_id"] = clip;
       hit["video_id"] = h.video_id;
       hit["thumbnail"] = "/api/thumbnails/" + std::to_string(clip);
@@ -111,7 +117,8 @@ json Api::run(QueryOptions q) {
     }
     results.push_back(hit);
   }
-  return {{"query", r.query}, {"model", r.model}, {"reranked", r.reranked}, {"results", results}};
+  return {{"query", r.query}, {"model", r.model}, {"reranked", r.reranked}, {"results", results},
+          {"query_tokens", r.query_tokens}, {"truncated", r.truncated}, {"warnings", r.warnings}};
 }
 
 std::optional<ClipRow> Api::clip(int64_t id) const {

@@ -1,11 +1,11 @@
 // VideoReader on FFmpeg's libraries: probing (first and last frame times, rotation, aspect), decoding in
-// presentation order with frame threading, seeking over long gaps, and RGB conversion of chosen frames only.
+// presentation order with frame threading, seeking over long gaps, dropping the non-reference frames no
+// target can pick (selective_decoding.hpp), and RGB conversion of chosen frames only (rgb_conversion.hpp).
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
 #include <libavutil/imgutils.h>
-#include <libswscale/swscale.h>
 }
 
 #include <algorithm>
@@ -13,55 +13,21 @@ extern "C" {
 #include <cstdio>
 #include <limits>
 
+#include "video/rgb_conversion.hpp"
+#include "video/selective_decoding.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/video.hpp"
 
 namespace xsearch {
 
-namespace {
+using video_detail::av_error;
+using video_detail::FramePtr;
+using video_detail::new_frame;
 
-std::string av_error(int code) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(code, buf, sizeof buf);
-  return buf;
-}
+namespace {
 
 // A decoder that keeps failing on every packet is not worth waiting for.
 constexpr int kMaxConsecutiveErrors = 500;
-
-struct FrameDeleter {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
-
-FramePtr new_frame() {
-  FramePtr f(av_frame_alloc());
-  if (!f) throw std::bad_alloc();
-  return f;
-}
-
-// Rotates RGB24 clockwise by 90, 180 or 270 degrees.
-void rotate_rgb(RgbFrame& f, int degrees) {
-  if (degrees == 0) return;
-  const int w = f.width, h = f.height;
-  std::vector<uint8_t> out(f.rgb.size());
-  const int ow = degrees == 180 ? w : h, oh = degrees == 180 ? h : w;
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      int nx, ny;
-      if (degrees == 90) { nx = h - 1 - y; ny = x; }
-      else if (degrees == 180) { nx = w - 1 - x; ny = h - 1 - y; }
-      else { nx = y; ny = w - 1 - x; }
-      const uint8_t* s = &f.rgb[(static_cast<std::size_t>(y) * w + x) * 3];
-      uint8_t* d = &out[(static_cast<std::size_t>(ny) * ow + nx) * 3];
-      d[0] = s[0];
-      d[1] = s[1];
-      d[2] = s[2];
-    }
-  f.rgb.swap(out);
-  f.width = ow;
-  f.height = oh;
-}
 
 }  // namespace
 
@@ -70,7 +36,6 @@ struct VideoReader::Impl {
   std::function<bool()> interrupted;  // asked by FFmpeg at each read (interrupt_callback)
   AVFormatContext* fmt = nullptr;
   AVCodecContext* codec = nullptr;
-  SwsContext* sws = nullptr;
   AVPacket* packet = nullptr;
   int stream_index = -1;
   AVRational time_base{1, 1};
@@ -86,6 +51,10 @@ struct VideoReader::Impl {
   std::string pass_error, probe_error, read_error;
   double good_end = -std::numeric_limits<double>::infinity();
   double good_until = 0;  // with read_error
+  // Selective decoding in frames_at_times: wanted unless a caller turned it off, and only for the codecs
+  // where dropping non-reference frames changes no other frame.
+  video_detail::SelectiveDecoding selection;
+  bool selective_wanted = true, selective_codec = false;
 
   // A new pass over the file: a file the probe found cut short says so from the start, whether or not
   // the pass reaches its end.
@@ -102,7 +71,6 @@ struct VideoReader::Impl {
   }
 
   ~Impl() {
-    sws_freeContext(sws);
     av_packet_free(&packet);
     avcodec_free_context(&codec);
     avformat_close_input(&fmt);
@@ -111,11 +79,15 @@ struct VideoReader::Impl {
   [[noreturn]] void fail(const std::string& cause) const { throw Error(info.path.string() + ": " + cause); }
   [[noreturn]] void not_a_video(const std::string& cause) const { throw NotAVideoError(info.path.string() + ": " + cause); }
 
+  // A stream timestamp in seconds from the origin. Frames and packets both go through here, so that a
+  // packet's time and its frame's time are the same double (selective decoding compares them).
+  double seconds_at(int64_t ts) const { return ts * av_q2d(time_base) - origin; }
+
   double frame_time(const AVFrame* f) {
     int64_t ts = f->best_effort_timestamp;
     if (ts == AV_NOPTS_VALUE) ts = f->pts;
     // Frames without timestamps follow the previous one by a nominal frame.
-    double t = ts == AV_NOPTS_VALUE ? last_time + frame_step : ts * av_q2d(time_base) - origin;
+    double t = ts == AV_NOPTS_VALUE ? last_time + frame_step : seconds_at(ts);
     if (!std::isfinite(t)) t = 0;
     last_time = t;
 #if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 30, 100)
@@ -134,19 +106,29 @@ struct VideoReader::Impl {
       const int r = avcodec_receive_frame(codec, out);
       if (r == 0) {
         ++decoded;
+        if (selection.on()) {
+          // Frames dropped before this one still count in its index and in where the good frames end.
+          const bool damaged = out->decode_error_flags != 0 || (out->flags & AV_FRAME_FLAG_CORRUPT);
+          const int64_t dropped = selection.came_out(out->pts, out->best_effort_timestamp, seconds_at(out->pts), damaged);
+          if (next_index >= 0) next_index += dropped;
+          good_end = std::max(good_end, selection.dropped_end());
+        }
         return true;
       }
       if (r == AVERROR_EOF) {
         finished = true;
+        selection.drained();
         break;
       }
       if (r != AVERROR(EAGAIN)) {
         ++errors;
+        selection.failed();
         if (++consecutive_errors > kMaxConsecutiveErrors) fail("too many decoding errors (" + av_error(r) + ")");
         continue;
       }
       if (eof_sent) {
         finished = true;
+        selection.drained();
         break;
       }
       const int rr = av_read_frame(fmt, packet);
@@ -161,10 +143,24 @@ struct VideoReader::Impl {
         continue;
       }
       if (packet->stream_index == stream_index) {
+        // The decoder reads skip_frame at each packet: drop this one's frame if it is a non-reference
+        // frame that no target can pick.
+        bool droppable = false;
+        if (selection.on()) {
+          if (packet->pts == AV_NOPTS_VALUE)
+            selection.failed();  // a frame that cannot be placed in time
+          else
+            droppable = selection.may_drop(seconds_at(packet->pts));
+        }
+        codec->skip_frame = droppable ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
         const int s = avcodec_send_packet(codec, packet);
         if (s < 0 && s != AVERROR(EAGAIN)) {
           ++errors;
+          selection.failed();
           if (++consecutive_errors > kMaxConsecutiveErrors) fail("too many decoding errors (" + av_error(s) + ")");
+        } else if (s >= 0 && selection.on() && packet->pts != AV_NOPTS_VALUE) {
+          const double t = seconds_at(packet->pts);
+          selection.sent(t, t + (packet->duration > 0 ? packet->duration * av_q2d(time_base) : frame_step), droppable);
         }
       }
       av_packet_unref(packet);
@@ -175,6 +171,8 @@ struct VideoReader::Impl {
   // After any repositioning: drop what the decoder holds; `index` is that of the next frame (-1: unknown).
   void restart_decoding(int64_t index) {
     avcodec_flush_buffers(codec);
+    codec->skip_frame = AVDISCARD_DEFAULT;
+    selection.reposition();
     eof_sent = false;
     finished = false;
     next_index = index;
@@ -222,46 +220,18 @@ struct VideoReader::Impl {
     good_end = -std::numeric_limits<double>::infinity();
   }
 
-  // swscale's destination: FFmpeg-allocated, rows aligned to 64 bytes and padding after the last row.
-  // libswscale's x86 writers store whole SIMD blocks, so a tightly packed `width * 3` destination overflows
-  // the heap on some sizes (360x640, 426x240, 200x100) and leaves the last columns unwritten on others
-  // (854x480). Rows are copied out tightly packed afterwards.
-  FramePtr rgb_buffer;
+  using OnFrame = std::function<void(std::size_t, const RgbFrame&)>;
+  // One pass of frames_at_times over the whole video: for each target from `delivered` on, its frame to
+  // on_frame, and `delivered` past it; the targets before `delivered` were served by an earlier pass and
+  // are followed without passing anything on. With `selective`, non-reference frames no target can pick
+  // are dropped; false when that went irregular after a drop (then nothing is trusted past `delivered`).
+  bool choose(const std::vector<double>& times, const OnFrame& on_frame, bool allow_seek, bool selective, std::size_t& delivered);
 
-  uint8_t* const* rgb_destination(int width, int height, int* strides) {
-    if (!rgb_buffer || rgb_buffer->width != width || rgb_buffer->height != height) {
-      rgb_buffer = new_frame();
-      rgb_buffer->format = AV_PIX_FMT_RGB24;
-      rgb_buffer->width = width;
-      rgb_buffer->height = height;
-      const int r = av_frame_get_buffer(rgb_buffer.get(), 64);
-      if (r < 0) fail("cannot allocate a " + std::to_string(width) + "x" + std::to_string(height) + " RGB frame (" + av_error(r) + ")");
-    }
-    for (int i = 0; i < 4; ++i) strides[i] = rgb_buffer->linesize[i];
-    return rgb_buffer->data;
-  }
-
+  video_detail::RgbConverter rgb;
   RgbFrame convert(const AVFrame* f, double time, int64_t index) {
-    const int dst_w = info.rotation % 180 == 0 ? info.width : info.height;
-    const int dst_h = info.rotation % 180 == 0 ? info.height : info.width;
-    if (f->width <= 0 || f->height <= 0) fail("decoded a frame without a size");
-    sws = sws_getCachedContext(sws, f->width, f->height, static_cast<AVPixelFormat>(f->format), dst_w, dst_h,
-                               AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr);
-    if (!sws) fail("cannot convert frames of pixel format " + std::to_string(f->format) + " to RGB");
-    int strides[4] = {0, 0, 0, 0};
-    uint8_t* const* planes = rgb_destination(dst_w, dst_h, strides);
-    const int rows = sws_scale(sws, f->data, f->linesize, 0, f->height, planes, strides);
-    if (rows != dst_h) fail("converting a frame to RGB gave " + std::to_string(rows) + " of " + std::to_string(dst_h) + " rows");
-    RgbFrame out;
+    RgbFrame out = rgb.convert(f, info.width, info.height, info.rotation, info.path.string());
     out.time = time;
     out.index = index;
-    out.width = dst_w;
-    out.height = dst_h;
-    const std::size_t row_bytes = static_cast<std::size_t>(dst_w) * 3;
-    out.rgb.resize(row_bytes * dst_h);
-    for (int y = 0; y < dst_h; ++y)
-      std::copy_n(planes[0] + static_cast<std::ptrdiff_t>(y) * strides[0], row_bytes, out.rgb.data() + row_bytes * y);
-    rotate_rgb(out, info.rotation);
     ++converted;
     return out;
   }
@@ -318,6 +288,7 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
   if (r < 0) m.fail("cannot open the " + m.info.codec + " decoder (" + av_error(r) + ")");
   m.packet = av_packet_alloc();
   if (!m.packet) throw std::bad_alloc();
+  m.selective_codec = video_detail::SelectiveDecoding::codec_allows(*stream->codecpar);
 
   m.info.coded_width = m.codec->width;
   m.info.coded_height = m.codec->height;
@@ -327,7 +298,14 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
   AVRational sar = av_guess_sample_aspect_ratio(m.fmt, stream, nullptr);
   if (sar.num <= 0 || sar.den <= 0) sar = {1, 1};
   av_reduce(&m.info.sar_num, &m.info.sar_den, sar.num, sar.den, 1 << 20);
+#if LIBAVCODEC_VERSION_INT >= AV_VERSION_INT(60, 29, 100)
+  // FFmpeg 6.1 keeps a stream's side data in codecpar (av_stream_get_side_data is deprecated in 7.1).
+  const AVPacketSideData* side = av_packet_side_data_get(stream->codecpar->coded_side_data, stream->codecpar->nb_coded_side_data,
+                                                         AV_PKT_DATA_DISPLAYMATRIX);
+  const uint8_t* matrix = side && side->size >= 9 * sizeof(int32_t) ? side->data : nullptr;
+#else
   const uint8_t* matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, nullptr);
+#endif
   if (matrix) {
     const double ccw = av_display_rotation_get(reinterpret_cast<const int32_t*>(matrix));
     if (std::isfinite(ccw)) {
@@ -417,14 +395,24 @@ int64_t VideoReader::decode_errors() const { return impl_->errors; }
 const std::string& VideoReader::read_error() const { return impl_->read_error; }
 double VideoReader::good_until() const { return impl_->read_error.empty() ? impl_->info.end : impl_->good_until; }
 
-void VideoReader::frames_at_times(const std::vector<double>& times, const std::function<void(std::size_t, const RgbFrame&)>& on_frame,
-                                  bool allow_seek) {
-  Impl& m = *impl_;
-  if (!std::is_sorted(times.begin(), times.end())) throw Error("frames_at_times: times must be ascending");
-  for (double t : times)
-    if (!std::isfinite(t)) throw Error("frames_at_times: times must be finite");
+bool VideoReader::Impl::choose(const std::vector<double>& times, const OnFrame& on_frame, bool allow_seek, bool selective,
+                               std::size_t& delivered) {
+  Impl& m = *this;
+  const std::size_t replayed = delivered;  // served by an earlier pass: followed, not passed on again
+  struct Stop {
+    video_detail::SelectiveDecoding& s;
+    ~Stop() { s.stop(); }
+  } stop_selection{selection};
+  if (selective) selection.begin(times);
   m.rewind();
   m.start_pass();
+  // After each frame asked for: true when the pass must start again in full (selective_decoding.hpp, 3.).
+  auto give_up = [&] {
+    if (!selection.irregular()) return false;
+    if (selection.droppable_sent()) return true;
+    selection.stop();  // nothing dropped since the last seek or rewind: the decoder is a full decode's
+    return false;
+  };
   FramePtr current = new_frame(), candidate = new_frame();
   bool have_current = false;
   double current_time = -std::numeric_limits<double>::infinity();
@@ -438,6 +426,7 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
   double converted_for = std::numeric_limits<double>::quiet_NaN();
   for (; k < times.size(); ++k) {
     const double target = times[k];
+    selection.serving(k);
     if (allow_seek && !exhausted && (!have_current ? target - m.info.start : target - current_time) > kSeekGap) {
       // Seek, and make sure the first frame after it is not past the target (else seek further back).
       for (double back = 1.0;; back *= 2) {
@@ -450,7 +439,9 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
           current_time = -std::numeric_limits<double>::infinity();
           break;
         }
-        if (!m.next(candidate.get())) {
+        const bool got = m.next(candidate.get());
+        if (give_up()) return false;
+        if (!got) {
           exhausted = true;
           m.pass_exhausted();
           break;
@@ -469,7 +460,9 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
     }
     // A tolerance of 1e-9 s absorbs rounding in pts * time_base (a frame at exactly the target counts).
     while (!exhausted && (!have_current || current_time < target - 1e-9)) {
-      if (!m.next(candidate.get())) {
+      const bool got = m.next(candidate.get());
+      if (give_up()) return false;
+      if (!got) {
         exhausted = true;
         m.pass_exhausted();
         break;
@@ -483,16 +476,38 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
     }
     // After an early end, targets past the last good frame (its time plus its duration) get nothing: never
     // a clip padded with a repeated frame. A normal end gives the last frame, as it is shown there.
-    if (exhausted && !m.read_error.empty() && target >= m.good_until - 1e-9) return;
+    if (exhausted && !m.read_error.empty() && target >= m.good_until - 1e-9) return true;
     if (!have_current) throw Error(m.info.path.string() + ": no frame at " + std::to_string(target) + " s");
+    if (k < replayed) continue;
     // The same frame may serve several targets (a short clip of a low frame rate video): convert once.
     if (!(converted_for == current_time)) {
       converted = m.convert(current.get(), current_time, current_index);
       converted_for = current_time;
     }
     on_frame(k, converted);
+    delivered = k + 1;
   }
+  return true;
 }
+
+void VideoReader::frames_at_times(const std::vector<double>& times, const std::function<void(std::size_t, const RgbFrame&)>& on_frame,
+                                  bool allow_seek) {
+  Impl& m = *impl_;
+  if (!std::is_sorted(times.begin(), times.end())) throw Error("frames_at_times: times must be ascending");
+  for (double t : times)
+    if (!std::isfinite(t)) throw Error("frames_at_times: times must be finite");
+  std::size_t delivered = 0;
+  if (m.selective_wanted && m.selective_codec) {
+    const int64_t errors = m.errors;
+    if (m.choose(times, on_frame, allow_seek, true, delivered)) return;
+    // Something came out that selective decoding cannot vouch for (damage, odd timestamps): decode again
+    // in full, as before, passing on only what was not passed on yet. The damage is counted once.
+    m.errors = errors;
+  }
+  m.choose(times, on_frame, allow_seek, false, delivered);
+}
+
+void VideoReader::set_selective_decoding(bool on) { impl_->selective_wanted = on; }
 
 std::vector<RgbFrame> VideoReader::frames_at_indices(const std::vector<int64_t>& indices) {
   Impl& m = *impl_;

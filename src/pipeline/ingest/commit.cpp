@@ -90,7 +90,10 @@ bool Committer::commit_if_ready(std::size_t job) {
     if (!partial.empty()) reporter_.partial(path, partial);
     if (!end.warning.empty()) reporter_.warning(path, cause_of(end.warning, path));
   } else if (end.not_a_video) {
-    ++summary.not_video;
+    // It looked like a video (its name, or FFmpeg's probe) until decoded: a still GIF, an audio file
+    // named .mp4. Said by name, so that it is not a silent skip.
+    const std::string cause = cause_of(end.error, path);
+    reporter_.not_video(path, cause.find("not a video") != std::string::npos ? cause : "not a video: " + cause, true);
     library_.release_video(path, true);  // a shared library: nobody is to embed it
   } else {
     const std::string cause = end.error.empty() ? "no clips" : cause_of(end.error, path);

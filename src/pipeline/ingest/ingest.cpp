@@ -10,6 +10,7 @@
 // polled after the model load, at every entry of the walk and file of the plan, between messages of the
 // decoder and batches of the model, and before the sweep and the index write: the run ends with what is
 // committed, no sweep, no index write.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -93,10 +94,14 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   report.db = library.path().string();
 
   const std::vector<std::string> roots = normalize_roots(o.roots, o.include_hidden);
+  report.roots = roots.size();
   RunRecord run(library, roots, report.summary);  // 'failed' unless finished below
   auto stop_signal = [&] { return o.stop_requested ? o.stop_requested() : 0; };
   auto stopping = [&] { return (report.interrupted = stop_signal()) != 0; };
   auto finish = [&](const char* status) {
+    // A file named as a root that turned out not to be a video (by its name, probe or decoder) is a bad root.
+    for (const auto& [path, cause] : report.not_videos)
+      if (std::find(roots.begin(), roots.end(), path) != roots.end()) report.bad_roots.emplace_back(path, cause);
     run.finish(status);
     report.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
     report.clips_per_second = report.seconds > 0 ? report.summary.clips / report.seconds : 0;
@@ -105,12 +110,14 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
 
   ModelOptions mo;
   mo.device = o.device;
+  mo.dtype = o.dtype;
   mo.threads = o.threads;
   mo.parts = ModelParts::Video;
   const Model model = Model::load(o.model_dir, mo);  // cannot be stopped midway: polled right after
   if (stopping()) return finish("interrupted");
-  const int batch_size = o.batch > 0 ? o.batch : (model.device().rfind("cuda", 0) == 0 ? 8 : 4);
+  const int batch_size = o.batch > 0 ? o.batch : (model.device().rfind("cuda", 0) == 0 ? 32 : 4);
   report.device = model.device();
+  report.dtype = model.dtype();
   report.batch = batch_size;
   const ModelIdentity identity = model_identity(o.model_dir, model.config().projection_dim, o.model_name);
   library.claim_model(identity);
@@ -132,6 +139,7 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   for (const auto& place : presence.offline_places()) {
     if (place.videos == 0) {  // nothing of it in the library: a mistyped or unreadable path, not a drive away
       reporter.failure(place.path, place.cause);
+      if (std::find(roots.begin(), roots.end(), place.path) != roots.end()) report.bad_roots.emplace_back(place.path, place.cause);
       continue;
     }
     report.offline_roots.emplace_back(place.path, place.cause);
@@ -140,6 +148,13 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
                                    (o.prune_offline ? "removed (--prune-offline)" : "kept"));
   }
   report.offline_pruned = o.prune_offline;
+  // Files passed over by name or probe: counted and listed; one named on the command line is said, as
+  // an error (the user asked for that file).
+  for (const auto& [path, cause] : walk.not_videos) {
+    const bool asked = std::find(roots.begin(), roots.end(), path) != roots.end();
+    if (asked) reporter.error(path, cause);
+    reporter.not_video(path, cause, false);
+  }
   // A PostgreSQL library stores names as text, which must be UTF-8: another name is that file's failure.
   const std::vector<FoundFile> files = library.shared() ? storable_names(walk.files, reporter) : walk.files;
   const IngestPlan plan = plan_ingest(library, files, roots, presence, reporter, stopping);

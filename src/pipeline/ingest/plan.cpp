@@ -22,7 +22,9 @@ IngestPlan plan_ingest(Library& library, const std::vector<FoundFile>& found, co
       // Indexed, or failed before and unchanged since. The device its name lives on is kept up to date
       // (rows older than schema 3 have none; a drive may be renumbered).
       if (row->dev != f.dev) library.touch_video(row->id, f.size, f.mtime_ns, f.dev);
-      ++summary.unchanged;
+      // A failure stays a failure: not counted among the unchanged videos, which are searchable.
+      if (row->status == "failed") reporter.failed_unchanged(f.path, row->error);
+      else ++summary.unchanged;
       continue;
     }
     std::string fp;

@@ -29,7 +29,8 @@ struct IngestPlan {
   bool stopped = false;        // `stop` said so: the plan is incomplete (the cheap changes made stay)
 };
 
-// Writes the cheap changes at once (touched files, moves) and counts them in the summary. A video counts as
+// Writes the cheap changes at once (touched files, moves) and counts them in the summary; a file that
+// failed before and is unchanged is reported again (Reporter::failed_unchanged), not counted as unchanged. A video counts as
 // moved only when its old path lies under `roots` and is proven gone (`presence`); a partial video is
 // retried on every run. A file whose fingerprint cannot be read is a failure of that file. `stop` (may be
 // empty) is asked before each file.

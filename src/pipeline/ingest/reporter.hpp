@@ -29,6 +29,19 @@ class Reporter {
     error(path, cause);
     report_.partials.emplace_back(path, cause);
   }
+  // A file passed over as not a video: counted and listed in the report, and said on stderr (as a
+  // warning) when `say`: a file that looked like a video. Text, subtitles and photos beside the videos
+  // are only counted (a photo folder would flood the terminal).
+  void not_video(const std::string& path, const std::string& cause, bool say) const {
+    if (say) warning(path, cause);
+    ++report_.summary.not_video;
+    report_.not_videos.emplace_back(path, cause);
+  }
+  // A file that failed in an earlier run and has not changed since: not tried again, said and listed.
+  void failed_unchanged(const std::string& path, const std::string& cause) const {
+    error(path, "failed in an earlier run and unchanged since, not retried (" + cause + ")");
+    report_.failed_unchanged.emplace_back(path, cause);
+  }
   RunSummary& summary() const { return report_.summary; }
   IngestReport& report() const { return report_; }
 

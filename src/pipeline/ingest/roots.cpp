@@ -3,8 +3,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "pipeline/paths.hpp"
+#include "xsearch/ingest.hpp"
+#include "xsearch/library.hpp"
 
 namespace xsearch::pipeline {
 
@@ -59,3 +63,32 @@ std::string root_of(const std::string& path, const std::vector<std::string>& roo
 }
 
 }  // namespace xsearch::pipeline
+
+namespace xsearch {
+
+void check_ingest_roots(const std::vector<std::filesystem::path>& roots, const std::filesystem::path& db) {
+  std::vector<std::pair<std::string, std::string>> unreadable;
+  for (const auto& r : roots) {
+    const std::string path = absolute_path(r);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) return;  // one root is there: the run decides the rest
+    unreadable.emplace_back(path, errno == ENOENT ? "no such file or folder" : std::strerror(errno));
+  }
+  if (unreadable.empty()) return;
+  // A root the library holds videos under is a drive away (offline), which the run reports and keeps.
+  try {
+    std::error_code ec;
+    if (is_shared_library(db.string()) || std::filesystem::exists(db, ec)) {
+      for (const auto& v : Library::open(db, false).videos())
+        for (const auto& [root, cause] : unreadable)
+          if (path_under(v.path, root)) return;
+    }
+  } catch (const Error&) {
+    return;  // a library that cannot be read now: the run says why
+  }
+  std::string message;
+  for (const auto& [root, cause] : unreadable) message += (message.empty() ? "" : "; ") + root + ": " + cause;
+  throw Error(message + " (nothing to ingest)");
+}
+
+}  // namespace xsearch

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <set>
 
 #include "xsearch/video.hpp"
@@ -19,10 +20,15 @@ namespace {
 // Extensions that are video containers: such files skip the content probe.
 const std::set<std::string> kVideoExtensions = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".m2ts",
                                                 ".mts", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp", ".ogv", ".vob"};
-// Extensions never worth probing (common non-video files in video folders).
-const std::set<std::string> kSkipExtensions = {".txt", ".srt", ".vtt", ".ass", ".json", ".xml", ".nfo", ".jpg",
-                                               ".jpeg", ".png", ".gif", ".webp", ".heic", ".db", ".db-wal", ".db-shm",
-                                               ".faiss", ".index", ".md", ".pdf", ".zip", ".part", ".tmp"};
+// Extensions never worth probing (common non-video files in video folders), with what they are. GIF and
+// PNG are probed: an animated one is a video to FFmpeg and to many users (a still one fails the decoder's
+// "single image" check and is counted as not a video). WebP and HEIC sequences are not decoded by FFmpeg.
+const std::map<std::string, std::string> kSkipExtensions = {
+    {".txt", "text"},      {".srt", "subtitles"},  {".vtt", "subtitles"}, {".ass", "subtitles"},  {".json", "text"},
+    {".xml", "text"},      {".nfo", "text"},       {".md", "text"},       {".pdf", "a document"}, {".jpg", "a still image"},
+    {".jpeg", "a still image"}, {".webp", "a still image"}, {".heic", "a still image"}, {".db", "a database"},
+    {".db-wal", "a database"}, {".db-shm", "a database"}, {".faiss", "an index"}, {".index", "an index"},
+    {".zip", "an archive"}, {".part", "a partial download"}, {".tmp", "a temporary file"}};
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -135,14 +141,26 @@ class Walker {
   }
 
   void consider(const std::string& path, const struct stat& st, dev_t entry_dev) {
-    if (excluded_.count(path) || seen_.count(path) || st.st_size == 0) return;
+    if (library_file(path) || seen_.count(path)) return;
+    seen_.insert(path);
+    if (st.st_size == 0) return not_video(path, "an empty file");
     const fs::path p(path);
     const std::string ext = lower(p.extension().string());
-    if (kSkipExtensions.count(ext)) return;
-    if (!kVideoExtensions.count(ext) && !probe_video_container(p)) return;
-    seen_.insert(path);
+    if (const auto skip = kSkipExtensions.find(ext); skip != kSkipExtensions.end()) return not_video(path, skip->second + " (by its name)");
+    if (!kVideoExtensions.count(ext) && !probe_video_container(p)) return not_video(path, "no video that FFmpeg knows (audio, an image or another kind of file)");
     result_.files.push_back({path, static_cast<int64_t>(st.st_size), mtime_of(st), static_cast<int64_t>(entry_dev)});
   }
+
+  // The library's own files (its database, index, their journals and temporary files, the media cache
+  // `LIB.thumbs/`) when the library lives inside a walked folder: neither videos nor worth counting.
+  bool library_file(const std::string& path) const {
+    for (const auto& e : excluded_)
+      if (path.compare(0, e.size(), e) == 0 && (path.size() == e.size() || std::string("-./").find(path[e.size()]) != std::string::npos))
+        return true;
+    return false;
+  }
+
+  void not_video(const std::string& path, const std::string& what) { result_.not_videos.emplace_back(path, "not a video: " + what); }
 
   bool include_hidden_;
   const std::function<void(const std::string&, const std::string&)>& on_error_;

@@ -1,5 +1,6 @@
 // Stage 1a of ingest, walk: find the videos under the folders a user names: recursive, hidden entries
-// skipped unless asked, directory symlinks not followed (no loops), videos recognised by their content.
+// skipped unless asked, directory symlinks not followed (no loops), videos recognised by their content
+// (animated GIFs and PNGs too: FFmpeg reads them as video; a still one is found out when decoded).
 // The walk also records what it saw and what it could NOT see: every folder it listed completely (with
 // its device and every name in it, hidden ones included), roots that are missing, folders it could not
 // list and entries it could not stat. Only a complete listing proves that a name is absent
@@ -40,6 +41,10 @@ struct WalkResult {
   // Every folder listed completely: the roots and the folders under them, and the parent folder of each
   // root that is a file or is missing (listed, not walked: what proves a file root deleted).
   std::map<std::string, ListedFolder> listed;
+  // Regular files passed over as not videos (path, why): by extension (text, subtitles, still images),
+  // empty, or by content (FFmpeg's probe finds audio, an image or nothing it knows). Hidden files are not
+  // looked at, so not listed.
+  std::vector<std::pair<std::string, std::string>> not_videos;
   bool stopped = false;  // `stop` said so: the walk ended early and proves nothing
 };
 
