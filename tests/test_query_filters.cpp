@@ -165,10 +165,11 @@ TEST_CASE("query -k is the number of results: segments are capped at --max-segme
     }
   }
   // A longer limit gives longer segments; a limit below one clip keeps whole clips.
-  for (const auto& hit : like(tmp, "-k 10 --max-segment 40", 0)["results"])
-    CHECK(hit["end"].get<double>() - hit["start"].get<double>() <= 40.0 + 1e-6);
-  for (const auto& hit : like(tmp, "-k 10 --max-segment 1", 0)["results"])
-    CHECK(hit["end"].get<double>() - hit["start"].get<double>() == Approx(4.0));
+  // Each answer is kept in a local: a range-for over a member of a temporary would read freed memory.
+  const auto longer = like(tmp, "-k 10 --max-segment 40", 0);
+  for (const auto& hit : longer["results"]) CHECK(hit["end"].get<double>() - hit["start"].get<double>() <= 40.0 + 1e-6);
+  const auto shorter = like(tmp, "-k 10 --max-segment 1", 0);
+  for (const auto& hit : shorter["results"]) CHECK(hit["end"].get<double>() - hit["start"].get<double>() == Approx(4.0));
   const auto bad = xsearch_run("query --like x --max-segment -1 --db " + quote((tmp / "lib.db").string()));
   CHECK(bad.status == 2);
   CHECK_THAT(bad.err, Catch::Contains("--max-segment must be 0 or more"));
