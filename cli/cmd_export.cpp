@@ -144,7 +144,7 @@ void add_export_command(CLI::App& app, Runner& run) {
   ex->add_option("--query", e->query, "Export this query's hits instead of every clip");
   ex->add_option("-k,--limit", e->k, fmt::format("Hits to export with --query, 1 to {}", kMaxExported));
   ex->add_option("--path", e->glob, "Only videos whose absolute path matches this glob; a pattern without * ? [ matches anywhere in the path");
-  ex->add_option("--min-score", e->min_score, "With --query: drop hits below this cosine similarity")->default_str("none");
+  ex->add_option("--min-score", e->min_score, "With --query: drop hits below this cosine similarity")->default_str("none")->check(finite_number());
   ex->add_option("--max-segment", e->max_segment, "With --query: longest segment in seconds (0: three clip lengths)");
   ex->add_flag("--csv", e->csv, "With --query: print the hits as CSV (rank,score,source,start,end,peak,peak_score)");
   ex->add_flag("--edl", e->edl, "With --query: print the hits as a CMX3600 EDL on their source files");

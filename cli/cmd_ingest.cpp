@@ -28,6 +28,7 @@ struct IngestArgs {
   std::string db, model, device = "auto", dtype = "auto";
   double window = 4.0, stride = 0.0;
   int batch = 0, threads = 0;  // batch 0: by device (IngestOptions::batch)
+  int decoders = 0;            // 0: from the cores (IngestOptions::decoders)
   bool hidden = false, quiet = false, json = false, store_prompts = false, yes = false, prune_offline = false, no_wait = false;
   bool normal_priority = false;
 };
@@ -100,7 +101,12 @@ void print_summary(const IngestReport& r, const IngestArgs& a) {
                 {"clips_per_second", r.clips_per_second},
                 {"device", r.device},
                 {"dtype", r.dtype},
-                {"batch", r.batch}});
+                {"batch", r.batch},
+                {"decoders", r.decoders},
+                {"frames_decoded", r.frames_decoded},
+                {"decode_seconds", r.decode_seconds},
+                {"model_seconds", r.model_seconds},
+                {"model_clips_per_second", r.model_clips_per_second}});
     return;
   }
   if (a.quiet) return;
@@ -153,13 +159,9 @@ int run_ingest(const IngestArgs& a) {
   o.model_name = recorded_model_name(resolve_model(a.model));
   if (o.model_name.empty()) {
     // The library remembers its model: later runs need no --model.
-    if (is_shared_library(o.db.string()) || std::filesystem::exists(o.db)) {
-      try {
-        if (auto m = Library::open(o.db, false).model()) o.model_name = m->name;
-      } catch (const Error&) {
-        // a shared library not created yet: the default model below
-      }
-    }
+    // Only "no library yet" means a first run: a library that cannot be opened (damaged, unreadable) is
+    // that error, not a reason to fetch the default model.
+    if (auto m = Library::recorded_model(o.db)) o.model_name = m->name;
   }
   if (o.model_name.empty()) {
     // First run: the default model, downloaded once (asked on a terminal; --yes in scripts).
@@ -186,6 +188,7 @@ int run_ingest(const IngestArgs& a) {
   o.stride = a.stride;
   o.batch = a.batch;
   o.threads = a.threads;
+  o.decoders = a.decoders;
   o.include_hidden = a.hidden;
   o.store_prompts = a.store_prompts;
   o.prune_offline = a.prune_offline;
@@ -250,6 +253,11 @@ void add_ingest_command(CLI::App& app, Runner& run) {
   cmd->add_option("--stride", a->stride, "Seconds between clip starts (0: the window)");
   cmd->add_option("--batch", a->batch, "Clips per model batch (0: 4 on a CPU, 32 on CUDA)");
   cmd->add_option("--threads", a->threads, "Model threads (0: all cores)");
+  cmd->add_option("--decoders", a->decoders,
+                  "Videos decoded at once, one per decoder thread; commits keep the folder's order (0: half the cores, "
+                  "2 to 8, each with 2 x cores / N + 1 FFmpeg threads: opening, resizing and thumbnails run on a "
+                  "decoder's own thread, so whole videos in parallel keep the cores busy)")
+      ->envname("XSEARCH_DECODERS");
   cmd->add_flag("--hidden", a->hidden, "Also index hidden files and folders");
   cmd->add_flag("--store-prompts", a->store_prompts,
                 "Store each clip's prompt tokens for `query --rerank` (50 KB per clip for base-patch32)");
@@ -266,6 +274,9 @@ void add_ingest_command(CLI::App& app, Runner& run) {
     require_at_least("--stride", a->stride, 0.0);
     require_at_least("--batch", a->batch, 0);
     require_at_least("--threads", a->threads, 0);
+    require_at_least("--decoders", a->decoders, 0);
+    // More decoders than this only hold more decoded videos in memory: each already runs FFmpeg's threads.
+    if (a->decoders > 64) throw CLI::ValidationError(fmt::format("--decoders must be 64 or less (got {})", a->decoders));
     run = [a] { return XSEARCH_FULL_ONLY(run_ingest(*a)); };
   });
 }

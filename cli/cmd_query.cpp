@@ -1,5 +1,5 @@
-// `xsearch query TEXT`: ranked segments for a text or a clip, printed for people or scripts, optionally
-// played (--open).
+// `xsearch query TEXT`: ranked segments for a text, an example (--like, --image, --video) or both,
+// printed for people or scripts, optionally played (--open).
 #include <fmt/core.h>
 
 #include <chrono>
@@ -49,6 +49,9 @@ QueryOptions options_from(const QueryArgs& a) {
   QueryOptions o;
   o.text = a.text;
   o.like = a.like;
+  o.image = a.image;
+  o.video = a.video;
+  o.weight = a.weight;
   o.db = resolve_db(a.db);
   if (const std::string m = resolve_model(a.model); !m.empty()) o.model_dir = resolve_model_dir(m);
   o.device = a.device;
@@ -60,6 +63,7 @@ QueryOptions options_from(const QueryArgs& a) {
   o.rerank = a.rerank;
 #ifdef XSEARCH_FULL
   if (a.rerank) o.reranker = exact_reranker();
+  if (!a.image.empty() || !a.video.empty()) o.embedder = example_embedder();
 #endif
   o.threads = a.threads;
   return o;
@@ -71,7 +75,8 @@ void say_no_results(const QueryResult& r) {
 
 int run_query(const QueryArgs& a) {
 #ifndef XSEARCH_FULL
-  if (a.rerank) exec_full();  // the exact score needs LibTorch
+  // The exact score, and embedding an image or a video clip, need LibTorch (and FFmpeg).
+  if (a.rerank || !a.image.empty() || !a.video.empty()) exec_full();
 #endif
   const auto start = std::chrono::steady_clock::now();
   const QueryResult r = query(options_from(a));
@@ -91,15 +96,25 @@ int run_query(const QueryArgs& a) {
 
 void add_query_command(CLI::App& app, Runner& run) {
   auto a = std::make_shared<QueryArgs>();
-  CLI::App* cmd = app.add_subcommand("query", "Find the clips that match a text (or, with --like, a clip)");
-  cmd->add_option("text", a->text, "What to look for, in plain language (the model reads 77 tokens, about 60 words)");
+  CLI::App* cmd = app.add_subcommand("query", "Find the clips that match a text, an example (a clip, an image, a video) or both");
+  cmd->footer(
+      "Combining: terms joined by + and - (\"horse + stripes - grass\"; a sign only where it starts a word) give\n"
+      "  T = normalize(sum of +/- each term's unit text embedding); an example's unit embedding E with a text gives\n"
+      "  q = normalize((1 - W) * T + W * E), W = --weight. Scores are cosines with q.");
+  cmd->add_option("text", a->text,
+                  "What to look for, in plain language (the model reads 77 tokens, about 60 words); + and - join terms");
   add_db_option(cmd, a->db);
   cmd->add_option("-k", a->k, fmt::format("Number of results, 1 to {} (videos with --group video)", kMaxResults));
-  cmd->add_option("--min-score", a->min_score, "Drop results below this cosine similarity")->default_str("none");
+  cmd->add_option("--min-score", a->min_score, "Drop results below this cosine similarity")->default_str("none")->check(finite_number());
   cmd->add_option("--path", a->glob,
                   "Only videos whose absolute path matches this glob ('*/2024/*'); a pattern without * ? [ matches anywhere in the path");
   cmd->add_option("--like", a->like,
                   "PATH@TIME: clips like the clip at TIME (seconds, or [h:]m:s as printed) of that video; PATH alone: its start");
+  cmd->add_option("--image", a->image, "FILE: clips like this still image (JPEG, PNG, WebP...), embedded with the library's model");
+  cmd->add_option("--video", a->video,
+                  "PATH@TIME: clips like the clip at TIME of any video file, in the library or not (embedded with its model); PATH alone: its start");
+  cmd->add_option("--weight", a->weight, "The example's share when combined with a text, 0 (text only) to 1 (example only)")
+      ->capture_default_str();
   cmd->add_option("--max-segment", a->max_segment,
                   "Longest segment in seconds: touching hits are joined around the best one up to this (0: three clip lengths)");
   cmd->add_option("--group", a->group, "segment: one line per segment; video: one line per video with its best moments");
@@ -120,6 +135,10 @@ void add_query_command(CLI::App& app, Runner& run) {
     require_between("-k", a->k, 1, kMaxResults);
     if (open->count() > 0) require_at_least("--open", a->open, 1);
     require_at_least("--max-segment", a->max_segment, 0.0);
+    if (!(a->weight >= 0 && a->weight <= 1))  // written so that nan is refused too
+      throw CLI::ValidationError(fmt::format("--weight must be between 0 and 1 (got {})", a->weight));
+    if (!a->like.empty() + !a->image.empty() + !a->video.empty() > 1)
+      throw CLI::ValidationError("--like, --image and --video: give one example");
     if (a->group != "segment" && a->group != "video")
       throw CLI::ValidationError("--group takes segment or video (got " + a->group + ")");
     if (a->paths_only && a->json) throw CLI::ValidationError("--paths-only and --json: choose one");

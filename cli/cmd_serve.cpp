@@ -3,8 +3,10 @@
 #include <fmt/core.h>
 
 #include <spawn.h>
+#include <cerrno>
 #include <cstdlib>
 #include <sys/wait.h>
+#include <thread>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -21,9 +23,15 @@ namespace xsearch::cli {
 
 namespace {
 
+// A stable default, so that a bookmark of the page keeps working; when it is taken (a second library
+// served, another program) the next ones are tried, and the URL printed says which.
+constexpr int kDefaultPort = 8765;
+constexpr int kDefaultPortTries = 10;
+
 struct ServeArgs {
   std::string db, model, host = "127.0.0.1";
-  int port = 0, threads = 0;
+  int port = kDefaultPort, threads = 0;
+  bool port_given = false;
   bool open = false;
 };
 
@@ -37,6 +45,12 @@ void open_browser(const std::string& url) {
     pid_t pid = 0;
     const char* argv[] = {program.c_str(), url.c_str(), nullptr};
     if (posix_spawn(&pid, program.c_str(), nullptr, nullptr, const_cast<char* const*>(argv), environ) == 0) {
+      // Reaped when it exits (xdg-open returns at once), so that no zombie stays while serve runs.
+      std::thread([pid] {
+        int status = 0;
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+      }).detach();
       fmt::print(stderr, "xsearch: opened {} with {}\n", url, program);
       return;
     }
@@ -56,8 +70,11 @@ int run_serve(const ServeArgs& a) {
   if (const std::string m = resolve_model(a.model); !m.empty()) o.model_dir = resolve_model_dir(m);
   o.host = a.host;
   o.port = a.port;
+  o.port_tries = a.port_given ? 1 : kDefaultPortTries;  // a port asked for is that port or an error
   o.threads = a.threads;
   serve::run_server(o, [&](const std::string& url) {
+    if (!a.port_given && url.find(":" + std::to_string(kDefaultPort) + "/") == std::string::npos)
+      fmt::print(stderr, "xsearch: port {} is taken; using the next free one\n", kDefaultPort);
     write_stdout(fmt::format("xsearch: serving {} on {} (Ctrl-C to stop)\n", Library::open(o.db, false).path().string(), url));
     flush_stdout();
     if (a.open) open_browser(url);
@@ -73,7 +90,10 @@ void add_serve_command(CLI::App& app, Runner& run) {
   CLI::App* cmd = app.add_subcommand("serve", "Search the library in a local web page (thumbnails, player)");
   add_db_option(cmd, a->db);
   cmd->add_option("--host", a->host, "Address to listen on (default 127.0.0.1: this machine only)");
-  cmd->add_option("--port", a->port, "Port (default 0: a free one)")->check(CLI::Range(0, 65535));
+  cmd->add_option_function<int>(
+         "--port", [a](int p) { a->port = p, a->port_given = true; },
+         fmt::format("Port (default {}, or the next free of the {} after it; 0: any free one)", kDefaultPort, kDefaultPortTries - 1))
+      ->check(CLI::Range(0, 65535));
   cmd->add_flag("--open", a->open, "Open the page in the browser");
   cmd->add_option("--model", a->model, "Model: a folder or a hub id (default: $XSEARCH_MODEL, else the library's)");
   cmd->add_option("--threads", a->threads, "Text encoder threads (default: all cores)");

@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
@@ -25,6 +26,18 @@ inline std::string resolve_model(const std::string& model) {
   if (!model.empty()) return model;
   const char* env = std::getenv("XSEARCH_MODEL");
   return env ? env : "";
+}
+
+// A finite number: CLI11 reads "nan" and "inf" as doubles, and a NaN --min-score compares false with every
+// score (nothing would be dropped, silently).
+inline CLI::Validator finite_number() {
+  return CLI::Validator(
+      [](std::string& v) {
+        char* end = nullptr;
+        const double x = std::strtod(v.c_str(), &end);
+        return !v.empty() && end && *end == '\0' && std::isfinite(x) ? std::string() : "expected a finite number, got " + v;
+      },
+      "NUMBER");
 }
 
 inline bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }

@@ -43,8 +43,16 @@ json hits_json(const QueryResult& r, const std::vector<std::string>& thumbnails)
     }
     results.push_back(hit);
   }
+  json terms = json::array();
+  for (const auto& [text, sign] : r.terms) terms.push_back({{"text", text}, {"sign", sign}});
+  json example = nullptr;
+  if (!r.example.kind.empty()) {
+    const bool clip = r.example.kind != "image";  // a still has no time
+    example = {{"kind", r.example.kind}, {"path", r.example.path}, {"start", clip ? json(r.example.start) : json(nullptr)},
+               {"end", clip ? json(r.example.end) : json(nullptr)}, {"weight", r.example.weight}};
+  }
   return {{"query", r.query}, {"model", r.model}, {"reranked", r.reranked}, {"results", results},
-          {"query_tokens", r.query_tokens}, {"truncated", r.truncated}};
+          {"query_tokens", r.query_tokens}, {"truncated", r.truncated}, {"terms", terms}, {"example", example}};
 }
 
 std::string hits_text(const std::vector<QueryHit>& hits, bool grouped) {

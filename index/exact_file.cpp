@@ -1,7 +1,6 @@
 #include "exact_file.hpp"
 
 #include <cblas.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -35,19 +34,14 @@ std::unique_ptr<ExactFile> ExactFile::map(const std::filesystem::path& path, int
   f->n_ = h.count;
   f->dim_ = h.dim;
   if (h.count == 0) return f;  // nothing to map (mmap of an empty range fails)
-  // MAP_POPULATE maps every page now, in one go, instead of a fault per page during the search.
-  void* m = ::mmap(nullptr, static_cast<std::size_t>(file_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  if (m == MAP_FAILED) throw Error(path.string() + ": cannot map the index file (" + std::strerror(errno) + ")");
-  f->map_ = static_cast<const uint8_t*>(m);
-  f->map_size_ = static_cast<std::size_t>(file_size);
-  f->ids_ = reinterpret_cast<const int64_t*>(f->map_ + h.ids_offset);
-  f->vectors_ = reinterpret_cast<const float*>(f->map_ + h.vectors_offset);
+  // Every page mapped now, in one go, instead of a fault per page during the search.
+  f->map_ = MappedFile::map(path, fd, file_size, true);
+  f->ids_ = reinterpret_cast<const int64_t*>(f->map_->data() + h.ids_offset);
+  f->vectors_ = reinterpret_cast<const float*>(f->map_->data() + h.vectors_offset);
   return f;
 }
 
-ExactFile::~ExactFile() {
-  if (map_) ::munmap(const_cast<uint8_t*>(map_), map_size_);
-}
+ExactFile::~ExactFile() = default;
 
 std::vector<std::pair<int64_t, float>> top_k(const std::vector<float>& scores, const int64_t* ids, int64_t k) {
   const auto n = static_cast<int64_t>(scores.size());

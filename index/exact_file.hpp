@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "index_header.hpp"
+#include "mapped_file.hpp"
 
 namespace xsearch {
 
@@ -29,11 +30,13 @@ class ExactFile {
   // The k best (id, inner product), best first.
   std::vector<std::pair<int64_t, float>> search(const float* query, int64_t k) const;
   int64_t size() const { return n_; }
+  // False when the file changed or was cut short since it was mapped (mapped_file.hpp): a search's
+  // answer is then not to be used.
+  bool intact() const { return !map_ || map_->intact(); }
 
  private:
   ExactFile() = default;
-  const uint8_t* map_ = nullptr;
-  std::size_t map_size_ = 0;
+  std::unique_ptr<MappedFile> map_;
   int64_t n_ = 0, dim_ = 0;
   const int64_t* ids_ = nullptr;
   const float* vectors_ = nullptr;

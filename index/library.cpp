@@ -1,4 +1,5 @@
-// The library's SQLite side: schema and migrations, videos, clips with their embeddings, runs.
+// The library's rows: videos, clips with their embeddings, runs (the same statements on SQLite and
+// PostgreSQL). Opening it (schema, migrations, locks) is library_open.cpp.
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -11,108 +12,8 @@ namespace xsearch {
 
 namespace {
 
-// Schema versions: each entry migrates from version i to i + 1. A database newer than the last is refused.
-const char* const kMigrations[] = {
-    // 0 -> 1
-    R"(CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-       CREATE TABLE videos (
-         id INTEGER PRIMARY KEY,
-         path TEXT NOT NULL UNIQUE,
-         size INTEGER NOT NULL,
-         mtime_ns INTEGER NOT NULL,
-         fingerprint TEXT NOT NULL,
-         duration REAL NOT NULL DEFAULT 0,
-         fps REAL NOT NULL DEFAULT 0,
-         width INTEGER NOT NULL DEFAULT 0,
-         height INTEGER NOT NULL DEFAULT 0,
-         status TEXT NOT NULL CHECK (status IN ('indexed', 'failed')),
-         error TEXT,
-         updated_at INTEGER NOT NULL);
-       CREATE INDEX videos_fingerprint ON videos (fingerprint);
-       CREATE TABLE clips (
-         id INTEGER PRIMARY KEY,
-         video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
-         start REAL NOT NULL,
-         end REAL NOT NULL,
-         embedding BLOB NOT NULL,
-         prompt_tokens BLOB);
-       CREATE INDEX clips_video ON clips (video_id);
-       CREATE TABLE runs (
-         id INTEGER PRIMARY KEY,
-         started_at INTEGER NOT NULL,
-         finished_at INTEGER,
-         roots TEXT NOT NULL,
-         status TEXT NOT NULL,
-         indexed INTEGER NOT NULL DEFAULT 0,
-         clips INTEGER NOT NULL DEFAULT 0,
-         unchanged INTEGER NOT NULL DEFAULT 0,
-         moved INTEGER NOT NULL DEFAULT 0,
-         removed INTEGER NOT NULL DEFAULT 0,
-         failed INTEGER NOT NULL DEFAULT 0);
-       INSERT INTO meta VALUES ('generation', '0');)",
-    // 1 -> 2: ids are never reused (AUTOINCREMENT: the index files and a query on a stale index rely on
-    // it), videos may be 'partial', and the library gets its identity. The tables are rebuilt keeping
-    // every row and id (SQLite cannot change a column's definition in place); foreign keys are off
-    // meanwhile (set outside the transaction by open()).
-    R"(CREATE TABLE videos_v2 (
-         id INTEGER PRIMARY KEY AUTOINCREMENT,
-         path TEXT NOT NULL UNIQUE,
-         size INTEGER NOT NULL,
-         mtime_ns INTEGER NOT NULL,
-         fingerprint TEXT NOT NULL,
-         duration REAL NOT NULL DEFAULT 0,
-         fps REAL NOT NULL DEFAULT 0,
-         width INTEGER NOT NULL DEFAULT 0,
-         height INTEGER NOT NULL DEFAULT 0,
-         status TEXT NOT NULL CHECK (status IN ('indexed', 'failed', 'partial')),
-         error TEXT,
-         updated_at INTEGER NOT NULL);
-       INSERT INTO videos_v2 (id, path, size, mtime_ns, fingerprint, duration, fps, width, height, status, error, updated_at)
-         SELECT id, path, size, mtime_ns, fingerprint, duration, fps, width, height, status, error, updated_at FROM videos;
-       CREATE TABLE clips_v2 (
-         id INTEGER PRIMARY KEY AUTOINCREMENT,
-         video_id INTEGER NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
-         start REAL NOT NULL,
-         end REAL NOT NULL,
-         embedding BLOB NOT NULL,
-         prompt_tokens BLOB);
-       INSERT INTO clips_v2 (id, video_id, start, end, embedding, prompt_tokens)
-         SELECT id, video_id, start, end, embedding, prompt_tokens FROM clips;
-       DROP TABLE clips;
-       DROP TABLE videos;
-       ALTER TABLE videos_v2 RENAME TO videos;
-       ALTER TABLE clips_v2 RENAME TO clips;
-       CREATE INDEX videos_fingerprint ON videos (fingerprint);
-       CREATE INDEX clips_video ON clips (video_id);
-       INSERT INTO meta VALUES ('uuid', lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
-         substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + abs(random() % 4), 1) ||
-         substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))));
-       UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation';)",
-    // 2 -> 3: the device (st_dev) of the folder that holds each video's name, so that a folder now on
-    // another device (a drive unmounted from under its mount point) is offline rather than emptied. NULL
-    // for rows from older versions until an ingest sees the file again.
-    R"(ALTER TABLE videos ADD COLUMN dev INTEGER;)",
-    // 3 -> 4: the ids of clips deleted, kept until an index file without them is written, so that a query
-    // on a lists index skips them while it scans (vector_index.cpp) instead of finding them dead after.
-    // The clip count is kept in meta by triggers too: counting a million rows takes SQLite over a second
-    // (its table pages hold the embeddings), and a fresh query needs the count to trust its index file.
-    R"(CREATE TABLE removed_clips (id INTEGER PRIMARY KEY);
-       INSERT INTO meta VALUES ('clip_count', (SELECT count(*) FROM clips));
-       CREATE TRIGGER clips_added AFTER INSERT ON clips BEGIN
-         UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'clip_count'; END;
-       CREATE TRIGGER clips_removed AFTER DELETE ON clips BEGIN
-         INSERT OR IGNORE INTO removed_clips VALUES (old.id);
-         UPDATE meta SET value = CAST(value AS INTEGER) - 1 WHERE key = 'clip_count'; END;)",
-};
-constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
-// The oldest schema a read-only open can read (queries need only columns that version 1 has; `dev` reads
-// as unknown before version 3).
-constexpr int kOldestReadable = 1;
 constexpr int kFirstWithDevice = 3;
 
-int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 VideoRecord read_video(const db::Statement& s) {
   VideoRecord v;
@@ -139,18 +40,44 @@ std::string video_columns(int schema) {
          (schema >= kFirstWithDevice ? "v.dev" : "NULL") + " FROM videos v ";
 }
 
-}  // namespace
+// The advisory lock class of ingest runs on PostgreSQL (the second key is the run's id); another number
+// than library_postgres.cpp's creation lock (a one-key lock, in another space anyway).
+constexpr int kRunLockClass = 7306199;
 
-std::filesystem::path default_library_path() {
-  if (const char* env = std::getenv("XSEARCH_DB"); env && *env) return env;
-  std::filesystem::path base;
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) base = xdg;
-  else if (const char* home = std::getenv("HOME"); home && *home) base = std::filesystem::path(home) / ".local" / "share";
-  else base = ".";
-  return base / "xsearch" / "library.db";
+// `s` with each byte that is not part of well-formed UTF-8 written as \xHH.
+std::string utf8_or_escaped(const std::string& s) {
+  std::string out;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    // The length of a well-formed sequence starting here (0: none), by RFC 3629's table.
+    std::size_t len = c < 0x80 ? 1 : (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+    if (len > 1 && i + len <= n) {
+      const unsigned char c1 = p[i + 1];
+      bool ok = c == 0xe0 ? (c1 >= 0xa0 && c1 <= 0xbf) : c == 0xed ? (c1 >= 0x80 && c1 <= 0x9f)
+                : c == 0xf0 ? (c1 >= 0x90 && c1 <= 0xbf) : c == 0xf4 ? (c1 >= 0x80 && c1 <= 0x8f)
+                                                                    : (c1 >= 0x80 && c1 <= 0xbf);
+      for (std::size_t k = 2; ok && k < len; ++k) ok = p[i + k] >= 0x80 && p[i + k] <= 0xbf;
+      if (!ok) len = 0;
+    } else if (len > 1) {
+      len = 0;
+    }
+    if (len == 0) {
+      const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+      ++i;
+      continue;
+    }
+    out.append(s, i, len);
+    i += len;
+  }
+  return out;
 }
 
-bool is_shared_library(const std::string& db) { return db::is_postgres_uri(db); }
+}  // namespace
 
 std::string Library::Impl::meta(const std::string& key, const std::string& fallback) const {
   auto s = conn->prepare("SELECT value FROM meta WHERE key = ?");
@@ -190,92 +117,6 @@ Library::Library(Library&&) noexcept = default;
 Library& Library::operator=(Library&&) noexcept = default;
 Library::~Library() = default;
 
-Library Library::open(const std::filesystem::path& db_path, bool writable) {
-  LibraryOpenOptions o;
-  o.writable = writable;
-  o.create = writable;
-  return open(db_path, o);
-}
-
-Library Library::open(const std::filesystem::path& db_path, const LibraryOpenOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  {
-    // A libpq key=value string is not a file name: it would become a SQLite file named after it, password
-    // and all.
-    const std::string text = db_path.string();
-    if (!db::is_postgres_uri(text) && (text.find("dbname=") != std::string::npos || text.find("password=") != std::string::npos ||
-                                       text.rfind("host=", 0) == 0))
-      throw Error("--db: a PostgreSQL server is given as a postgresql:// URI (a key=value string is not taken)");
-  }
-  if (db::is_postgres_uri(db_path.string())) {
-    impl->open_postgres(db_path.string(), options);
-    return Library(std::move(impl));
-  }
-  const bool writable = options.writable;
-  impl->path = db_path;
-  impl->local_base = db_path;
-  impl->writable = writable;
-  const bool create = writable && options.create;
-  if (!create && !std::filesystem::exists(db_path))
-    throw Error(db_path.string() + ": no library here yet (run `xsearch ingest FOLDER` first, or pass --db)");
-  if (create && db_path.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(db_path.parent_path(), ec);
-    if (ec) throw Error(db_path.parent_path().string() + ": cannot create the library folder (" + ec.message() + ")");
-  }
-  // The writer lock comes before the database is created or migrated: two first runs cannot both create it.
-  if (writable) impl->lock = std::make_unique<WriterLock>(db_path, options.wait, options.on_wait);
-  impl->conn = db::open_sqlite(db_path.string(), writable ? (create ? db::Mode::Create : db::Mode::ReadWrite) : db::Mode::ReadOnly);
-  auto& c = *impl->conn;
-  auto schema_version = [&c] {
-    auto version_stmt = c.prepare("PRAGMA user_version");
-    version_stmt.step();
-    return static_cast<int>(version_stmt.int64(0));
-  };  // the statement is finalised on return: an open one would hold a read transaction
-  // The version check also tells a damaged or foreign file apart early, with the path in the message.
-  int version = schema_version();
-  auto refuse_newer = [&](int v) {
-    if (v > kSchemaVersion)
-      throw Error(db_path.string() + ": library schema version " + std::to_string(v) +
-                  " is newer than this xsearch supports (" + std::to_string(kSchemaVersion) + "): upgrade xsearch");
-  };
-  refuse_newer(version);
-  if (writable) {
-    // A new database gets 16 KiB pages: a clip row (a 2 KiB embedding of base models and its columns) does
-    // not fit twice in SQLite's default 4 KiB page, so every clip took a page of its own (4.1 kB per clip
-    // measured at 1M clips); seven fit in 16 KiB. The page size can only be chosen before the first table.
-    if (version == 0) c.exec("PRAGMA page_size = 16384");
-    c.exec("PRAGMA journal_mode = WAL");
-    c.exec("PRAGMA synchronous = NORMAL");
-    if (version < kSchemaVersion) {
-      // One transaction for every step; the version is read again inside it, so that a writer without the
-      // lock (an older xsearch) that migrated meanwhile is noticed. Foreign keys are off while tables are
-      // rebuilt (the pragma has no effect inside a transaction) and checked before the commit.
-      c.exec("PRAGMA foreign_keys = OFF");
-      {
-        db::Transaction t(c);
-        version = schema_version();
-        refuse_newer(version);
-        for (int v = version; v < kSchemaVersion; ++v) c.exec(kMigrations[v]);
-        auto check = c.prepare("PRAGMA foreign_key_check");
-        if (check.step()) throw Error(db_path.string() + ": upgrading the library found clips without their video (nothing was changed)");
-        c.exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
-        t.commit();
-      }
-    }
-    c.exec("PRAGMA foreign_keys = ON");
-    version = kSchemaVersion;
-    // Runs still marked 'running' belong to processes that are gone: the writer lock proves that no other
-    // xsearch writes this library now (a second Ctrl-C, a kill, a crash left them).
-    c.prepare("UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?) WHERE status = 'running'")
-        .bind(1, now_seconds())
-        .run();
-  } else if (version < kOldestReadable) {
-    throw Error(db_path.string() + ": no library here yet (an empty database; run `xsearch ingest FOLDER` first)");
-  }
-  impl->schema = version;
-  return Library(std::move(impl));
-}
 
 const std::filesystem::path& Library::path() const { return impl_->path; }
 
@@ -462,11 +303,29 @@ void Library::remove_video(int64_t id) {
 int64_t Library::begin_run(const std::vector<std::string>& roots) {
   std::string joined;
   for (const auto& r : roots) joined += (joined.empty() ? "" : "\n") + r;
-  auto s = impl_->conn->prepare("INSERT INTO runs (started_at, roots, status) VALUES (?, ?, 'running') RETURNING id");
+  // PostgreSQL's text is UTF-8 only: a root named otherwise failed this insert and with it the whole
+  // ingest (its files are that run's failures instead, shared_work.hpp). The record is for reading.
+  if (impl_->shared) joined = utf8_or_escaped(joined);
+  auto& c = *impl_->conn;
+  if (impl_->shared) {
+    // A run holds a session lock on its id while its process lives (below): a run still 'running' whose
+    // lock is free ended without a word (killed, its machine lost, the server restarted) and is marked
+    // interrupted, as SQLite's next writer does under its writer lock. The lock taken to test it is the
+    // transaction's, released at the commit; a live run's own session lock makes the test fail.
+    db::Transaction t(c);
+    c.prepare("UPDATE runs SET status = 'interrupted', finished_at = coalesce(finished_at, ?) WHERE status = 'running' AND "
+              "pg_try_advisory_xact_lock(" + std::to_string(kRunLockClass) + ", CAST(id % 2147483648 AS INTEGER))")
+        .bind(1, now_seconds())
+        .run();
+    t.commit();
+  }
+  auto s = c.prepare("INSERT INTO runs (started_at, roots, status) VALUES (?, ?, 'running') RETURNING id");
   s.bind(1, now_seconds()).bind(2, joined);
-  if (!s.step()) impl_->conn->fail("cannot record the run");
+  if (!s.step()) c.fail("cannot record the run");
   const int64_t id = s.int64(0);
   s.reset();
+  // Held by this connection until it closes, however the process ends (PostgreSQL ends the session).
+  if (impl_->shared) c.exec("SELECT pg_advisory_lock(" + std::to_string(kRunLockClass) + ", " + std::to_string(id % 2147483648) + ")");
   return id;
 }
 

@@ -3,6 +3,7 @@
 
 #include <faiss/Index.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 
@@ -11,9 +12,23 @@
 #include "list_index.hpp"
 #include "database.hpp"
 #include "writer_lock.hpp"
+#include "xsearch/error.hpp"
 #include "xsearch/library.hpp"
 
 namespace xsearch {
+
+// Unix time in seconds (runs, video rows).
+inline int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// "No library here yet" (no file, an empty database, a server without the tables): the one open error that
+// a first ingest may take for "nothing recorded" (Library::recorded_model). Every other open error (a
+// damaged file, a read-only or full folder, a server that refuses) is reported as it is.
+class NoLibraryYet : public Error {
+ public:
+  using Error::Error;
+};
 
 // The first schema with removed_clips and the stored clip count (SQLite's version 4; PostgreSQL's first).
 constexpr int kFirstSchemaWithClipCount = 4;

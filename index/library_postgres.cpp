@@ -140,7 +140,7 @@ void Library::Impl::open_postgres(const std::string& conninfo, const LibraryOpen
   };
   if (!has_library(c) || schema_version(c) < kPgSchemaVersion) {
     if (!has_library(c) && !(options.writable && options.create))
-      throw Error(path.string() + ": no library here yet (run `xsearch ingest FOLDER --db ...` first)");
+      throw NoLibraryYet(path.string() + ": no library here yet (run `xsearch ingest FOLDER --db ...` first)");
     if (!options.writable) throw Error(path.string() + ": the library needs an upgrade: run `xsearch ingest` or `xsearch reindex` once");
     db::Transaction t(c);
     c.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kCreateLock) + ")");

@@ -97,25 +97,24 @@ std::unique_ptr<ListFile> ListFile::map(const std::filesystem::path& path, int f
   std::unique_ptr<ListFile> f(new ListFile);
   f->header_ = h;
   // The pages are read as the lists are visited, not all now (that is the point of this kind).
-  void* m = ::mmap(nullptr, static_cast<std::size_t>(file_size), PROT_READ, MAP_SHARED, fd, 0);
-  if (m == MAP_FAILED) throw Error(path.string() + ": cannot map the index file (" + std::strerror(errno) + ")");
-  f->map_ = static_cast<const uint8_t*>(m);
-  f->map_size_ = static_cast<std::size_t>(file_size);
-  if (h.kind == IndexKind::Lists) f->centroids_ = reinterpret_cast<const float*>(f->map_ + h.centroids_offset);
-  f->offsets_ = reinterpret_cast<const uint64_t*>(f->map_ + h.list_offsets_offset);
-  f->ids_ = reinterpret_cast<const int64_t*>(f->map_ + h.ids_offset);
-  f->codes_ = reinterpret_cast<const uint16_t*>(f->map_ + h.vectors_offset);
+  f->map_ = MappedFile::map(path, fd, file_size, false);
+  if (h.kind == IndexKind::Lists) f->centroids_ = reinterpret_cast<const float*>(f->map_->data() + h.centroids_offset);
+  // The offsets are copied (8 bytes per list): checked once here, they must stay as checked. Read from the
+  // map at every scan, a file rewritten in place with more clips would point the scan past the map's end.
+  const auto* mapped_offsets = reinterpret_cast<const uint64_t*>(f->map_->data() + h.list_offsets_offset);
+  f->offsets_.assign(mapped_offsets, mapped_offsets + h.nlist + 1);
+  f->ids_ = reinterpret_cast<const int64_t*>(f->map_->data() + h.ids_offset);
+  f->codes_ = reinterpret_cast<const uint16_t*>(f->map_->data() + h.vectors_offset);
   // Every list must lie inside the arrays: offsets from 0, never decreasing, ending at count.
   if (f->offsets_[0] != 0 || f->offsets_[h.nlist] != static_cast<uint64_t>(h.count))
     throw Error(path.string() + ": damaged list offsets in the index file");
   for (int64_t l = 0; l < h.nlist; ++l)
     if (f->offsets_[l + 1] < f->offsets_[l]) throw Error(path.string() + ": damaged list offsets in the index file");
+  if (!f->map_->intact()) throw Error(path.string() + ": the index file changed while it was read");
   return f;
 }
 
-ListFile::~ListFile() {
-  if (map_) ::munmap(const_cast<uint8_t*>(map_), map_size_);
-}
+ListFile::~ListFile() = default;
 
 std::vector<int64_t> ListFile::best_lists(const float* query, int64_t probes) const {
   if (!centroids_) return {};

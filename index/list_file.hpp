@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "index_header.hpp"
+#include "mapped_file.hpp"
 
 namespace xsearch {
 
@@ -46,6 +47,8 @@ class ListFile {
   ListFile& operator=(const ListFile&) = delete;
 
   const IndexHeader& header() const { return header_; }
+  // False when the file changed or was cut short since it was mapped (mapped_file.hpp).
+  bool intact() const { return map_->intact(); }
   int64_t nlist() const { return header_.nlist; }
   int64_t list_size(int64_t list) const { return static_cast<int64_t>(offsets_[list + 1] - offsets_[list]); }
   const int64_t* list_ids(int64_t list) const { return ids_ + offsets_[list]; }
@@ -61,10 +64,9 @@ class ListFile {
  private:
   ListFile() = default;
   IndexHeader header_;
-  const uint8_t* map_ = nullptr;
-  std::size_t map_size_ = 0;
+  std::unique_ptr<MappedFile> map_;
   const float* centroids_ = nullptr;
-  const uint64_t* offsets_ = nullptr;
+  std::vector<uint64_t> offsets_;  // nlist + 1, copied from the file once they are checked
   const int64_t* ids_ = nullptr;
   const uint16_t* codes_ = nullptr;
 };

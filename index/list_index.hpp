@@ -33,6 +33,8 @@ struct ListIndex {
   std::unique_ptr<ListFile> added;  // kind ListsAdd over exactly that main file, or none
   // The pair as one index: main's identity and centroids, the newest generation and largest id, both counts.
   IndexHeader combined() const;
+  // Neither file changed nor was cut short since it was mapped.
+  bool intact() const { return main->intact() && (!added || added->intact()); }
 };
 
 // The added-clips file beside the index file (LIBRARY.index-add).

@@ -2,6 +2,9 @@
 // statement; a damaged file says so.
 #include <sqlite3.h>
 
+#include <cctype>
+#include <cstring>
+
 #include "sqlite.hpp"
 #include "xsearch/error.hpp"
 
@@ -49,11 +52,13 @@ class SqliteStatement : public StatementImpl {
 
 class SqliteConnection : public Connection {
  public:
-  SqliteConnection(const std::string& path, Mode mode) : path_(path) {
-    const int flags = mode == Mode::ReadOnly    ? SQLITE_OPEN_READONLY
-                      : mode == Mode::ReadWrite ? SQLITE_OPEN_READWRITE
-                                                : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-    if (sqlite3_open_v2(path.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  // `uri`: a file: URI naming `path` (its parameters say how to open it); messages name `path`.
+  SqliteConnection(const std::string& path, Mode mode, const std::string& uri = "") : path_(path) {
+    const int flags = (mode == Mode::ReadOnly    ? SQLITE_OPEN_READONLY
+                       : mode == Mode::ReadWrite ? SQLITE_OPEN_READWRITE
+                                                 : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
+                      (uri.empty() ? 0 : SQLITE_OPEN_URI);
+    if (sqlite3_open_v2(uri.empty() ? path.c_str() : uri.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
       const std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
       sqlite3_close(db_);
       db_ = nullptr;
@@ -112,6 +117,22 @@ bool SqliteStatement::step() {
 }  // namespace
 
 std::unique_ptr<Connection> open_sqlite(const std::string& path, Mode mode) { return std::make_unique<SqliteConnection>(path, mode); }
+
+std::unique_ptr<Connection> open_sqlite_immutable(const std::string& path) {
+  // A URI's path is percent-encoded: '?', '#' and '%' in a file name would otherwise end or change it.
+  std::string uri = "file:";
+  const char* hex = "0123456789ABCDEF";
+  for (const unsigned char ch : path) {
+    if (std::isalnum(ch) || std::strchr("/._-~", ch)) {
+      uri += static_cast<char>(ch);
+    } else {
+      uri += '%';
+      uri += hex[ch >> 4];
+      uri += hex[ch & 15];
+    }
+  }
+  return std::make_unique<SqliteConnection>(path, Mode::ReadOnly, uri + "?mode=ro&immutable=1");
+}
 
 std::string Connection::excerpt(const std::string& sql) {
   std::string out;

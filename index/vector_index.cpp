@@ -222,6 +222,14 @@ void load_index(Library::Impl& impl, const std::filesystem::path& path, const st
   impl.have_index = true;
 }
 
+// The loaded index's files neither changed nor were cut short since they were mapped (mapped_file.hpp);
+// FAISS's IVF index is read into memory and cannot change.
+bool index_intact(const Library::Impl& impl) {
+  if (impl.exact) return impl.exact->intact();
+  if (impl.lists) return impl.lists->intact();
+  return true;
+}
+
 // The ids of deleted clips that an index file up to max_id may still hold.
 std::unordered_set<int64_t> removed_clips_up_to(Library::Impl& impl, int64_t max_id) {
   std::unordered_set<int64_t> out;
@@ -270,6 +278,9 @@ void Library::rebuild_index(const std::function<bool()>& cancelled, bool from_sc
       try {
         const int64_t dead = previous ? previous->combined().count - impl.clips_up_to(previous->combined().max_id) : 0;
         written = write_lists(c, path, h, previous.get(), clips, dead, cancelled);
+        // The previous files changed under the merge (rewritten in place by another program): what was
+        // merged from them cannot be trusted; the lists are built again from the database.
+        if (previous && !previous->intact()) written = write_lists(c, path, h, nullptr, clips, 0, cancelled);
       } catch (const faiss::FaissException&) {
         if (cancelled && cancelled()) throw IndexWriteCancelled(path.string() + ": index write cancelled");
         throw;
@@ -288,8 +299,17 @@ void Library::rebuild_index(const std::function<bool()>& cancelled, bool from_sc
     std::error_code ec;
     std::filesystem::remove(added_path, ec);  // of the lists written before; would not match the exact file anyway
   }
-  // removed_clips is kept: a reader still on the previous files (a reindex keeps the generation) skips
-  // the deleted clips by it. It holds one row per deleted clip, and is read only while the files hold some.
+  // The ids of deleted clips are needed while some index file holds them. Once the files written here hold
+  // none (an exact file, or a lists file written whole), they are dropped (the writer lock means no clip
+  // was deleted since the snapshot the files were written from): a
+  // reader still on the previous files notices the new ones by their stamp at its next query (search()),
+  // and its read transaction keeps the rows it started with. Not on a shared library: other machines'
+  // caches may still hold the deleted clips (and skip them by these rows).
+  if (!impl.shared && impl.has_removed_clips() && (!wrote_lists || written.main_rewritten)) {
+    db::Transaction t(c);
+    c.exec("DELETE FROM removed_clips");
+    t.commit();
+  }
   // Serve what was just written (this process may search next).
   db::ReadTransaction snapshot(c);
   load_index(impl, path, h.library_uuid, impl.generation(), m->dim);
@@ -324,7 +344,11 @@ std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>&
   const int64_t generation = impl.generation();
   // A file already judged is judged again only when it changed on disk (a query during an ingest keeps the
   // older file it loaded, plus the newer clips, instead of reading it again for every query).
-  const bool current = impl.have_index && impl.header.generation == generation;
+  // A file rewritten in place since it was loaded is loaded again (its map may be cut short).
+  // A file replaced since (a reindex keeps the generation) is loaded again: its deleted clips are gone,
+  // and so may be the rows that the previous file's readers skipped them by.
+  const bool current = impl.have_index && impl.header.generation == generation && index_intact(impl) &&
+                       impl.index_stamp == index_stamp(index_path());
   if (!current && (impl.index_stamp.empty() || impl.index_stamp != index_stamp(index_path())))
     load_index(impl, index_path(), uuid(), generation, m->dim);
 
@@ -352,7 +376,16 @@ std::vector<std::pair<int64_t, float>> Library::search(const std::vector<float>&
         found = std::move(alive);
       }
     }
-    if (h.generation == generation) {
+    if (!index_intact(impl)) {
+      // Rewritten or cut short while it was read: its answer may be zeros or another file's bytes. Answered
+      // as without an index file (an exact scan of the stored clips), as for a damaged one; the file is
+      // judged again at the next query.
+      impl.index_note = index_path().string() + ": changed while it was read; not used";
+      impl.drop_index();
+      impl.index_stamp.clear();
+      found.clear();
+      after = 0;
+    } else if (impl.header.generation == generation) {
       if (static_cast<int64_t>(found.size()) > k) found.resize(static_cast<std::size_t>(k));
       return found;
     }

@@ -10,8 +10,11 @@
 # mount and PID namespaces (unshare), so its mounts never reach the host and no process outlives it; the
 # mounts are also undone by a trap. Needs root (or sudo). Prints one summary line; exits non-zero on any
 # failure. `scripts/check-debian13.sh --run 'COMMAND'` runs only COMMAND in the root's copy (after making the
-# root when missing), e.g. --run 'ninja -C build-trixie -k 0'. Environment: XSEARCH_DEBIAN13_DIR (default build-debian13), XSEARCH_DEBIAN13_MIRROR and
-# XSEARCH_DEBIAN13_SECURITY (default: the URIs of /etc/apt/sources.list.d/debian.sources).
+# root when missing), e.g. --run 'ninja -C build-trixie -k 0'. Environment: XSEARCH_DEBIAN13_DIR (default
+# build-debian13), XSEARCH_DEBIAN13_MIRROR and XSEARCH_DEBIAN13_SECURITY (default: the URIs of
+# /etc/apt/sources.list.d/debian.sources).
+# Measured (2 cores shared with other builds): a first run took root 73 s, packages 509 s, build 2167 s
+# (1370 CPU s), tests 272 s; a second run packages 2 s, build 0 s, tests 250 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -91,9 +94,10 @@ if [ "${1:-}" = --inner ]; then
   summary() { echo "debian13: $times; $1"; }
 
   # The tree as the working tree is now (edits and untracked files included), without build folders, git
-  # data or node_modules (the root keeps its own, installed by setup.sh); rsync keeps mtimes, so Ninja
-  # rebuilds only what changed.
-  copy='rsync -a --delete --exclude=/.git --exclude="/build*/" --exclude=/.cache/ --exclude=/deps/ \
+  # data or node_modules (the root keeps its own, installed by setup.sh). rsync writes only the files whose
+  # content changed (--checksum), stamped with the time of the copy (no -t): Ninja rebuilds exactly those.
+  # Copied with their own times, a file put back with an older time than its object was not rebuilt.
+  copy='rsync -rlpD --checksum --delete --exclude=/.git --exclude="/build*/" --exclude=/.cache/ --exclude=/deps/ \
           --exclude=node_modules/ /mnt/xsearch-src/ /xsearch/'
   # --run 'COMMAND': only COMMAND, in /xsearch after a fresh copy of the tree (for a look at one failure).
   if [ "${2:-}" = --run ]; then

@@ -18,6 +18,9 @@ usage: hub_server.py FOLDER PORT_FILE [options]
                         machine (the server then listens on all interfaces), or http://example.invalid;
                         "{port}" becomes the server's port
   --lfs-refuses-token   /lfs/ (reached by a redirect) answers 403 to a request that carries Authorization
+  --endless             a GET of the LFS file answers with a body without Content-Length that goes on past
+                        any announced size (256 MB, then the connection is closed, so that a client that
+                        does not stop still ends)
 """
 import argparse
 import hashlib
@@ -40,6 +43,7 @@ ap.add_argument("--commit")
 ap.add_argument("--linked-size")
 ap.add_argument("--redirect-to")
 ap.add_argument("--lfs-refuses-token", action="store_true")
+ap.add_argument("--endless", action="store_true")
 ap.add_argument("--log", help="append 'METHOD PATH RANGE' for every request to this file")
 args = ap.parse_args()
 folder = args.folder
@@ -160,6 +164,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("ETag", etag)
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return
+        if kind == "lfs" and args.endless and not head_only:
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            block = b"\0" * 65536
+            try:
+                for _ in range(4096):
+                    self.wfile.write(block)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
             return
         data = served(name)
         # Headers common to both kinds, then the body.

@@ -1,7 +1,8 @@
 // An LD_PRELOAD shim for tests: reads of one file fail with EIO from a given byte on, as on a disk with a
 // bad sector. XSEARCH_TEST_READ_ERROR="OFFSET:PATH" names them. The file is recognised by device and inode
 // at each read(), pread() or pread64(), however it was opened (open, an ifstream, FFmpeg); a read that
-// reaches the offset returns the bytes before it, and the next one fails.
+// reaches the offset returns the bytes before it, and the next one fails. "OFFSET-END:PATH" fails only the
+// bytes before END (a bad patch in the middle: the fingerprint's three megabytes can lie outside it).
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@ static int state = -1; // -1: not read yet, 0: no target, 1: target set
 static dev_t target_dev;
 static ino_t target_ino;
 static off_t target_offset;
+static off_t target_end = -1;  // -1: to the end of the file
 
 static int have_target(void) {
   if (state >= 0) return state;
@@ -24,6 +26,7 @@ static int have_target(void) {
   char* end = nullptr;
   const long long offset = strtoll(spec, &end, 10);
   struct stat st;
+  if (end && *end == '-') target_end = (off_t)strtoll(end + 1, &end, 10);
   if (!end || *end != ':' || stat(end + 1, &st) != 0) return 0;
   target_dev = st.st_dev;
   target_ino = st.st_ino;
@@ -36,6 +39,7 @@ static int have_target(void) {
 static ssize_t allowed(int fd, off_t pos, size_t n) {
   struct stat st;
   if (!have_target() || pos < 0 || fstat(fd, &st) != 0 || st.st_dev != target_dev || st.st_ino != target_ino) return (ssize_t)n;
+  if (target_end >= 0 && pos >= target_end) return (ssize_t)n;
   if (pos >= target_offset) return -1;
   return (ssize_t)((off_t)n > target_offset - pos ? (size_t)(target_offset - pos) : n);
 }

@@ -209,6 +209,7 @@ TEST_CASE("loader rejects truncated and malformed safetensors files", "[model]")
     auto cfg = nlohmann::json::parse(test::read_file(dir / "config.json"));
     cfg["vision_config"]["num_hidden_layers"] = 3;
     test::write_file(dir / "config.json", cfg.dump());
-    CHECK_THAT(load_error(dir), Catch::Contains("missing tensor \"vision_model.encoder.layers.2."));
+    // Found before the model is built (model/config_weights.cpp), naming the key.
+    CHECK_THAT(load_error(dir), Catch::Contains("config.json: vision_config.num_hidden_layers is 3, but model.safetensors holds 2"));
   }
 }

@@ -304,6 +304,41 @@ TEST_CASE("preprocessor config reads sizes, crops, means and refuses bad values"
   CHECK(out[150 * 300 + 150] == Approx((1.0 - 0.485) / 0.229));
 }
 
+TEST_CASE("a center crop with an odd excess shifts by the reference's floor, padding one row more on top", "[video]") {
+  // transformers' center_crop: top = (h - crop) // 2 (Python floors); a crop larger than the image pads it
+  // with zeros, ceil((crop - h) / 2) rows above, and then takes the rows from max(0, top + pad). For 224
+  // rows and a crop of 301: top = -39, pad = 39, so output row 39 is the image's row 0 and row 38 padding.
+  // Truncating division would give top = -38 and move the picture up one row.
+  // offset: output row (column) r shows image row r - offset; positive offsets are padding, negative ones
+  // are rows cropped away.
+  struct Case {
+    int height, width, crop_height, crop_width, row_offset, col_offset;
+  };
+  for (const Case& c : {Case{224, 224, 301, 301, 39, 39}, Case{225, 230, 224, 224, 0, -3}, Case{227, 224, 224, 301, -1, 39},
+                        Case{10, 12, 300, 301, 145, 145}}) {
+    INFO(c.height << "x" << c.width << " cropped to " << c.crop_height << "x" << c.crop_width);
+    PreprocessorConfig config;
+    config.do_resize = config.do_rescale = config.do_normalize = false;  // the crop alone, raw values
+    config.crop_height = c.crop_height;
+    config.crop_width = c.crop_width;
+    RgbFrame f;
+    f.width = c.width;
+    f.height = c.height;
+    // Red is the row + 1 and green the column + 1 (never 0, the padding's value; all below 256 here).
+    for (int y = 0; y < c.height; ++y)
+      for (int x = 0; x < c.width; ++x) f.rgb.insert(f.rgb.end(), {static_cast<uint8_t>(y + 1), static_cast<uint8_t>(x + 1), 0});
+    std::vector<float> out;
+    preprocess_frame(f, config, out);
+    REQUIRE(out.size() == 3u * c.crop_height * c.crop_width);
+    auto at = [&](int channel, int y, int x) { return out[(static_cast<std::size_t>(channel) * c.crop_height + y) * c.crop_width + x]; };
+    const int mid_y = c.crop_height / 2, mid_x = c.crop_width / 2;
+    if (c.row_offset > 0) CHECK(at(0, c.row_offset - 1, mid_x) == 0.0f);
+    CHECK(at(0, std::max(0, c.row_offset), mid_x) == static_cast<float>(std::max(0, -c.row_offset) + 1));
+    if (c.col_offset > 0) CHECK(at(1, mid_y, c.col_offset - 1) == 0.0f);
+    CHECK(at(1, mid_y, std::max(0, c.col_offset)) == static_cast<float>(std::max(0, -c.col_offset) + 1));
+  }
+}
+
 TEST_CASE("common codecs and containers decode: HEVC, VP9, AV1, MPEG-4 in mp4, webm, mkv, avi", "[video]") {
   test::TempDir tmp;
   const std::vector<std::pair<std::string, std::string>> cases = {

@@ -28,6 +28,9 @@ struct IngestOptions {
   // 8, 2,461 at 32, 2,719 at 128; 32 keeps most of the speed with a quarter of 128's memory and latency).
   int batch = 0;
   int threads = 0;
+  // Decoder workers, each decoding one whole video at a time (commits stay in the plan's order); 0 picks
+  // from the cores (src/pipeline/ingest/decoders.cpp, choose_decoders: half the cores, 2 to 8).
+  int decoders = 0;
   bool include_hidden = false;
   // Also store each clip's prompt tokens (float16, P x D values) so that `query --rerank` can give
   // X-CLIP's exact score; base-patch32: 49 x 512 x 2 bytes = 50 KB per clip.
@@ -67,6 +70,14 @@ struct IngestReport {
   std::string device;  // where the model ran ("cpu", "cuda:0")
   std::string dtype;   // what it computed in ("float32", "float16")
   int batch = 0;       // clips per model batch, as chosen (IngestOptions::batch)
+  // Where the time went, for benchmarks (scripts/bench-ingest.sh): decoder workers as chosen, frames they
+  // decoded, their busy seconds added up (waits for the model left out), and the model's own seconds and
+  // clips/s (the embedding calls alone).
+  int decoders = 0;
+  int64_t frames_decoded = 0;
+  double decode_seconds = 0;
+  double model_seconds = 0;
+  double model_clips_per_second = 0;
   // Videos stored with the clips before a read or decode error (status "partial"; retried next time).
   std::vector<std::pair<std::string, std::string>> partials;  // path, cause
   // Roots, and folders under them, that were offline (path, cause), and the library's videos kept there

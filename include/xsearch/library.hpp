@@ -109,6 +109,10 @@ class Library {
   static Library open(const std::filesystem::path& db, const LibraryOpenOptions& options);
   // The same with {writable, create = writable, wait = true}.
   static Library open(const std::filesystem::path& db, bool writable);
+  // The model the library at `db` records; nullopt when there is no library there yet (no file, an empty
+  // database, a server without one) or it records none. Any other error opening it (damaged, unreadable)
+  // is thrown: a first ingest must not take it for "no library" and fetch the default model.
+  static std::optional<ModelIdentity> recorded_model(const std::filesystem::path& db);
   Library(Library&&) noexcept;
   Library& operator=(Library&&) noexcept;
   ~Library();

@@ -1,6 +1,6 @@
-// xsearch query: text (or a stored clip) -> ranked segments of the library's videos, each joined around
-// its best clip (the peak) up to a length limit; optionally re-scored with X-CLIP's exact, video-prompted
-// score, or grouped one hit per video.
+// xsearch query: a text, an example (a stored clip, an image, a clip of any video) or both -> ranked
+// segments of the library's videos, each joined around its best clip (the peak) up to a length limit;
+// optionally re-scored with X-CLIP's exact, video-prompted score, or grouped one hit per video.
 #pragma once
 
 #include <cstdint>
@@ -23,9 +23,36 @@ using Reranker = std::function<std::vector<double>(const std::filesystem::path& 
                                                    int64_t n, int64_t p, int64_t dim, const QueryOptions& options)>;
 Reranker exact_reranker();
 
+// Search by example: a still image, or the clip at a time of any video file (in the library or not),
+// embedded with the library's model as ingest embeds a clip.
+struct ExampleRequest {
+  std::filesystem::path model_dir;
+  bool image = false;             // a still, repeated to the model's frame count; else a clip of a video
+  std::filesystem::path path;
+  double seconds = 0;             // video: the clip that holds this time (the nearest one past the end)
+  double window = 4, stride = 4;  // video: the library's clip rule (ingest --window, --stride)
+  std::string device = "auto";
+  int threads = 0;
+};
+struct ExampleEmbedding {
+  std::vector<float> embedding;   // [D], get_video_features, not normalised
+  std::string fingerprint;        // the model's (model_identity), to check it is the library's
+  double start = 0, end = 0;      // video: the clip embedded
+  double duration = 0;            // video: the file's (first frame to end of last)
+};
+using ExampleEmbedder = std::function<ExampleEmbedding(const ExampleRequest&)>;
+// Needs LibTorch and FFmpeg: the full pipeline provides it; without one, --image and --video are refused.
+ExampleEmbedder example_embedder();
+
 struct QueryOptions {
-  std::string text;                  // the query text, or empty with `like`
+  // The query text: one term, or terms joined by + and - ("horse + stripes - grass"). May be empty with
+  // an example (like, image or video); with both, the example weighs `weight` (README: query, "Combining").
+  std::string text;
   std::string like;                  // "PATH@TIME" (seconds or [h:]m:s) or "PATH" (its start): clips like that clip
+  std::string image;                 // a still image file (JPEG, PNG, WebP...): clips like it
+  std::string video;                 // "PATH@TIME" or "PATH" of any video file: clips like that clip of it
+  double weight = 0.5;               // the example's share when combined with a text, 0 to 1
+  ExampleEmbedder embedder;          // needed with image or video
   std::filesystem::path db;
   std::filesystem::path model_dir;   // default: the library's model
   std::string device = "auto";
@@ -59,8 +86,19 @@ struct QueryHit {
   std::vector<QueryHit> moments;
 };
 
+// The example a query searched with (kind "" when none).
+struct QueryExample {
+  std::string kind;          // "like", "image" or "video"
+  std::string path;          // absolute
+  double start = 0, end = 0; // like, video: the clip searched with
+  double weight = 1;         // its share of the query vector: 1 alone, --weight with a text
+};
+
 struct QueryResult {
   std::string query;
+  // The text's terms and their signs (+1, -1), in order; empty without a text.
+  std::vector<std::pair<std::string, int>> terms;
+  QueryExample example;
   std::string model;
   bool reranked = false;
   std::vector<QueryHit> results;

@@ -151,6 +151,13 @@ RemoteFile head(const std::string& url, const std::string& id, const std::string
   if (rc != CURLE_OK) throw Error(url + ": " + curl_easy_strerror(rc) + " (check the network, a proxy, or HF_ENDPOINT)");
   long status = 0;
   curl_easy_getinfo(c.h, CURLINFO_RESPONSE_CODE, &status);
+  if (status >= 300 && status < 400) {
+    // The GET will be sent where this points: refused now, by the same rule, with the reason (a file://
+    // target would otherwise end as a puzzling size mismatch).
+    char* next = nullptr;
+    curl_easy_getinfo(c.h, CURLINFO_REDIRECT_URL, &next);
+    if (next) check_redirect(endpoint(), url, next);
+  }
   RemoteFile r;
   if (status == 404) return r;
   if (status == 401 || status == 403)
@@ -169,12 +176,19 @@ struct Sink {
   int64_t offset, total;
   std::chrono::steady_clock::time_point start;
   int64_t written = 0;
+  bool too_long = false;  // the body went past the size the HEAD announced
 };
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
   auto* s = static_cast<Sink*>(user);
   if (s->headers->status < 200 || s->headers->status >= 300) return size * n;  // a redirect's body: not the file
   if (s->offset > 0 && s->headers->status == 200) return 0;  // the server ignored the Range: abort, start over
+  // Not one byte past the announced size: an endless body would otherwise fill the disk before the
+  // size check at the end could refuse it.
+  if (s->total >= 0 && static_cast<int64_t>(size * n) > s->total - s->offset - s->written) {
+    s->too_long = true;
+    return 0;
+  }
   s->out->write(data, static_cast<std::streamsize>(size * n));
   if (!*s->out) return 0;  // disk full: abort the transfer
   s->written += static_cast<int64_t>(size * n);
@@ -192,7 +206,7 @@ void download(const std::string& url, const fs::path& partial, const std::string
     fs::remove(partial, ec);
     have = 0;
   }
-  if (total >= 0 && have == total) return;
+  if (total >= 0 && have == total && fs::exists(partial, ec)) return;
   std::ofstream out(partial, std::ios::binary | std::ios::app);
   if (!out) throw Error(partial.string() + ": cannot write (disk full or no permission?)");
   Curl c;
@@ -227,6 +241,11 @@ void download(const std::string& url, const fs::path& partial, const std::string
     c.send_token(same_origin(endpoint(), current));
   }
   out.close();
+  if (sink.too_long) {
+    fs::remove(partial, ec);
+    throw Error(current + ": the server sent more than the " + std::to_string(total) + " bytes it announced for " + name +
+                "; download stopped and discarded");
+  }
   if (rc == CURLE_RANGE_ERROR || (have > 0 && status == 200)) {  // nothing of a 200 was written (on_body)
     // The server ignored the range: start over, once.
     fs::remove(partial, ec);

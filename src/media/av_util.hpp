@@ -14,6 +14,7 @@ extern "C" {
 #include <memory>
 #include <string>
 
+#include "media/video_file.hpp"
 #include "xsearch/error.hpp"
 
 namespace xsearch::media {
@@ -71,6 +72,7 @@ struct Input {
 
 // Throws xsearch::Error("path: cause") when the file cannot be opened or has no video stream.
 inline Input open_input(const std::filesystem::path& path) {
+  require_video_file(path);  // a FIFO at the path would block avformat_open_input for good
   av_log_set_level(AV_LOG_QUIET);  // errors reach the user as exceptions naming the file, not as FFmpeg's log
   AVFormatContext* raw = nullptr;
   // Local files only: a path from a library (a shared one is written by other machines) must never make

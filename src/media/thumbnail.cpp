@@ -16,6 +16,7 @@ extern "C" {
 #include <memory>
 #include <sstream>
 
+#include "media/video_file.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/media_cache.hpp"
 #include "xsearch/video.hpp"
@@ -101,6 +102,7 @@ std::string thumbnail_jpeg(const RgbFrame& frame, int width) {
 }
 
 std::string make_thumbnail_jpeg(const std::filesystem::path& video, double time, int width) {
+  require_video_file(video);  // a FIFO would block the reader for good
   VideoReader reader(video);  // all cores: a thumbnail waits on this decode
   RgbFrame chosen;
   reader.frames_at_times({std::max(time, reader.info().start)}, [&](std::size_t, const RgbFrame& f) { chosen = f; });
@@ -126,6 +128,7 @@ std::vector<Thumbnail> clip_thumbnails(const Library& library, const std::vector
   // One decoding pass for all of them, in time order.
   std::sort(missing.begin(), missing.end(), [&](std::size_t a, std::size_t b) { return clips[a].start + clips[a].end < clips[b].start + clips[b].end; });
   const fs::path video = clips.front().path;
+  require_video_file(video);  // a FIFO would block the reader for good
   VideoReader reader(video);
   std::vector<double> times;
   for (std::size_t i : missing) times.push_back(std::max((clips[i].start + clips[i].end) / 2, reader.info().start));

@@ -11,6 +11,7 @@
 #include <torch/cuda.h>
 
 #include "model/checkpoint_loader.h"
+#include "model/config_weights.hpp"
 #include "xsearch/checkpoint.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/xclip_torch.hpp"
@@ -178,6 +179,9 @@ Model Model::load(const std::filesystem::path& dir, const ModelOptions& options)
   if (!std::filesystem::is_directory(dir)) throw Error(dir.string() + ": not a model folder");
   impl->config = load_xclip_config(dir / "config.json");
   const SafetensorsFile file(model_weights_file(dir));  // converts a pytorch_model.bin once
+  // Sizes checked against the weights before the model allocates them (an absurd config would fail in
+  // LibTorch's allocator, with a backtrace instead of the key's name).
+  model::check_config_against_weights(impl->config, file, dir / "config.json");
   impl->module = model::XCLIPModel(impl->config);
   impl->module->eval();
   model::load_checkpoint(*impl->module, file, prefixes_for(options.parts));

@@ -48,7 +48,7 @@ std::optional<double> parse_time(const std::string& text) {
   return total;
 }
 
-LikeSpec parse_like(const std::string& like) {
+LikeSpec parse_like(const std::string& like, const std::string& option) {
   LikeSpec spec;
   std::string path = like;
   const auto at = like.rfind('@');
@@ -61,7 +61,7 @@ LikeSpec parse_like(const std::string& like) {
       spec.time_error = "\"" + tail + "\" is not a time (seconds, or [h:]m:s as xsearch prints times)";
     }
   }
-  if (path.empty()) throw Error("--like: expected PATH or PATH@TIME, got \"" + like + "\"");
+  if (path.empty()) throw Error(option + ": expected PATH or PATH@TIME, got \"" + like + "\"");
   spec.path = std::filesystem::absolute(path).lexically_normal().string();
   return spec;
 }

@@ -1,5 +1,6 @@
-// `query --like PATH[@TIME]`: which clip of which video to search with. TIME is what xsearch prints
-// ("1:02:03.5", "2:03.5") or plain seconds ("123.5"); PATH alone means the video's start (0 s).
+// `query --like PATH[@TIME]` and `--video PATH[@TIME]`: which clip of which video to search with. TIME is
+// what xsearch prints ("1:02:03.5", "2:03.5") or plain seconds ("123.5"); PATH alone means the video's
+// start (0 s).
 #pragma once
 
 #include <optional>
@@ -20,7 +21,7 @@ struct LikeSpec {
 };
 
 // Splits at the last '@' whose tail is a time; else the whole argument is the path and the time is 0.
-// Throws xsearch::Error for an empty path.
-LikeSpec parse_like(const std::string& like);
+// Throws xsearch::Error for an empty path, naming `option` ("--like", "--video").
+LikeSpec parse_like(const std::string& like, const std::string& option = "--like");
 
 }  // namespace xsearch::pipeline

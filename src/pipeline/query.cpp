@@ -1,5 +1,6 @@
-// xsearch query: text (or a clip) -> embedding -> index -> SQLite -> filtered segments around their best
-// clips, ranked; optionally re-scored with X-CLIP's exact, video-prompted score. And export / remove.
+// xsearch query: a text and/or an example -> query vector (query_vector.cpp) -> index -> SQLite -> filtered
+// segments around their best clips, ranked; optionally re-scored with X-CLIP's exact, video-prompted
+// score. And export / remove.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -9,15 +10,13 @@
 #include <limits>
 #include <set>
 
-#include "pipeline/like_spec.hpp"
 #include "pipeline/path_filter.hpp"
 #include "pipeline/paths.hpp"
+#include "pipeline/query_vector.hpp"
 #include "pipeline/segments.hpp"
 #include "pipeline/vectors.hpp"
-#include "text_encoder/native_text_encoder.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/pipeline.hpp"
-#include "xsearch/tokenizer.hpp"
 
 namespace xsearch {
 
@@ -33,26 +32,6 @@ std::string number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.4f", v);
   return buf;
-}
-
-// The clip of `path` at `seconds` (the one that holds it, else the nearest start).
-ClipRow clip_at(const Library& library, const pipeline::LikeSpec& like) {
-  const auto video = library.find_video(like.path);
-  if (!video || video->status == "failed") {
-    if (!like.time_error.empty()) throw Error("--like: " + like.time_error + ", and " + like.path + " is not in the library");
-    throw Error(like.path + ": not in the library");
-  }
-  const auto clips = library.clips_of_video(video->id);
-  if (clips.empty()) throw Error(like.path + ": no clips in the library");
-  const ClipRow* best = &clips.front();
-  for (const auto& c : clips)
-    if (c.start <= like.seconds && like.seconds < c.end) {
-      best = &c;
-      break;
-    } else if (std::fabs(c.start - like.seconds) < std::fabs(best->start - like.seconds)) {
-      best = &c;
-    }
-  return *best;
 }
 
 // Why nothing was found, for the caller to say (README: query, "no results").
@@ -88,7 +67,8 @@ QueryResult query(const QueryOptions& o) {
     phase_start = now;
   };
   if (o.k <= 0) throw Error("-k must be at least 1");
-  if (o.text.empty() == o.like.empty()) throw Error("query: give either a text or --like PATH[@TIME]");
+  if (o.text.find_first_not_of(" \t\r\n") == std::string::npos && o.like.empty() && o.image.empty() && o.video.empty())
+    throw Error("query: give a text, an example (--like, --image, --video) or both");
   Library library = Library::open(o.db, false);
   const auto identity = library.model();
   if (!identity) {
@@ -97,42 +77,15 @@ QueryResult query(const QueryOptions& o) {
   }
   phase("open library");
   result.model = identity->name;
-  const std::filesystem::path model_dir = o.model_dir.empty() && o.like.empty() ? resolve_model_dir(identity->name) : o.model_dir;
-
-  std::vector<float> query_vector;
-  std::vector<float> text_raw;
-  int64_t source_clip = -1;  // with --like: the clip asked about, first among equals
-  if (!o.like.empty()) {
-    const ClipRow source = clip_at(library, pipeline::parse_like(o.like));
-    result.query = o.like;
-    query_vector = library.clip_embedding(source.id);
-    source_clip = source.id;
-  } else {
-    result.query = o.text;
-    const ClipTokenizer tokenizer = ClipTokenizer::load(model_dir);
-    phase("load tokenizer");
-    // The text side runs without LibTorch (same numbers; the process never loads it).
-    const NativeTextEncoder encoder = NativeTextEncoder::load(model_dir);
-    phase("load text model");
-    if (model_identity(model_dir, encoder.config().projection_dim).fingerprint != identity->fingerprint)
-      throw Error(model_dir.string() + ": not the model this library was built with (" + identity->name + ")");
-    const std::vector<int64_t> words = tokenizer.encode_plain(o.text);
-    const std::size_t room = tokenizer.max_length() - 2;  // the start and end tokens take two places
-    result.query_tokens = static_cast<int>(words.size() + 2);
-    if (words.size() > room) {
-      // The model reads max_length tokens: say what it never saw rather than search with part of the text.
-      result.truncated = true;
-      const std::vector<int64_t> dropped(words.begin() + static_cast<std::ptrdiff_t>(room), words.end());
-      std::string lost = tokenizer.decode(dropped, true);
-      lost.erase(0, lost.find_first_not_of(' '));
-      lost.erase(lost.find_last_not_of(' ') + 1);
-      result.warnings.push_back("the query is " + std::to_string(result.query_tokens) + " tokens long and the model reads " +
-                                std::to_string(tokenizer.max_length()) + ": searched without \"" + lost + "\"");
-    }
-    text_raw = encoder.encode(tokenizer.encode(o.text));
-    query_vector = normalised(text_raw);
-    phase("encode text");
-  }
+  if (o.rerank && (o.text.empty() || !o.like.empty() || !o.image.empty() || !o.video.empty()))
+    throw Error("--rerank scores a text alone: not with --like, --image or --video");
+  const pipeline::QueryVector built = pipeline::build_query_vector(o, library, *identity, result, phase);
+  if (o.rerank && built.text_raw.empty()) throw Error("--rerank scores a plain text: not one of + and - terms");
+  const std::vector<float>& query_vector = built.vector;
+  const std::vector<float>& text_raw = built.text_raw;
+  const int64_t source_clip = built.source_clip;  // with --like alone: the clip asked about, first among equals
+  // The re-ranker loads the model: the library's, unless --model named one.
+  const std::filesystem::path model_dir = o.model_dir.empty() && o.rerank ? resolve_model_dir(identity->name) : o.model_dir;
 
   const pipeline::PathFilter filter(o.path_glob);
   // Enough candidates that filtering and merging leave k results in the usual case; more are gathered

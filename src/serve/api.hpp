@@ -25,7 +25,14 @@ class Api {
   Library library() const;
   const ServeOptions& options() const { return o_; }
 
+  // The start page's summary: videos (indexed, partial, failed), clips, model, size on disk.
   nlohmann::ordered_json info() const;
+  // The start page: the `n` newest videos (by file time, then by id), each with a thumbnail of its
+  // middle clip and a play object from its start.
+  nlohmann::ordered_json recent(int n);
+  // The start page: `n` clips drawn at random (a video in proportion to its clips, then one of its
+  // clips; no clip twice), the same ones for the same `seed`.
+  nlohmann::ordered_json sample(int n, uint64_t seed);
   // A query (text or `like`) with the server's library and model; hits carry clip_id, video_id,
   // thumbnail, video and play (README: "API").
   nlohmann::ordered_json run(QueryOptions q);
@@ -45,6 +52,10 @@ class Api {
   std::string more_after(const Library& library, int64_t video_id, double after) const;
 
   nlohmann::ordered_json play(const Library& library, const QueryHit& hit, int64_t video_id);
+  // A hit's or a moment's fields as the page reads them (thumbnail, video, play).
+  nlohmann::ordered_json hit_json(const Library& library, const QueryHit& h);
+  // A clip as a hit without a score (start page): path, times, clip_id, video_id, thumbnail, play.
+  nlohmann::ordered_json clip_json(const Library& library, const ClipRow& c);
 
   ServeOptions o_;
   std::mutex query_mutex_;

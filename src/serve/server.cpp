@@ -3,19 +3,22 @@
 #include "serve/server.hpp"
 
 #include <arpa/inet.h>
-#include <httplib.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <memory>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "media/rendition.hpp"
 #include "media/thumbnail.hpp"
+#include "media/video_file.hpp"
 #include "serve/api.hpp"
+#include "serve/guarded_server.hpp"
 #include "xsearch/error.hpp"
 
 namespace xsearch::serve {
@@ -81,22 +84,15 @@ int64_t id_of(const httplib::Request& req, std::size_t n = 1) {
   }
 }
 
-// A file answered in blocks from disk: httplib applies Range (206 with those bytes), and only the
-// requested range is read.
-void send_file(httplib::Response& res, const std::filesystem::path& path, const std::string& type) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return send_error(res, 404, "video file is missing");
-  auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
-  if (!*file) return send_error(res, 404, "video file cannot be read");
+// A file answered in blocks from the descriptor that passed media::open_video_file's checks (never the
+// name again, which could be swapped meanwhile): httplib applies Range (206 with those bytes), and only
+// the requested range is read.
+void send_file(httplib::Response& res, media::VideoFile opened, const std::string& type) {
+  auto file = std::make_shared<media::VideoFile>(std::move(opened));
   res.set_header("Accept-Ranges", "bytes");
-  res.set_content_provider(static_cast<size_t>(size), type, [file](size_t offset, size_t length, httplib::DataSink& sink) {
+  res.set_content_provider(static_cast<size_t>(file->size()), type, [file](size_t offset, size_t length, httplib::DataSink& sink) {
     char buf[64 * 1024];
-    file->clear();
-    file->seekg(static_cast<std::streamoff>(offset));
-    const auto n = std::min(length, sizeof buf);
-    file->read(buf, static_cast<std::streamsize>(n));
-    const auto got = file->gcount();
+    const ssize_t got = ::pread(file->fd(), buf, std::min(length, sizeof buf), static_cast<off_t>(offset));
     if (got <= 0) return false;
     return sink.write(buf, static_cast<size_t>(got));
   });
@@ -107,11 +103,45 @@ struct BadParameter : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A whole number, all of the parameter's text ("1e3" or "5x" is refused, not read as 1 or 5).
+int64_t integer_param(const httplib::Request& req, const std::string& name) {
+  const std::string v = req.get_param_value(name);
+  std::size_t used = 0;
+  int64_t n = 0;
+  try {
+    n = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (v.empty() || used != v.size()) throw BadParameter(name + ": expected a whole number, got \"" + v.substr(0, 40) + "\"");
+  return n;
+}
+
+// A finite number, all of the parameter's text (nan and inf would compare false with every score).
+double number_param(const httplib::Request& req, const std::string& name) {
+  const std::string v = req.get_param_value(name);
+  std::size_t used = 0;
+  double x = 0;
+  try {
+    x = std::stod(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (v.empty() || used != v.size() || !std::isfinite(x)) throw BadParameter(name + ": expected a finite number, got \"" + v.substr(0, 40) + "\"");
+  return x;
+}
+
 QueryOptions query_params(const httplib::Request& req) {
   QueryOptions q;
-  if (req.has_param("k")) q.k = std::stoi(req.get_param_value("k"));
-  if (req.has_param("min_score") && !req.get_param_value("min_score").empty()) q.min_score = std::stod(req.get_param_value("min_score"));
+  if (req.has_param("k")) {
+    const int64_t k = integer_param(req, "k");
+    q.k = k < 0 || k > 1000 ? 0 : static_cast<int>(k);  // out of range: refused below
+  }
+  if (req.has_param("min_score") && !req.get_param_value("min_score").empty()) q.min_score = number_param(req, "min_score");
   if (req.has_param("path")) q.path_glob = req.get_param_value("path");
+  // As the CLI's --group: one hit per video (k counts videos), each with its best moments.
+  if (const std::string g = req.get_param_value("group"); g == "video") q.group_by_video = true;
+  else if (!g.empty() && g != "segment") throw BadParameter("group: segment or video, got \"" + g.substr(0, 40) + "\"");
   if (q.k <= 0 || q.k > 1000) throw BadParameter("k must be between 1 and 1000");
   // fnmatch backtracks: its time grows as the path length to the power of the number of '*', so a
   // request could hold the query lock for hours. Four stars and 256 characters cover real filters.
@@ -127,6 +157,8 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
         handler(req, res);
       } catch (const BadParameter& e) {
         send_error(res, 400, e.what());
+      } catch (const media::VideoFileError& e) {
+        send_error(res, 404, e.what());
       } catch (const std::invalid_argument&) {
         send_error(res, 400, "bad parameter");
       } catch (const std::out_of_range&) {
@@ -137,6 +169,21 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
     };
   };
   svr.Get("/api/info", guarded([api](const httplib::Request&, httplib::Response& res) { send_json(res, api->info()); }));
+  // The start page: the newest videos and a random sample of clips (n: 1 to 48; seed: any whole number).
+  auto count_param = [](const httplib::Request& req) {
+    const int64_t n = req.has_param("n") ? integer_param(req, "n") : 12;
+    if (n < 1 || n > 48) throw BadParameter("n must be between 1 and 48");
+    return static_cast<int>(n);
+  };
+  svr.Get("/api/recent", guarded([api, count_param](const httplib::Request& req, httplib::Response& res) {
+            send_json(res, {{"results", api->recent(count_param(req))}});
+          }));
+  svr.Get("/api/sample", guarded([api, count_param](const httplib::Request& req, httplib::Response& res) {
+            const int n = count_param(req);
+            // Echoed, so that the page can keep its sample across reloads (a 32-bit draw stays exact in JS).
+            const int64_t seed = req.has_param("seed") ? integer_param(req, "seed") : static_cast<int64_t>(std::random_device{}());
+            send_json(res, {{"seed", seed}, {"results", api->sample(n, static_cast<uint64_t>(seed))}});
+          }));
   svr.Get("/api/query", guarded([api](const httplib::Request& req, httplib::Response& res) {
             QueryOptions q = query_params(req);
             q.text = req.get_param_value("q");
@@ -145,12 +192,13 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
           }));
   svr.Get("/api/like", guarded([api](const httplib::Request& req, httplib::Response& res) {
             QueryOptions q = query_params(req);
-            const auto c = api->clip(req.has_param("clip") ? std::stoll(req.get_param_value("clip")) : -1);
+            const auto c = api->clip(req.has_param("clip") ? integer_param(req, "clip") : -1);
             if (!c) return send_error(res, 404, "no such clip");
             // The clip's middle picks exactly that clip in query()'s PATH@SECONDS lookup.
             char seconds[64];
             std::snprintf(seconds, sizeof seconds, "%.6f", (c->start + c->end) / 2);
             q.like = c->path + "@" + seconds;
+            q.text = req.get_param_value("q");  // optional: a text combined with the clip (README: "Combining")
             send_json(res, api->run(q));
           }));
   svr.Get(R"(/api/thumbnails/(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
@@ -163,8 +211,10 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
   svr.Get(R"(/api/videos/(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
             const auto v = api->video(id_of(req));
             if (!v) return send_error(res, 404, "no such video");
+            // Before anything reads it: a FIFO, a device or a symlink to another file is refused (404).
+            media::VideoFile file = media::open_video_file(v->path, media::IndexedFile{v->size, v->mtime_ns});
             const media::Playability p = api->playability(v->path);
-            send_file(res, v->path, p.playable ? p.mime : video_type(v->path));
+            send_file(res, std::move(file), p.playable ? p.mime : video_type(v->path));
           }));
   // A segment of a video the browser cannot play, re-encoded (media/rendition.hpp); clips first-last.
   svr.Get(R"(/api/renditions/(\d+)-(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
@@ -173,9 +223,15 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
             if (!first || !last) return send_error(res, 404, "no such clip");
             if (first->video_id != last->video_id || !(first->start < last->end))
               return send_error(res, 400, "the clips are not one segment of one video");
+            // A symlink put in the video's place must not be re-encoded and served either (a missing file
+            // may still have its rendition cached).
+            std::error_code ec;
+            const auto v = api->video(first->video_id);
+            if (v && std::filesystem::symlink_status(v->path, ec).type() != std::filesystem::file_type::not_found)
+              media::require_video_file(v->path, media::IndexedFile{v->size, v->mtime_ns});
             const media::Rendition r = media::segment_rendition(api->library(), *first, *last);
             res.set_header("Cache-Control", "private, max-age=86400");
-            send_file(res, r.file, r.mime);
+            send_file(res, media::open_video_file(r.file), r.mime);
           }));
   // "Keep watching": the rendition after the rendition of clips FIRST-LAST ({} at the video's end).
   svr.Get(R"(/api/more/(\d+)-(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
@@ -204,9 +260,25 @@ void run_server(const ServeOptions& options, const std::function<void(const std:
   auto api = std::make_shared<Api>(options);
   const auto model = api->library().model();  // fails now, clearly, on a missing or damaged library
   (void)model;
-  httplib::Server svr;
-  const int port = options.port == 0 ? svr.bind_to_any_port(options.host) : (svr.bind_to_port(options.host, options.port) ? options.port : -1);
-  if (port <= 0) throw Error("serve: cannot listen on " + options.host + ":" + std::to_string(options.port));
+  GuardedServer svr;
+  // Nothing here takes a request body (the pre-routing handler refuses one unread); this bounds what
+  // httplib itself would ever hold.
+  svr.set_payload_max_length(64 * 1024);
+  // httplib sets SO_REUSEPORT, with which a second server of this user binds a port already served and
+  // the kernel splits the connections between the two: a taken port must fail, so that the next is tried.
+  svr.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  int port = -1;
+  if (options.port == 0) port = svr.bind_to_any_port(options.host);
+  for (int i = 0; options.port > 0 && port < 0 && i < std::max(1, options.port_tries) && options.port + i <= 65535; ++i)
+    if (svr.bind_to_port(options.host, options.port + i)) port = options.port + i;
+  if (port <= 0) {
+    const int last = std::min(65535, options.port + std::max(1, options.port_tries) - 1);
+    throw Error("serve: cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                (last > options.port ? "-" + std::to_string(last) : "") + " (taken, or not an address of this machine; --port 0 takes a free one)");
+  }
   const bool v6 = options.host.find(':') != std::string::npos;
   const std::string host_port = (v6 ? "[" + options.host + "]" : options.host) + ":" + std::to_string(port);
   const std::vector<std::string> allowed = {host_port, "localhost:" + std::to_string(port), "127.0.0.1:" + std::to_string(port),
@@ -219,6 +291,19 @@ void run_server(const ServeOptions& options, const std::function<void(const std:
     res.set_header("X-Frame-Options", "DENY");
     res.set_header("Cross-Origin-Resource-Policy", "same-origin");
     res.set_header("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    // Only GET and HEAD are served, and never with a body: refused before a byte of it is read, and the
+    // connection closed (its unread body cannot be taken for the next request).
+    if (req.has_header("Transfer-Encoding") || (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0")) {
+      GuardedServer::close_after_reply(res);
+      send_error(res, 413, "request bodies are not accepted");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.method != "GET" && req.method != "HEAD") {
+      GuardedServer::close_after_reply(res);
+      send_error(res, 405, req.method + " is not served (GET only)");
+      res.set_header("Allow", "GET, HEAD");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     const std::string host = req.get_header_value("Host");
     if (std::find(allowed.begin(), allowed.end(), host) == allowed.end() && !ip_literal_with_port(host, port)) {
       send_error(res, 403, "Host \"" + host + "\" is not the address this server serves");

@@ -12,6 +12,7 @@ struct ServeOptions {
   std::filesystem::path model_dir;  // default: the library's model
   std::string host = "127.0.0.1";
   int port = 0;                     // 0: a free port
+  int port_tries = 1;               // ports tried from `port` on, one after another, while taken
   int threads = 0;                  // text encoder threads
 };
 

@@ -1,5 +1,5 @@
-// Decoded frames to upright RGB24 (libswscale, then the stream's rotation), for video_reader.cpp, which
-// includes this file (nothing else does), with the AVFrame holder both use.
+// Decoded frames to upright RGB24 (libswscale, then the stream's rotation), for video_reader.cpp and
+// still_image.cpp (nothing else includes this file), with the AVFrame holder they use.
 #pragma once
 
 extern "C" {

@@ -44,7 +44,19 @@ void Committer::embedded(std::size_t job, std::size_t clip, ClipData data) { pen
 
 void Committer::decoded(VideoFinished message) {
   const std::size_t job = message.job;
+  finished_[message.seq] = job;
   pending(job).decoded(std::move(message));
+}
+
+std::size_t Committer::commit_ready() {
+  std::size_t stored = 0;
+  for (auto it = finished_.find(next_seq_); it != finished_.end(); it = finished_.find(next_seq_)) {
+    if (!commit_if_ready(it->second)) break;
+    finished_.erase(it);
+    ++next_seq_;
+    ++stored;
+  }
+  return stored;
 }
 
 bool Committer::commit_if_ready(std::size_t job) {

@@ -7,6 +7,9 @@
 //   Ready      decoded and every received clip embedded: commit() stores it and forgets it.
 //
 // A video that has not reached Ready when the run stops is never written (the library keeps what it had).
+// Several decoders finish videos out of order; commit_ready() stores them in the order they were handed out
+// (VideoFinished::seq, the plan's order), so that what a stopped or killed run leaves is a prefix of the
+// plan, as with one decoder. A Ready video waits for the ones before it with only its embeddings held.
 // Once stored, its clips' thumbnails go into the media cache under their new clip ids.
 #pragma once
 
@@ -66,6 +69,11 @@ class Committer {
   void decoded(VideoFinished message);
   // Stores the video of `job` if it is Ready; true when it did (the file is done).
   bool commit_if_ready(std::size_t job);
+  // Stores the Ready videos next in handing-out order (seq 0, 1, 2, ...), stopping at the first that is
+  // not Ready; returns how many it stored.
+  std::size_t commit_ready();
+  // Every video numbered below this is stored (or settled).
+  std::size_t committed_through() const { return next_seq_; }
 
  private:
   PendingVideo& pending(std::size_t job);
@@ -74,6 +82,8 @@ class Committer {
   const std::vector<Job>& jobs_;
   const Reporter& reporter_;
   std::map<std::size_t, PendingVideo> pending_;
+  std::map<std::size_t, std::size_t> finished_;  // seq -> job, of the decoded videos not yet committed
+  std::size_t next_seq_ = 0;
 };
 
 }  // namespace xsearch::pipeline

@@ -1,9 +1,11 @@
-// Stage 2 of ingest, decode: on a worker thread, open each job's video, plan its clip windows, decode and
-// preprocess the frames of each clip, and send what happens to the embedding side as messages, in order:
-// VideoOpened, then its ClipItems, then VideoFinished (which alone is sent for a file that fails to open).
+// Stage 2 of ingest, decode: on decoder worker threads (decoders.hpp runs them), open a job's video, plan
+// its clip windows, decode and preprocess the frames of each clip, and send what happens to the embedding
+// side as messages, in order per video: VideoOpened, then its ClipItems, then VideoFinished (which alone is
+// sent for a file that fails to open). Several workers' messages interleave in the one queue.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <variant>
@@ -42,6 +44,10 @@ struct VideoFinished {
   // Shared library: the claim could not be asked for (the server refused it again and again): `error` says
   // why; nothing is written, the file stays to do for a later run.
   bool unclaimed = false;
+  // The place of this video in the order the decoders took their videos (0, 1, 2, ...): the order of the
+  // commits (commit.hpp), whichever worker finishes first. The plan's order, but for a shared library's
+  // videos put off because another worker held them.
+  std::size_t seq = 0;
 };
 // The decoder has nothing to send for now: it waits for videos other workers hold (a shared library). The
 // clips waiting for a full batch must be embedded and their videos stored now: the other workers may be
@@ -53,17 +59,23 @@ struct DecodeSettings {
   ClipWindowOptions windows;
   PreprocessorConfig preprocessor;
   int num_frames = 8;
+  int ffmpeg_threads = 0;  // each decoder's FFmpeg threads (VideoReader; 0: FFmpeg's choice)
+};
+
+// What one decoder did, for the run's figures (IngestReport): added up over the workers at the end.
+struct DecodeStats {
+  int64_t frames_decoded = 0;  // frames the decoder decoded (selective decoding leaves some out)
+  double busy_seconds = 0;     // opening, decoding and preprocessing; waits for room in the queue left out
 };
 
 // Whether this process should decode a job now (a shared library's claims; always Mine otherwise).
 enum class JobClaim { Mine, Taken, Done };
 using ClaimJob = std::function<JobClaim(const Job&)>;
 
-// Decodes every job's clips in order into `queue`, then closes it. Stops early, even in the middle of a
-// video, when the queue is closed by the consumer. Never throws: a video's failure travels in its
-// VideoFinished. With `claim`, a job another worker holds is put off and asked for again (every half
-// second) after the others, until it is stored elsewhere or its claim lapses and it becomes this one's.
-void decode_jobs(const std::vector<Job>& jobs, const DecodeSettings& settings, BlockingQueue<DecodeMessage>& queue,
-                 const ClaimJob& claim = {});
+// Decodes job `j`'s clips into `queue`, ending with its VideoFinished (numbered `seq`); false when the
+// consumer has gone (the queue closed), even in the middle of the video. Never throws: a video's failure
+// travels in its VideoFinished. Adds its work to `stats`.
+bool decode_video(const std::vector<Job>& jobs, std::size_t j, std::size_t seq, const DecodeSettings& settings,
+                  BlockingQueue<DecodeMessage>& queue, DecodeStats& stats);
 
 }  // namespace xsearch::pipeline

@@ -2,9 +2,11 @@
 //   1. walk.cpp    find the video files under the roots, and note what could not be seen
 //      presence.cpp  which roots are offline; when a missing video is proven gone
 //      plan.cpp    compare them with the library: skip unchanged files, follow moves, list the jobs
-//   2. decode.cpp  on a worker thread: decode and preprocess each job's clips, in order
+//   2. decode.cpp  on decoder threads (decoders.cpp, --decoders N): each decodes and preprocesses one
+//                  whole video at a time, the videos handed out in the plan's order
 //   3. embed.cpp   on this thread: the model embeds the clips in batches
-//   4. commit.cpp  each video, once all its clips are embedded, is stored in one transaction
+//   4. commit.cpp  each video, once all its clips are embedded, is stored in one transaction, in the order
+//                  the videos were handed out (a later video finished first waits for the earlier ones)
 //   5. sweep.cpp   videos proven gone from the walked folders leave the library
 // and finally the vector index is rebuilt from the stored embeddings. A stop request (SIGINT, SIGTERM) is
 // polled after the model load, at every entry of the walk and file of the plan, between messages of the
@@ -14,12 +16,14 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "pipeline/blocking_queue.hpp"
 #include "pipeline/paths.hpp"
 #include "pipeline/ingest/commit.hpp"
 #include "pipeline/ingest/decode.hpp"
+#include "pipeline/ingest/decoders.hpp"
 #include "pipeline/ingest/embed.hpp"
 #include "pipeline/ingest/plan.hpp"
 #include "pipeline/ingest/presence.hpp"
@@ -129,6 +133,10 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   settings.num_frames = static_cast<int>(model.config().vision_config.num_frames);
   settings.windows.window = o.window;
   settings.windows.stride = o.stride > 0 ? o.stride : o.window;
+  if (o.decoders < 0) throw Error("--decoders must be at least 1 (or 0 for the automatic choice)");
+  const DecoderSplit split = choose_decoders(o.decoders, std::thread::hardware_concurrency());
+  settings.ffmpeg_threads = split.ffmpeg_threads;
+  report.decoders = split.decoders;
 
   // 1. Walk, find what is offline, plan. Both loops ask for a stop request at every entry and file.
   const WalkResult walk = find_videos(
@@ -161,38 +169,44 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   if (plan.stopped) return finish("interrupted");
   const std::vector<Job>& jobs = plan.jobs;
 
+  // 2-4. Decode on the decoder workers; embed and commit here. The queue bounds what is decoded and not
+  // yet embedded, for all the workers together: two batches, and a clip or two per worker. Declared before
+  // `work`, whose heartbeat thread closes it: on any way out, the heartbeat ends before the queue goes.
+  BlockingQueue<DecodeMessage> queue(static_cast<std::size_t>(2 * batch_size + 2 * split.decoders + 2));
+
   // A shared library: this process is one of its workers. It claims each video before decoding it and
   // renews its claims from a heartbeat thread; a server lost for good stops the run.
   SharedWork work(library, jobs);
-
-  // 2-4. Decode on a worker; embed and commit here.
-  BlockingQueue<DecodeMessage> queue(static_cast<std::size_t>(2 * batch_size + 4));
   work.start([&queue] { queue.close(); });
-  std::thread decoder([&] { decode_jobs(jobs, settings, queue, work.claimer()); });
+  std::optional<Decoders> decoders;
+  decoders.emplace(jobs, settings, queue, work.claimer(), split.decoders);
   const Embedder embedder(model, settings, o.store_prompts);
   Committer committer(library, jobs, reporter);
   ProgressCounter progress(observer, static_cast<int64_t>(jobs.size()), started);
   std::vector<ClipItem> batch;
-  auto commit = [&](std::size_t job) {
-    if (!committer.commit_if_ready(job)) return;
-    progress.file_done();
+  clock_type::duration model_time{};
+  int64_t model_clips = 0;
+  auto commit = [&] {
+    std::size_t n = committer.commit_ready();
+    if (n > 0) decoders->committed_through(committer.committed_through());
+    for (; n > 0; --n) progress.file_done();
     progress.report();
   };
   auto run_batch = [&] {
     if (batch.empty()) return;
+    const auto t = clock_type::now();
     std::vector<ClipData> clips = embedder.embed(batch);
+    model_time += clock_type::now() - t;
+    model_clips += static_cast<int64_t>(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) committer.embedded(batch[i].job, batch[i].clip, std::move(clips[i]));
     progress.clips_embedded(batch.size());
-    std::vector<std::size_t> touched;
-    for (const auto& item : batch) touched.push_back(item.job);
     batch.clear();
-    for (std::size_t j : touched) commit(j);
-    progress.report();
+    commit();
   };
 
   std::string fatal;
   try {
-    std::optional<std::size_t> last_opened;
+    std::set<std::size_t> opened_jobs;  // opened and not finished (several decoders: several at once)
     while (!report.interrupted) {
       if ((report.interrupted = stop_signal())) break;
       bool timed_out = false;
@@ -202,7 +216,7 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
       if (auto* opened = std::get_if<VideoOpened>(&*message)) {
         committer.opened(*opened);
         progress.video_opened(opened->clips);
-        last_opened = opened->job;
+        opened_jobs.insert(opened->job);
       } else if (auto* clip = std::get_if<ClipItem>(&*message)) {
         committer.received(*clip);
         batch.push_back(std::move(*clip));
@@ -212,9 +226,9 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
       } else {
         auto& done = std::get<VideoFinished>(*message);
         const std::size_t job = done.job;
-        if (last_opened != job) progress.video_failed_to_open();
+        if (opened_jobs.erase(job) == 0) progress.video_failed_to_open();
         committer.decoded(std::move(done));
-        commit(job);
+        commit();
       }
     }
     if (!report.interrupted) run_batch();
@@ -222,7 +236,13 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
     fatal = e.what();
   }
   queue.close();
-  decoder.join();
+  decoders->join();
+  const DecodeStats decoded = decoders->stats();
+  decoders.reset();
+  report.frames_decoded = decoded.frames_decoded;
+  report.decode_seconds = decoded.busy_seconds;
+  report.model_seconds = std::chrono::duration<double>(model_time).count();
+  report.model_clips_per_second = report.model_seconds > 0 ? model_clips / report.model_seconds : 0;
   if (fatal.empty()) fatal = work.error();
   work.end(!fatal.empty() ? "failed" : report.interrupted ? "interrupted" : "done");
   if (!fatal.empty()) throw Error(fatal);  // the run is recorded as failed on the way out

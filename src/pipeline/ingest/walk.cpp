@@ -44,7 +44,13 @@ class Walker {
   Walker(bool include_hidden, const std::vector<fs::path>& exclude,
          const std::function<void(const std::string&, const std::string&)>& on_error, const std::function<bool()>& stop)
       : include_hidden_(include_hidden), on_error_(on_error), stop_(stop) {
-    for (const auto& e : exclude) excluded_.insert(absolute_path(e));
+    for (const auto& e : exclude) {
+      excluded_.insert(absolute_path(e));
+      own_name(e);
+      std::error_code ec;
+      const fs::path real = fs::weakly_canonical(fs::absolute(e, ec), ec);
+      if (!ec) own_name(real);
+    }
   }
 
   void root(const std::string& root) {
@@ -82,11 +88,15 @@ class Walker {
   }
 
   // Every name in `dir`, into result_.listed; false (and errno set) when the listing failed or was cut short.
-  bool read_names(const std::string& dir, ListedFolder& folder) {
+  // `inode`: the folder's inode number (0 when unknown).
+  bool read_names(const std::string& dir, ListedFolder& folder, ino_t* inode = nullptr) {
     DIR* d = ::opendir(dir.c_str());
     if (!d) return false;
     struct stat st {};
-    if (::fstat(::dirfd(d), &st) == 0) folder.dev = static_cast<int64_t>(st.st_dev);
+    if (::fstat(::dirfd(d), &st) == 0) {
+      folder.dev = static_cast<int64_t>(st.st_dev);
+      if (inode) *inode = st.st_ino;
+    }
     errno = 0;
     while (const dirent* e = ::readdir(d)) {
       const std::string name = e->d_name;
@@ -110,15 +120,19 @@ class Walker {
   // Lists `dir` and everything under it.
   void list(const std::string& dir, bool is_root) {
     ListedFolder folder;
-    if (!read_names(dir, folder)) {
+    ino_t inode = 0;
+    if (!read_names(dir, folder, &inode)) {
       const int error = errno;
       if (is_root) result_.missing_roots.emplace_back(dir, std::strerror(error));
       else unreadable(dir, error);
       return;
     }
+    const int64_t dev = folder.dev;
     const std::set<std::string>& names = result_.listed.emplace(dir, std::move(folder)).first->second.names;
+    const auto own = inode != 0 ? own_names_.find({dev, inode}) : own_names_.end();
     for (const auto& name : names) {
       if (stopped()) return;
+      if (own != own_names_.end() && library_name(own->second, name)) continue;
       if (!include_hidden_ && name[0] == '.') continue;
       const std::string path = dir == "/" ? "/" + name : dir + "/" + name;
       struct stat link {}, st {};
@@ -160,12 +174,32 @@ class Walker {
     return false;
   }
 
+  // The library's own names, by the device and inode of the folder that holds them: a library reached by
+  // another path (the root named through a symlink or a bind mount, the database through a symlink) is
+  // still recognised, and its cache folder is never walked (its renditions are MP4 files that would
+  // become videos of the library, compounding at every ingest).
+  void own_name(const fs::path& file) {
+    const fs::path abs = absolute_path(file);
+    struct stat st {};
+    if (!abs.has_filename() || ::stat(abs.parent_path().c_str(), &st) != 0) return;
+    own_names_[{static_cast<int64_t>(st.st_dev), st.st_ino}].insert(abs.filename().string());
+  }
+
+  // `name` is one of `bases` or one of them followed by '-' or '.' (LIB.db-wal, LIB.db.thumbs, LIB.index-add,
+  // LIB.db.lock, temporary files).
+  static bool library_name(const std::set<std::string>& bases, const std::string& name) {
+    for (const auto& b : bases)
+      if (name.compare(0, b.size(), b) == 0 && (name.size() == b.size() || name[b.size()] == '-' || name[b.size()] == '.')) return true;
+    return false;
+  }
+
   void not_video(const std::string& path, const std::string& what) { result_.not_videos.emplace_back(path, "not a video: " + what); }
 
   bool include_hidden_;
   const std::function<void(const std::string&, const std::string&)>& on_error_;
   const std::function<bool()>& stop_;
   std::set<std::string> excluded_, seen_;
+  std::map<std::pair<int64_t, ino_t>, std::set<std::string>> own_names_;
   WalkResult result_;
 };
 

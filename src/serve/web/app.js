@@ -1,61 +1,222 @@
-// The search page: calls /api/query and /api/like, shows thumbnails, plays a hit's segment.
+// The search page: a start page (library summary, recent videos, a random sample of clips), searches by
+// text (/api/query), by a clip (/api/like) or both, with filters, grouping and "load more"; the view's
+// state lives in the URL, so that Back, reload and bookmarks give it again. Every name is shown through
+// textContent, never as HTML: file names are hostile input.
 'use strict';
 const $ = (id) => document.getElementById(id);
-let results = [];
+const PAGE = 24;        // results asked for first, and added by each "load more"
+const MAX_K = 1000;     // the API's bound on k
+let results = [];       // the hits or clips shown, in the order of the .card elements
 let selected = -1;
-let stopAt = null;  // the segment's end while "playing the segment"; null after "keep watching"
+let stopAt = null;      // the segment's end while "playing the segment"; null after "keep watching"
+let likeHit = null;     // the example clip of the view ({clip_id, path, start}), null without one
+let seq = 0;            // the latest load: an older answer arriving late is dropped
 
-function fmtTime(s) {
-  const m = Math.floor(s / 60);
-  const r = (s - m * 60).toFixed(1).padStart(4, '0');
-  return `${m}:${r}`;
+// As the CLI prints times (cli/common.hpp format_time): m:ss.s, h:mm:ss.s from an hour on.
+function fmtTime(seconds) {
+  const total = Math.floor(seconds * 10 + 0.5);
+  const tenths = total % 10, s = Math.floor(total / 10) % 60, m = Math.floor(total / 600) % 60, h = Math.floor(total / 36000);
+  const ss = String(s).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}.${tenths}` : `${m}:${ss}.${tenths}`;
+}
+
+// Four decimals as the CLI prints them; a score that rounds to zero is 0.0000, never -0.0000.
+function fmtScore(x) {
+  const s = x.toFixed(4);
+  return Number(s) === 0 ? '0.0000' : s;
+}
+
+function fmtBytes(n) {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${i ? n.toFixed(1) : n} ${units[i]}`;
 }
 
 function baseName(p) { return p.split('/').pop(); }
-
-function filters() {
-  const p = new URLSearchParams({ k: '24' });
-  if ($('min-score').value !== '') p.set('min_score', $('min-score').value);
-  if ($('path').value !== '') p.set('path', $('path').value);
-  return p;
+function dirName(p) { const i = p.lastIndexOf('/'); return i > 0 ? p.slice(0, i) : '/'; }
+// The folder's last two names, which tell videos apart (the whole path is the tooltip).
+function shortDir(d) {
+  const parts = d.split('/');
+  return parts.length > 3 ? '…/' + parts.slice(-2).join('/') : d;
 }
 
-async function load(url, label) {
+// ---- state <-> URL ----------------------------------------------------------------------------------
+// q: text; clip: the example clip's id; path, min: filters; group: "video" or absent; k: results shown.
+function stateFromUrl() {
+  const p = new URLSearchParams(location.search);
+  const k = Math.min(MAX_K, Math.max(1, parseInt(p.get('k'), 10) || PAGE));
+  return { q: p.get('q') || '', clip: p.get('clip') || '', path: p.get('path') || '', min: p.get('min') || '',
+    group: p.get('group') === 'video' ? 'video' : '', k };
+}
+
+function urlOf(st) {
+  const p = new URLSearchParams();
+  for (const key of ['q', 'clip', 'path', 'min', 'group']) if (st[key]) p.set(key, st[key]);
+  if (st.k !== PAGE) p.set('k', st.k);
+  const s = p.toString();
+  return s ? '?' + s : location.pathname;
+}
+
+function currentState() {
+  return { q: $('q').value.trim(), clip: likeHit ? String(likeHit.clip_id) : '', path: $('path').value,
+    min: $('min-score').value, group: $('group').checked ? 'video' : '', k: PAGE };
+}
+
+let state = stateFromUrl();
+
+// A new view: a new history entry (Back returns to the one before), then shown.
+function navigate(st) {
+  state = st;
+  history.pushState(null, '', urlOf(st));
+  show();
+}
+
+// Shows `state`: the inputs hold it, then the start page or the search it describes.
+function show() {
+  $('q').value = state.q;
+  $('path').value = state.path;
+  $('min-score').value = state.min;
+  $('group').checked = state.group === 'video';
+  if (!state.clip) likeHit = null;
+  else if (!likeHit || String(likeHit.clip_id) !== state.clip) likeHit = { clip_id: Number(state.clip), path: '', start: null };
+  showLike();
+  closePlayer();
+  if (state.q || state.clip) runSearch();
+  else startPage();
+}
+
+function showLike() {
+  $('like').hidden = !likeHit;
+  $('like-text').textContent = !likeHit ? '' : likeHit.path
+    ? `like ${baseName(likeHit.path)} ${fmtTime(likeHit.start)}` : `like clip ${likeHit.clip_id}`;
+}
+
+// ---- loading ----------------------------------------------------------------------------------------
+async function getJson(url) {
+  const r = await fetch(url);
+  const data = await r.json();
+  if (!r.ok) throw new Error(data.error || r.statusText);
+  return data;
+}
+
+async function runSearch() {
+  const p = new URLSearchParams({ k: String(state.k) });
+  if (state.min !== '') p.set('min_score', state.min);
+  if (state.path !== '') p.set('path', state.path);
+  if (state.group) p.set('group', 'video');
+  if (state.q) p.set('q', state.q);
+  if (state.clip) p.set('clip', state.clip);
+  const url = (state.clip ? '/api/like?' : '/api/query?') + p;
+  const mine = ++seq;
   $('status').textContent = 'Searching…';
+  $('hint').hidden = true;
   const t0 = performance.now();
   let data;
   try {
-    const r = await fetch(url);
-    data = await r.json();
-    if (!r.ok) throw new Error(data.error || r.statusText);
+    data = await getJson(url);
   } catch (e) {
-    $('status').textContent = 'Error: ' + e.message;
+    if (mine === seq) $('status').textContent = 'Error: ' + e.message;
     return;
+  }
+  if (mine !== seq) return;
+  if (data.example && likeHit && data.example.path) {
+    likeHit.path = data.example.path;
+    likeHit.start = data.example.start;
+    showLike();
   }
   results = data.results;
   const ms = Math.round(performance.now() - t0);
-  $('status').textContent = `${results.length} result${results.length === 1 ? '' : 's'} for ${label} (${ms} ms)`;
-  render();
+  const what = [state.q ? `“${state.q}”` : '', likeHit ? $('like-text').textContent : ''].filter(Boolean).join(' + ');
+  const unit = state.group ? 'video' : 'result';
+  $('status').textContent = `${results.length} ${unit}${results.length === 1 ? '' : 's'} for ${what} (${ms} ms)` +
+    (data.truncated ? ' — the text was cut at the model\'s length' : '');
+  $('start').textContent = '';
+  if (!results.length) showHint(data.no_results);
+  renderCards($('results'), results, 0);
+  // More may follow while the API gave all that was asked for.
+  $('more').hidden = results.length < state.k || state.k >= MAX_K;
+  select(results.length ? 0 : -1, false);
 }
 
-function search(text) {
-  const p = filters();
-  p.set('q', text);
-  history.replaceState(null, '', '?q=' + encodeURIComponent(text));
-  return load('/api/query?' + p, `“${text}”`);
+// Zero results: the API's reason, and what to change.
+function showHint(reason) {
+  const tips = [];
+  if (state.path) tips.push(`Clear or change the path filter “${state.path}”.`);
+  if (state.min !== '') tips.push(`No score reached ${state.min}: lower the min score or clear it.`);
+  if (!tips.length) tips.push('Try other words, or a broader description.');
+  const hint = $('hint');
+  hint.textContent = '';
+  const head = document.createElement('strong');
+  head.textContent = 'No results' + (reason ? ': ' + reason : '.');
+  hint.append(head);
+  for (const t of tips) {
+    const p = document.createElement('div');
+    p.textContent = t;
+    hint.append(p);
+  }
+  hint.hidden = false;
 }
 
-function like(hit) {
-  const p = filters();
-  p.set('clip', hit.clip_id);
-  closePlayer();
-  return load('/api/like?' + p, `clips like ${baseName(hit.path)} ${fmtTime(hit.start)}`);
+async function startPage() {
+  const mine = ++seq;
+  $('results').textContent = '';
+  $('more').hidden = true;
+  $('hint').hidden = true;
+  $('status').textContent = '';
+  let info, recent, sample;
+  try {
+    [info, recent, sample] = await Promise.all([getJson('/api/info'), getJson('/api/recent?n=8'), getJson('/api/sample?n=12')]);
+  } catch (e) {
+    if (mine === seq) $('status').textContent = 'Error: ' + e.message;
+    return;
+  }
+  if (mine !== seq) return;
+  const start = $('start');
+  start.textContent = '';
+  const summary = document.createElement('div');
+  summary.id = 'summary';
+  const parts = [`${info.videos} video${info.videos === 1 ? '' : 's'}`, `${info.clips} clips`];
+  if (info.partial) parts.push(`${info.partial} partial`);
+  if (info.failed) parts.push(`${info.failed} failed`);
+  parts.push(`model ${info.model ? baseName(info.model) : '(none yet)'}`, fmtBytes(info.size_bytes));
+  summary.textContent = parts.join(' · ');
+  start.append(summary);
+  results = recent.results.concat(sample.results);
+  if (!results.length) {
+    const empty = document.createElement('p');
+    empty.textContent = 'The library is empty: add videos with `xsearch ingest FOLDER`.';
+    start.append(empty);
+  }
+  section(start, 'Recent videos', recent.results, 0);
+  const shuffle = section(start, 'A random sample', sample.results, recent.results.length);
+  if (shuffle) {
+    const b = document.createElement('button');
+    b.id = 'shuffle';
+    b.textContent = 'Shuffle';
+    b.addEventListener('click', () => startPage());
+    shuffle.append(b);
+  }
+  select(-1, false);
 }
 
-function render() {
-  const grid = $('results');
+// A titled grid of cards on the start page; returns its heading (null when there is nothing to show).
+function section(parent, title, items, offset) {
+  if (!items.length) return null;
+  const h = document.createElement('h2');
+  h.textContent = title;
+  const grid = document.createElement('div');
+  grid.className = 'grid';
+  parent.append(h, grid);
+  renderCards(grid, items, offset);
+  return h;
+}
+
+// ---- cards ------------------------------------------------------------------------------------------
+function renderCards(grid, items, offset) {
   grid.textContent = '';
-  results.forEach((hit, i) => {
+  items.forEach((hit, j) => {
+    const i = offset + j;
     const card = document.createElement('div');
     card.className = 'card';
     card.tabIndex = 0;
@@ -64,31 +225,60 @@ function render() {
     img.src = hit.thumbnail;
     img.alt = baseName(hit.path);
     img.loading = 'lazy';
-    img.addEventListener('click', () => openPlayer(i));
+    img.addEventListener('click', () => openPlayer(hit));
     const meta = document.createElement('div');
     meta.className = 'meta';
     const name = document.createElement('div');
     name.className = 'name';
     name.textContent = baseName(hit.path);
     name.title = hit.path;
+    const folder = document.createElement('div');
+    folder.className = 'folder';
+    folder.textContent = shortDir(dirName(hit.path));
+    folder.title = dirName(hit.path);
     const line = document.createElement('div');
     line.className = 'line';
     const when = document.createElement('span');
-    when.textContent = `${fmtTime(hit.start)}–${fmtTime(hit.end)}`;
-    const score = document.createElement('span');
-    score.className = 'score';
-    score.textContent = `#${hit.rank}  ${hit.score.toFixed(4)}`;
-    line.append(when, score);
+    when.textContent = hit.duration !== undefined ? `${fmtTime(hit.duration)} · ${hit.clips} clips` : `${fmtTime(hit.start)}–${fmtTime(hit.end)}`;
+    line.append(when);
+    if (hit.score !== undefined) {
+      const score = document.createElement('span');
+      score.className = 'score';
+      score.textContent = `#${hit.rank}  ${fmtScore(hit.score)}`;
+      line.append(score);
+    }
+    meta.append(name, folder, line);
+    if (hit.moments && hit.moments.length) {
+      // Grouped by video: its best moments, each played on its own.
+      const moments = document.createElement('div');
+      moments.className = 'moments';
+      for (const m of hit.moments) {
+        const b = document.createElement('button');
+        b.className = 'moment';
+        b.textContent = fmtTime(m.peak);
+        b.title = `${fmtTime(m.start)}–${fmtTime(m.end)}  score ${fmtScore(m.score)}`;
+        b.addEventListener('click', () => openPlayer(m));
+        moments.append(b);
+      }
+      meta.append(moments);
+    }
     const more = document.createElement('button');
     more.className = 'like';
     more.textContent = 'More like this';
     more.addEventListener('click', () => like(hit));
-    meta.append(name, line, more);
+    meta.append(more);
     card.append(img, meta);
     card.addEventListener('focus', () => select(i, false));
     grid.append(card);
   });
-  select(results.length ? 0 : -1, false);
+}
+
+// "More like this": the clip becomes the view's example (the text box is cleared: the clip is the query).
+function like(hit) {
+  likeHit = { clip_id: hit.clip_id, path: hit.path, start: hit.peak !== undefined ? hit.peak : hit.start };
+  const st = currentState();
+  st.q = '';
+  navigate(st);
 }
 
 function select(i, focus = true) {
@@ -101,8 +291,9 @@ function select(i, focus = true) {
   }
 }
 
-// How to play a hit: the original file from the segment's start, or (for a file the browser cannot play)
-// a rendition of the segment whose time 0 is the segment's start; `more` continues after a rendition.
+// ---- player -----------------------------------------------------------------------------------------
+// How to play a hit: the original file from its best moment, or (for a file the browser cannot play) a
+// rendition of the segment whose time 0 is the segment's start; `more` continues after a rendition.
 function playOf(hit) {
   return hit.play || { url: hit.video, start: hit.start, end: hit.end, rendition: false };
 }
@@ -110,14 +301,15 @@ function playOf(hit) {
 let playing = null;     // the play object of the open player
 let keepGoing = false;  // "keep watching" asked: a rendition's end moves on to `more`
 
-function openPlayer(i) {
-  const hit = results[i];
+function openPlayer(hit) {
   if (!hit) return;
-  select(i, false);
+  const i = results.indexOf(hit);
+  if (i >= 0) select(i, false);
   const v = $('video');
   const play = playOf(hit);
   $('player-title').textContent = hit.path;
-  $('player-segment').textContent = `${fmtTime(hit.start)}–${fmtTime(hit.end)}  score ${hit.score.toFixed(4)}` +
+  $('player-segment').textContent = `${fmtTime(hit.start)}–${fmtTime(hit.end)}` +
+    (hit.score !== undefined ? `  score ${fmtScore(hit.score)}` : '') +
     (play.rendition ? `  (converted for the browser: ${play.reason})` : '');
   $('player').hidden = false;
   playing = play;
@@ -173,10 +365,37 @@ $('keep-watching').addEventListener('click', () => {
 });
 $('close').addEventListener('click', closePlayer);
 $('player').addEventListener('click', (e) => { if (e.target === $('player')) closePlayer(); });
+
+// ---- controls ---------------------------------------------------------------------------------------
 $('search').addEventListener('submit', (e) => {
   e.preventDefault();
-  const text = $('q').value.trim();
-  if (text) search(text);
+  const st = currentState();
+  if (st.q || st.clip) navigate(st);
+});
+$('like-clear').addEventListener('click', () => {
+  likeHit = null;
+  const st = currentState();
+  navigate(st);
+});
+// Grouping changes the view at once when there is a search to regroup.
+$('group').addEventListener('change', () => {
+  const st = currentState();
+  if (st.q || st.clip) navigate(st);
+});
+$('more').addEventListener('click', () => {
+  // The same view with more results: this history entry is updated, not a new one.
+  state = Object.assign({}, state, { k: Math.min(MAX_K, state.k + PAGE) });
+  history.replaceState(null, '', urlOf(state));
+  runSearch();
+});
+$('home').addEventListener('click', (e) => {
+  e.preventDefault();
+  likeHit = null;
+  navigate({ q: '', clip: '', path: '', min: '', group: '', k: PAGE });
+});
+window.addEventListener('popstate', () => {
+  state = stateFromUrl();
+  show();
 });
 
 function columns() {
@@ -209,12 +428,8 @@ document.addEventListener('keydown', (e) => {
     select(Math.max(0, Math.min(results.length - 1, (selected < 0 ? 0 : selected + step))));
   } else if (e.key === 'Enter' && selected >= 0) {
     e.preventDefault();
-    openPlayer(selected);
+    openPlayer(results[selected]);
   }
 });
 
-const initial = new URLSearchParams(location.search).get('q');
-if (initial) {
-  $('q').value = initial;
-  search(initial);
-}
+show();
