@@ -11,6 +11,7 @@
 #include <cmath>
 #include <random>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -41,6 +42,25 @@ inline void make_video(const fs::path& path, const std::string& source, double s
   fs::create_directories(path.parent_path());
   ffmpeg("-f lavfi -i " + source + "=size=160x120:rate=" + std::to_string(rate) + " -t " + std::to_string(seconds) +
          " -c:v libx264 -preset ultrafast -pix_fmt yuv420p " + (format.empty() ? "" : "-f " + format + " ") + quote(path.string()));
+}
+
+// " --db 'PATH'": a library argument for xsearch_run.
+inline std::string db_arg(const fs::path& db) { return " --db " + quote(db.string()); }
+
+// `sh -c COMMAND`'s exit status (-1 when it did not exit normally).
+inline int shell_status(const std::string& command) {
+  const int raw = std::system(command.c_str());
+  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+}
+
+// Files left behind anywhere under `dir` whose name ends in ".tmp" (a writer's temporary files).
+inline int temp_files_under(const fs::path& dir) {
+  int n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) ++n;
+  }
+  return n;
 }
 
 inline nlohmann::json run_json(const std::string& args, int expected_status) {

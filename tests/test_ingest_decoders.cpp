@@ -28,18 +28,6 @@ using pipeline::DecodeMessage;
 
 namespace {
 
-std::string db_arg(const fs::path& db) { return " --db " + quote(db.string()); }
-
-// Files left behind anywhere under `dir` whose name ends in ".tmp" (as test_ingest_safety.cpp counts them).
-int temp_files_under(const fs::path& dir) {
-  int n = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) ++n;
-  }
-  return n;
-}
-
 // One video per name, the first (in the plan's sorted order) much longer than the others: with two or
 // more decoders the short ones finish first, so an ingest that committed videos as they became ready
 // would store them before it.

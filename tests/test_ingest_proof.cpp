@@ -16,8 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string db_arg(const fs::path& db) { return " --db " + quote(db.string()); }
-
 int videos_in(const fs::path& db) { return std::atoi(sqlite_value(db, "SELECT count(*) FROM videos").c_str()); }
 
 // Runs `ingest ARGS --json`, expecting `status`.

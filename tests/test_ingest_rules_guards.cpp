@@ -16,18 +16,6 @@
 using namespace xsearch::test;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string db_arg(const fs::path& db) { return " --db " + quote(db.string()); }
-
-// `sh -c COMMAND`'s exit status.
-int shell_status(const std::string& command) {
-  const int raw = std::system(command.c_str());
-  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-}
-
-}  // namespace
-
 TEST_CASE("a read error in the middle of a video stores it as partial, names the error, and retries it", "[cli][index][video]") {
   TempDir tmp;
   const fs::path video = tmp / "videos" / "bad.mp4";

@@ -16,20 +16,6 @@ using namespace xsearch;
 using namespace xsearch::test;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string db_arg(const fs::path& db) { return " --db " + quote(db.string()); }
-
-// Files left behind anywhere under `dir` whose name ends in ".tmp".
-int temp_files_under(const fs::path& dir) {
-  int n = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.path().filename().string().size() > 4 && e.path().string().substr(e.path().string().size() - 4) == ".tmp") ++n;
-  return n;
-}
-
-}  // namespace
-
 TEST_CASE("a root that has vanished is offline: its videos stay, it is named, counted, and the status says so", "[cli][index]") {
   TempDir tmp;
   make_video(tmp / "phone" / "p1.mp4", "testsrc2", 4);

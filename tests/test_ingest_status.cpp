@@ -20,14 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string db_arg(const fs::path& db) { return " --db " + quote(db.string()); }
-
-// `sh -c COMMAND`'s exit status.
-int shell_status(const std::string& command) {
-  const int raw = std::system(command.c_str());
-  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-}
-
 // The nice value of every thread of process `pid` (from /proc/PID/task/*/stat, field 19).
 std::vector<int> thread_nice_values(pid_t pid) {
   std::vector<int> out;
