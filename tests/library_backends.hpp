@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "../index/database.hpp"
+#include "../index/db/database.hpp"
 #include "helpers.hpp"
 #include "library_helpers.hpp"
 #include "pg_server.hpp"

@@ -13,7 +13,7 @@
 #include "library_backends.hpp"
 #include "library_helpers.hpp"
 #include "pg_server.hpp"
-#include "../index/mapped_file.hpp"
+#include "../index/vectors/mapped_file.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/library.hpp"
 

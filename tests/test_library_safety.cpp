@@ -17,7 +17,7 @@
 #include "cli_runner.hpp"
 #include "helpers.hpp"
 #include "library_helpers.hpp"
-#include "../index/index_header.hpp"
+#include "../index/vectors/index_header.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/library.hpp"
 

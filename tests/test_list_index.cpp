@@ -1,4 +1,4 @@
-// The lists index of big libraries (index/list_index.hpp): an ingest writes only its added clips, a merge
+// The lists index of big libraries (index/vectors/list_index.hpp): an ingest writes only its added clips, a merge
 // folds them in without retraining, deleted clips are skipped, the scores are exact, stale or damaged files
 // are never trusted, and the clip count kept by triggers stays exact.
 #include <sys/stat.h>

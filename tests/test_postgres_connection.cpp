@@ -1,4 +1,4 @@
-// index/postgres.hpp against a real PostgreSQL server (tests/pg_server.hpp): typed round trips, placeholder
+// index/db/postgres.hpp against a real PostgreSQL server (tests/pg_server.hpp): typed round trips, placeholder
 // translation, streaming, reset, nesting, errors, transactions, snapshots, and passwords kept out of messages.
 #include <cstdint>
 #include <fstream>
@@ -10,7 +10,7 @@
 #include "catch_compat.hpp"
 
 #include "pg_server.hpp"
-#include "postgres.hpp"
+#include "db/postgres.hpp"
 #include "xsearch/error.hpp"
 
 using xsearch::db::PgConnection;

@@ -8,7 +8,7 @@
 #include <set>
 #include <thread>
 
-#include "../index/database.hpp"
+#include "../index/db/database.hpp"
 #include "helpers.hpp"
 #include "library_helpers.hpp"
 #include "library_backends.hpp"

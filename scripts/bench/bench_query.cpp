@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-#include "list_index.hpp"
+#include "vectors/list_index.hpp"
 #include "xsearch/library.hpp"
 #include "xsearch/pipeline.hpp"
 

@@ -1,4 +1,4 @@
-// Fuzz target: a library index file (index/index_header.cpp, index/exact_file.cpp, index/list_file.cpp):
+// Fuzz target: a library index file (index/vectors/index_header.cpp, exact_file.cpp, list_file.cpp):
 // the header is parsed against the file's size, and an exact-kind or lists-kind file that passes is
 // memory-mapped and searched (a lists file also scans every list it has). A header that
 // parses must describe arrays inside the file; a file that maps must be searchable for any k and return at
@@ -11,10 +11,10 @@
 #include <set>
 #include <vector>
 
-#include "exact_file.hpp"
+#include "vectors/exact_file.hpp"
 #include "fuzz_util.hpp"
-#include "index_header.hpp"
-#include "list_file.hpp"
+#include "vectors/index_header.hpp"
+#include "vectors/list_file.hpp"
 #include "xsearch/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -7,7 +7,7 @@
 #include <sys/statvfs.h>
 
 #include "library_impl.hpp"
-#include "sqlite.hpp"
+#include "db/sqlite.hpp"
 #include "xsearch/error.hpp"
 
 namespace xsearch {

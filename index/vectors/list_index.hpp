@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "list_file.hpp"
-#include "database.hpp"
+#include "db/database.hpp"
 
 namespace xsearch {
 

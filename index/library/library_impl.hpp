@@ -7,10 +7,10 @@
 #include <memory>
 #include <mutex>
 
-#include "exact_file.hpp"
-#include "index_header.hpp"
-#include "list_index.hpp"
-#include "database.hpp"
+#include "vectors/exact_file.hpp"
+#include "vectors/index_header.hpp"
+#include "vectors/list_index.hpp"
+#include "db/database.hpp"
 #include "writer_lock.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/library.hpp"

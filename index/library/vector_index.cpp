@@ -26,7 +26,7 @@
 #include <cstring>
 #include <unordered_set>
 
-#include "index_file_writer.hpp"
+#include "vectors/index_file_writer.hpp"
 #include "io/half_float.hpp"
 #include "library_impl.hpp"
 #include "xsearch/error.hpp"
