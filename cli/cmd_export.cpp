@@ -1,5 +1,5 @@
 // `xsearch export`: every clip of the library, or a query's hits as lines, JSON, CSV or an EDL, or cut
-// into files (--clips DIR, FFmpeg: handed to xsearch-media).
+// into files (--clips DIR, FFmpeg: handed to xsearch-media), or the clip vectors for other tools (--embeddings DIR).
 #include <fmt/core.h>
 
 #include <filesystem>
@@ -12,6 +12,8 @@
 #include "cli/shell_quote.hpp"
 #include "cli/status_line.hpp"
 #include "media/clip_lists.hpp"
+#include "pipeline/path_filter.hpp"
+#include "xsearch/embeddings_export.hpp"
 #ifdef XSEARCH_MEDIA
 #include "media/export_hits.hpp"
 #endif
@@ -24,7 +26,7 @@ namespace {
 constexpr int kMaxExported = 10000;  // -k for export --query
 
 struct ExportArgs {
-  std::string db, query, model, clips, glob;
+  std::string db, query, model, clips, glob, embeddings;
   int k = 100;
   double min_score = -1e9, max_segment = 0;
   bool json = false, exact = false, csv = false, edl = false, quiet = false;
@@ -117,7 +119,32 @@ int run_export_list(const ExportArgs& a) {
   return r.results.empty() ? 1 : 0;
 }
 
+// export --embeddings DIR: embeddings.npy, clips.csv, index.faiss, meta.json and README.txt.
+int run_export_embeddings(const ExportArgs& a) {
+  EmbeddingsExportOptions o;
+  o.dir = a.embeddings;
+  if (!a.glob.empty()) {
+    const auto filter = std::make_shared<pipeline::PathFilter>(a.glob);
+    o.keep = [filter](const std::string& path) { return filter->matches(path); };
+  }
+  const EmbeddingsExport e = export_embeddings(resolve_db(a.db), o);
+  if (a.json) {
+    nlohmann::ordered_json j = {{"dir", e.dir.string()}, {"clips", e.clips}, {"dim", e.dim}, {"model", e.model},
+                                {"l2_normalised", e.normalised}, {"max_norm_error", e.max_norm_error}, {"index", e.index_kind}};
+    if (e.nlist > 0) j["nlist"] = e.nlist, j["nprobe"] = e.nprobe;
+    j["replaced"] = e.replaced;
+    j["files"] = {"embeddings.npy", "clips.csv", "index.faiss", "meta.json", "README.txt"};
+    write_json(j);
+  } else if (!a.quiet) {
+    fmt::print(stderr, "xsearch: {} clip{} of {} dimensions ({}) in {}: embeddings.npy, clips.csv, index.faiss ({}), meta.json, README.txt{}\n",
+               e.clips, e.clips == 1 ? "" : "s", e.dim, e.model, e.dir.string(), e.index_kind, e.replaced ? " (the earlier export there replaced)" : "");
+    if (!e.normalised) fmt::print(stderr, "xsearch: warning: some vectors are not of unit length (largest |norm - 1|: {:.3g})\n", e.max_norm_error);
+  }
+  return 0;
+}
+
 int run_export(const ExportArgs& a) {
+  if (!a.embeddings.empty()) return run_export_embeddings(a);
   if (!a.clips.empty()) return run_export_clips(a);
   if (a.csv || a.edl) return run_export_list(a);
   if (!a.query.empty()) return run_query(query_args(a));
@@ -150,6 +177,9 @@ void add_export_command(CLI::App& app, Runner& run) {
   ex->add_flag("--edl", e->edl, "With --query: print the hits as a CMX3600 EDL on their source files");
   ex->add_option("--clips", e->clips,
                  "With --query: cut each hit into a file in this folder, with clips.csv and clips.edl (an earlier export's files there are replaced)");
+  ex->add_option("--embeddings", e->embeddings,
+                 "Write every clip's vector to this folder for other tools: embeddings.npy, clips.csv, index.faiss (FAISS), meta.json, "
+                 "README.txt (a new or empty folder, or an earlier such export, which is replaced whole)");
   ex->add_flag("--exact", e->exact, "With --clips: re-encode frame-accurately (default: stream copy from the keyframe before)");
   ex->add_option("--model", e->model, "Model: a folder or a hub id (default: $XSEARCH_MODEL, else the library's)");
   ex->add_flag("--json", e->json, "JSON instead of tab-separated lines");
@@ -162,6 +192,11 @@ void add_export_command(CLI::App& app, Runner& run) {
       for (const auto& [set, name] : {std::make_pair(!e->clips.empty(), "--clips"), std::make_pair(e->csv, "--csv"), std::make_pair(e->edl, "--edl"),
                                       std::make_pair(e->min_score > -1e9, "--min-score")})
         if (set) throw CLI::ValidationError(std::string(name) + " goes with --query TEXT");
+    }
+    if (!e->embeddings.empty()) {
+      for (const auto& [set, name] : {std::make_pair(has_query, "--query"), std::make_pair(!e->clips.empty(), "--clips"), std::make_pair(e->csv, "--csv"),
+                                      std::make_pair(e->edl, "--edl"), std::make_pair(e->exact, "--exact"), std::make_pair(!e->model.empty(), "--model")})
+        if (set) throw CLI::ValidationError(std::string("--embeddings exports the stored vectors: leave out ") + name);
     }
     if (e->exact && e->clips.empty()) throw CLI::ValidationError("--exact goes with --clips DIR");
     if (e->csv + e->edl + e->json > 1) throw CLI::ValidationError("--csv, --edl and --json: choose one");

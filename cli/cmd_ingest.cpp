@@ -13,7 +13,9 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/full_exec.hpp"
+#include "cli/ingest_setup.hpp"
 #include "cli/progress.hpp"
+#include "pipeline/ingest/exclusions.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/hub.hpp"
 #include "xsearch/ingest.hpp"
@@ -23,24 +25,16 @@ namespace xsearch::cli {
 
 namespace {
 
-struct IngestArgs {
-  std::vector<std::string> paths;
-  std::string db, model, device = "auto", dtype = "auto";
-  double window = 4.0, stride = 0.0;
-  int batch = 0, threads = 0;  // batch 0: by device (IngestOptions::batch)
-  int decoders = 0;            // 0: from the cores (IngestOptions::decoders)
-  bool hidden = false, quiet = false, json = false, store_prompts = false, yes = false, prune_offline = false, no_wait = false;
-  bool normal_priority = false;
-};
-
 // Exit statuses of ingest beyond 0 and 2 (README, "Exit status").
 constexpr int kFileProblems = 3;
+
+}  // namespace
 
 #ifdef XSEARCH_FULL
 // SIGINT/SIGTERM: the first asks the run to stop (it polls between batches and videos, finishing what is
 // committed); a second one ends the process at once. Only async-signal-safe calls in the handler.
-std::atomic<int> g_stop_signal{0};
-std::atomic<bool> g_progress_on_terminal{false};
+static std::atomic<int> g_stop_signal{0};
+static std::atomic<bool> g_progress_on_terminal{false};
 
 extern "C" void on_stop_signal(int sig) {
   if (g_stop_signal.load() != 0) {
@@ -59,8 +53,11 @@ void install_stop_handlers() {
   ::sigaction(SIGTERM, &sa, nullptr);
 }
 
+int stop_signal() { return g_stop_signal.load(); }
+void set_progress_on_terminal(bool on) { g_progress_on_terminal = on; }
+
 // A model folder is recorded as an absolute path (a query may run from anywhere); a hub id as it is.
-std::string recorded_model_name(const std::string& spec) {
+static std::string recorded_model_name(const std::string& spec) {
   std::error_code ec;
   if (spec.empty() || !std::filesystem::is_directory(spec, ec)) return spec;
   return std::filesystem::absolute(spec).lexically_normal().string();
@@ -90,6 +87,7 @@ void print_summary(const IngestReport& r, const IngestArgs& a) {
                 {"not_video", s.not_video},
                 {"failed_unchanged", r.failed_unchanged.size()},
                 {"elsewhere", s.elsewhere},
+                {"excluded", r.excluded_videos},
                 {"failures", pairs(r.failures)},
                 {"failures_unchanged", pairs(r.failed_unchanged)},
                 {"not_videos", pairs(r.not_videos)},
@@ -130,8 +128,10 @@ void print_summary(const IngestReport& r, const IngestArgs& a) {
     line += fmt::format(", pruned what was offline (under {} folder{})", places, places == 1 ? "" : "s");
   else if (places > 0)
     line += fmt::format(", {} offline (under {} folder{})", r.offline_videos, places, places == 1 ? "" : "s");
+  if (r.excluded_videos > 0) line += fmt::format(", {} under an exclusion (kept)", r.excluded_videos);
   if (r.interrupted) line += ", interrupted";
   write_stdout(line + "\n");
+  for (const auto& [root, pattern] : r.exclusions_added) write_stdout(fmt::format("  excluded from now on under {}: {}\n", root, pattern));
   for (const auto& [path, cause] : r.failures) write_stdout(fmt::format("  failed: {}: {}\n", path, cause));
   for (const auto& [path, cause] : r.failed_unchanged) write_stdout(fmt::format("  failed before: {}: {}\n", path, cause));
   for (const auto& [path, cause] : r.partials) {
@@ -150,8 +150,7 @@ void lower_priority(bool normal_priority) {
   if (!normal_priority) (void)!::nice(10);  // best effort: where it may not, it runs as it is
 }
 
-int run_ingest(const IngestArgs& a) {
-  lower_priority(a.normal_priority);
+IngestOptions ingest_options(const IngestArgs& a) {
   IngestOptions o;
   for (const auto& p : a.paths) o.roots.emplace_back(p);
   o.db = resolve_db(a.db);
@@ -192,12 +191,21 @@ int run_ingest(const IngestArgs& a) {
   o.include_hidden = a.hidden;
   o.store_prompts = a.store_prompts;
   o.prune_offline = a.prune_offline;
+  o.exclude = a.exclude;
+  o.wait_for_writer = !a.no_wait;
+  return o;
+}
+
+namespace {
+
+int run_ingest(const IngestArgs& a) {
+  lower_priority(a.normal_priority);
+  IngestOptions o = ingest_options(a);
   install_stop_handlers();
   o.stop_requested = [] { return g_stop_signal.load(); };
   const bool show_progress = stderr_is_terminal() && !a.quiet && !a.json;
   g_progress_on_terminal = show_progress;
   ProgressLine progress(show_progress);
-  o.wait_for_writer = !a.no_wait;
   IngestObserver observer;
   observer.on_error = [&](const std::string& message) {
     progress.clear();
@@ -234,49 +242,68 @@ int run_ingest(const IngestArgs& a) {
   }
   return status;
 }
-#endif
 
 }  // namespace
+#endif
+
+void add_ingest_settings(CLI::App* cmd, IngestArgs& a) {
+  add_db_option(cmd, a.db);
+  cmd->add_option("--model", a.model, "Model: a folder or a hub id (default: $XSEARCH_MODEL, else the library's, else " +
+                                          std::string(kDefaultModelId) + ")");
+  cmd->add_option("--device", a.device, "auto, cpu, cuda or cuda:N")
+      ->envname("XSEARCH_DEVICE");
+  cmd->add_option("--dtype", a.dtype, "auto (float16 on CUDA, float32 on a CPU), float32, float16 or bfloat16")
+      ->envname("XSEARCH_DTYPE");
+  cmd->add_option("--window", a.window, "Clip length in seconds");
+  cmd->add_option("--stride", a.stride, "Seconds between clip starts (0: the window)");
+  cmd->add_option("--batch", a.batch, "Clips per model batch (0: 4 on a CPU, 32 on CUDA)");
+  cmd->add_option("--threads", a.threads, "Model threads (0: all cores)");
+  cmd->add_option("--decoders", a.decoders,
+                  "Videos decoded at once, one per decoder thread; commits keep the folder's order (0: half the cores, "
+                  "2 to 8, each with 2 x cores / N + 1 FFmpeg threads: opening, resizing and thumbnails run on a "
+                  "decoder's own thread, so whole videos in parallel keep the cores busy)")
+      ->envname("XSEARCH_DECODERS");
+  cmd->add_flag("--hidden", a.hidden, "Also index hidden files and folders");
+  cmd->add_option("--exclude", a.exclude,
+                  "Skip what GLOB matches under each root, now and in every later ingest and watch of it (remembered in "
+                  "the library; relative to the root: 'Holiday 2024/**', '**/*.tmp'; `xsearch exclude` lists and drops them)")
+      ->type_name("GLOB");
+  cmd->add_flag("--store-prompts", a.store_prompts,
+                "Store each clip's prompt tokens for `query --rerank` (50 KB per clip for base-patch32)");
+  cmd->add_flag("-y,--yes", a.yes, "Download the default model without asking when none is given");
+  cmd->add_flag("-q,--quiet", a.quiet, "Print errors only");
+  cmd->add_flag("--normal-priority", a.normal_priority,
+                "Run at normal CPU priority (by default an ingest runs at nice +10, so that queries stay fast meanwhile)");
+}
+
+void check_ingest_settings(const IngestArgs& a) {
+  require_above("--window", a.window, 0.0);
+  require_at_least("--stride", a.stride, 0.0);
+  require_at_least("--batch", a.batch, 0);
+  require_at_least("--threads", a.threads, 0);
+  require_at_least("--decoders", a.decoders, 0);
+  // More decoders than this only hold more decoded videos in memory: each already runs FFmpeg's threads.
+  if (a.decoders > 64) throw CLI::ValidationError(fmt::format("--decoders must be 64 or less (got {})", a.decoders));
+  for (const auto& p : a.exclude) {
+    try {
+      (void)pipeline::normalize_exclude_pattern(p);
+    } catch (const Error& e) {
+      throw CLI::ValidationError(e.what());
+    }
+  }
+}
 
 void add_ingest_command(CLI::App& app, Runner& run) {
   auto a = std::make_shared<IngestArgs>();
   CLI::App* cmd = app.add_subcommand("ingest", "Index the videos under folders or files (incremental)");
   cmd->add_option("paths", a->paths, "Folders or video files")->required();
-  add_db_option(cmd, a->db);
-  cmd->add_option("--model", a->model, "Model: a folder or a hub id (default: $XSEARCH_MODEL, else the library's, else " +
-                                           std::string(kDefaultModelId) + ")");
-  cmd->add_option("--device", a->device, "auto, cpu, cuda or cuda:N")
-      ->envname("XSEARCH_DEVICE");
-  cmd->add_option("--dtype", a->dtype, "auto (float16 on CUDA, float32 on a CPU), float32, float16 or bfloat16")
-      ->envname("XSEARCH_DTYPE");
-  cmd->add_option("--window", a->window, "Clip length in seconds");
-  cmd->add_option("--stride", a->stride, "Seconds between clip starts (0: the window)");
-  cmd->add_option("--batch", a->batch, "Clips per model batch (0: 4 on a CPU, 32 on CUDA)");
-  cmd->add_option("--threads", a->threads, "Model threads (0: all cores)");
-  cmd->add_option("--decoders", a->decoders,
-                  "Videos decoded at once, one per decoder thread; commits keep the folder's order (0: half the cores, "
-                  "2 to 8, each with 2 x cores / N + 1 FFmpeg threads: opening, resizing and thumbnails run on a "
-                  "decoder's own thread, so whole videos in parallel keep the cores busy)")
-      ->envname("XSEARCH_DECODERS");
-  cmd->add_flag("--hidden", a->hidden, "Also index hidden files and folders");
-  cmd->add_flag("--store-prompts", a->store_prompts,
-                "Store each clip's prompt tokens for `query --rerank` (50 KB per clip for base-patch32)");
+  add_ingest_settings(cmd, *a);
   cmd->add_flag("--prune-offline", a->prune_offline,
                 "Remove the videos under roots that are offline (missing, unreadable or empty) instead of keeping them");
-  cmd->add_flag("-y,--yes", a->yes, "Download the default model without asking when none is given");
-  cmd->add_flag("-q,--quiet", a->quiet, "Print errors only");
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
   cmd->add_flag("--no-wait", a->no_wait, "Fail at once if another xsearch is writing the library");
-  cmd->add_flag("--normal-priority", a->normal_priority,
-                "Run at normal CPU priority (by default an ingest runs at nice +10, so that queries stay fast meanwhile)");
   cmd->callback([a, &run] {
-    require_above("--window", a->window, 0.0);
-    require_at_least("--stride", a->stride, 0.0);
-    require_at_least("--batch", a->batch, 0);
-    require_at_least("--threads", a->threads, 0);
-    require_at_least("--decoders", a->decoders, 0);
-    // More decoders than this only hold more decoded videos in memory: each already runs FFmpeg's threads.
-    if (a->decoders > 64) throw CLI::ValidationError(fmt::format("--decoders must be 64 or less (got {})", a->decoders));
+    check_ingest_settings(*a);
     run = [a] { return XSEARCH_FULL_ONLY(run_ingest(*a)); };
   });
 }

@@ -13,6 +13,7 @@
 #include "cli/player.hpp"
 #include "cli/query_run.hpp"
 #include "cli/thumbnails.hpp"
+#include "xsearch/npy.hpp"
 #include "xsearch/pipeline.hpp"
 
 namespace xsearch::cli {
@@ -86,6 +87,11 @@ int run_query(const QueryArgs& a) {
     fmt::print(stderr, "{:>16}: {:7.1f} ms\n", "total in query()",
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() * 1e3);
   }
+  if (!a.vector_out.empty()) {
+    // Written before the hits are printed: a script that reads them may read the vector next.
+    if (r.vector.empty()) throw Error(a.vector_out + ": not written: " + (r.no_results.empty() ? "no query vector" : r.no_results));
+    write_npy(a.vector_out, {static_cast<int64_t>(r.vector.size())}, r.vector.data());
+  }
   say_no_results(r);
   if (a.json) write_json(hits_json(r, hit_thumbnails(resolve_db(a.db), r.results, !a.no_thumbnails)));
   else if (a.paths_only) write_stdout(hits_paths(r.results));
@@ -126,6 +132,8 @@ void add_query_command(CLI::App& app, Runner& run) {
   cmd->add_option("--threads", a->threads, "Model threads (0: all cores)");
   cmd->add_flag("--json", a->json, "Print JSON (schema in README.md), with each hit's thumbnail file (made when missing)");
   cmd->add_flag("--no-thumbnails", a->no_thumbnails, "With --json: do not make missing thumbnails (their \"thumbnail\" is null)");
+  cmd->add_option("--vector-out", a->vector_out,
+                  "FILE: also write the unit query vector searched with as a float32 .npy (shape (D,)), for the vectors of export --embeddings");
   cmd->add_flag("--timings", a->timings, "Print how long each step took (stderr)");
   CLI::Option* open = cmd->add_option("--open", a->open,
                   "Play hit N (default 1) from its best moment in mpv, VLC or ffplay (else xdg-open); $XSEARCH_PLAYER picks one")

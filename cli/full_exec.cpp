@@ -25,9 +25,22 @@ void remember_arguments(int argc, char** argv) {
   saved_argv = argv;
 }
 
+namespace {
+// Beside the executable (the build tree, or a package that puts everything in one folder), else in the
+// installed helpers' folder relative to it (bin/../libexec/xsearch); the first when neither holds it, so
+// that the error names the usual place.
+fs::path beside_or_installed(const std::string& name, const fs::path& folder) {
+  const fs::path beside = folder / name;
+  if (::access(beside.c_str(), X_OK) == 0) return beside;
+  const fs::path installed = (folder / XSEARCH_HELPER_DIR_FROM_BIN / name).lexically_normal();
+  if (::access(installed.c_str(), X_OK) == 0) return installed;
+  return beside;
+}
+}  // namespace
+
 fs::path find_helper(const std::string& name, const fs::path& self_exe, const std::string& argv0, const std::string& path_env) {
-  if (!self_exe.empty()) return self_exe.parent_path() / name;
-  if (argv0.find('/') != std::string::npos) return fs::path(argv0).parent_path() / name;
+  if (!self_exe.empty()) return beside_or_installed(name, self_exe.parent_path());
+  if (argv0.find('/') != std::string::npos) return beside_or_installed(name, fs::path(argv0).parent_path());
   // Run by name from $PATH: look where the shell would have, minus the entries that mean "here".
   std::size_t pos = 0;
   while (pos <= path_env.size()) {
@@ -59,7 +72,8 @@ void exec_helper(const char* name) {
   std::fflush(stdout);
   std::fflush(stderr);
   ::execv(path.c_str(), args.data());
-  throw Error(path + ": cannot run (" + std::strerror(errno) + "); this command needs " + name + " installed next to xsearch");
+  throw Error(path + ": cannot run (" + std::strerror(errno) + "); this command needs " + name + " installed next to xsearch or in " +
+              XSEARCH_HELPER_DIR_FROM_BIN + " from it");
 }
 
 }  // namespace xsearch::cli

@@ -20,11 +20,18 @@ void remember_arguments(int argc, char** argv);
 // The path of helper `name` for this process (as exec_helper would run it), e.g. to start it as a child.
 std::filesystem::path helper_path(const char* name);
 
-// Where helper `name` is, never in the current folder by accident: beside `self_exe` (this executable
-// as /proc/self/exe names it; empty when /proc is unavailable), else beside `argv0` when it holds a '/'
-// (the shell ran a path), else the first executable xsearch-full in the absolute folders of `path_env`
-// ($PATH; empty and relative entries, which would mean the current folder, are skipped). Throws
-// xsearch::Error when none is found.
+// The installed helpers' folder relative to the folder of `xsearch` (CMake sets it from GNUInstallDirs:
+// bin/xsearch, libexec/xsearch/xsearch-full).
+#ifndef XSEARCH_HELPER_DIR_FROM_BIN
+#define XSEARCH_HELPER_DIR_FROM_BIN "../libexec/xsearch"
+#endif
+
+// Where helper `name` is, never in the current folder by accident: in the folder of `self_exe` (this
+// executable as /proc/self/exe names it; empty when /proc is unavailable), else of `argv0` when it holds a
+// '/' (the shell ran a path), else the first executable `name` in the absolute folders of `path_env`
+// ($PATH; empty and relative entries, which would mean the current folder, are skipped). "In the folder"
+// means beside it (the build tree), else in XSEARCH_HELPER_DIR_FROM_BIN from it (an install), else beside
+// it. Throws xsearch::Error when none is found.
 std::filesystem::path find_helper(const std::string& name, const std::filesystem::path& self_exe, const std::string& argv0,
                                   const std::string& path_env);
 inline std::filesystem::path find_full_helper(const std::filesystem::path& self_exe, const std::string& argv0, const std::string& path_env) {

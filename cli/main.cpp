@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
   });
   xsearch::cli::Runner run;
   xsearch::cli::add_ingest_command(app, run);
+  xsearch::cli::add_watch_command(app, run);
+  xsearch::cli::add_exclude_commands(app, run);
   xsearch::cli::add_query_command(app, run);
   xsearch::cli::add_export_command(app, run);
   xsearch::cli::add_library_commands(app, run);
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
   xsearch::cli::add_dev_commands(app, run);
   xsearch::cli::add_serve_command(app, run);
   xsearch::cli::add_thumbnails_command(app, run);
+  xsearch::cli::add_completion_commands(app, run);
   const std::vector<std::string> args(argv + 1, argv + argc);
   // CLI11 says "A subcommand is required" for `xsearch search dog`: name the command and the closest one.
   if (const std::string unknown = xsearch::cli::unknown_command_message(app, args); !unknown.empty()) {

@@ -13,6 +13,7 @@ constexpr int kMaxResults = 1000;  // -k for query (serve's API has the same bou
 struct QueryArgs {
   std::string text, db, model, device = "auto", glob, like, group = "segment";
   std::string image, video;  // search by example: a still image, a clip of any video (PATH[@TIME])
+  std::string vector_out;    // --vector-out FILE: the query vector as .npy
   int k = 10, threads = 0, open = 0;  // open: the hit to play (1-based), 0 for none
   double min_score = -1e9, max_segment = 0;
   double weight = 0.5;  // the example's share with a text

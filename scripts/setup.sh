@@ -12,6 +12,8 @@ packages=(
   postgresql libpq-dev
   libcli11-dev libfmt-dev catch2 nlohmann-json3-dev libutf8proc-dev
   libcurl4-openssl-dev libssl-dev libzip-dev python3
+  # python3-numpy, python3-faiss: the test that loads export --embeddings outside xsearch
+  python3-numpy python3-faiss
   libcpp-httplib-dev chromium nodejs
   # libclang-rt-dev: the sanitizer and libFuzzer runtimes of the default clang (14 on Debian 12, 19 on 13)
   clang libclang-rt-dev
@@ -37,18 +39,11 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# LibTorch parallelises with OpenMP: the BLAS must be OpenBLAS built for OpenMP. The pthread build (which
-# libopenblas-dev pulls in with a higher priority) fights LibTorch's OpenMP threads, and the reference BLAS
-# is about 20x slower (docs/toolchain.md). Point both alternatives at the OpenMP build.
-for lib in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
-  alt=/usr/lib/x86_64-linux-gnu/openblas-openmp/$lib
-  cur=$(readlink -f /usr/lib/x86_64-linux-gnu/$lib 2>/dev/null || true)
-  if [ -e "$alt" ] && [ "$cur" != "$alt" ]; then
-    sudo_cmd=()
-    if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-    "${sudo_cmd[@]}" update-alternatives --set "$lib-x86_64-linux-gnu" "$alt" >/dev/null
-  fi
-done
+# LibTorch parallelises with OpenMP: it needs OpenBLAS's OpenMP build (libopenblas0-openmp, above). The
+# pthread build, which Debian's alternatives pick by default, fights LibTorch's threads, and the reference
+# BLAS is about 20x slower (docs/speed.md). This script leaves the machine's alternatives as they are: every
+# executable of the build looks first in the OpenMP build's folder (its RUNPATH, CMakeLists.txt:
+# XSEARCH_OPENMP_BLAS_DIR), whatever the alternatives say.
 
 # The browser test of `xsearch serve` drives chromium with puppeteer-core, pinned by tests/web/package-lock.json
 # (installed again only when the lock file changed since the last install).

@@ -73,6 +73,19 @@ class PgServer {
   const std::string& socket_dir() const { return dir_; }
   int port() const { return port_; }
 
+  // Replaces this server by a new cluster under the same socket folder and port, as a re-initdb does: the
+  // old one is stopped and its data removed, initdb runs again (a new system identifier) and the new one
+  // starts with no database of the tests yet. FAILs the current test when it cannot.
+  void reinitialise() {
+    const std::string log = dir_ + "/commands.log";
+    if (run({bin_ + "/pg_ctl", "-D", dir_ + "/data", "-m", "immediate", "-w", "stop"}, log) != 0) FAIL("pg_ctl stop failed:\n" << log_tail(log));
+    std::error_code ec;
+    std::filesystem::remove_all(dir_ + "/data", ec);
+    const std::string error = ec ? "cannot remove " + dir_ + "/data: " + ec.message() : init_and_start();
+    if (!error.empty()) FAIL(error);
+    databases_ = 0;
+  }
+
  private:
   // Debian's newest installed server (or $XSEARCH_PG_BIN): the folder holding initdb and pg_ctl.
   static std::string find_bin() {
@@ -157,7 +170,11 @@ class PgServer {
     if (pw && ::chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) return "cannot hand " + dir_ + " to the postgres user: " + std::strerror(errno);
     port_ = free_port();
     start_watchdog();
+    return init_and_start();
+  }
 
+  // initdb in the server folder, then the server started on it: "" or why not.
+  std::string init_and_start() {
     const std::string log = dir_ + "/commands.log";
     // Trust for local connections: the socket folder is private to the server user (and root).
     if (run({bin_ + "/initdb", "-D", dir_ + "/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"}, log) != 0)

@@ -3,6 +3,9 @@
 // at each read(), pread() or pread64(), however it was opened (open, an ifstream, FFmpeg); a read that
 // reaches the offset returns the bytes before it, and the next one fails. "OFFSET-END:PATH" fails only the
 // bytes before END (a bad patch in the middle: the fingerprint's three megabytes can lie outside it).
+// XSEARCH_TEST_READ_STALL="OFFSET-END:PATH" (the same form) instead makes the first read that touches those
+// bytes hang, as on a network share that stopped answering: for good, or for
+// XSEARCH_TEST_READ_STALL_SECONDS, after which that read and all others go on normally.
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -12,36 +15,59 @@
 
 extern "C" {
 
-static int state = -1; // -1: not read yet, 0: no target, 1: target set
-static dev_t target_dev;
-static ino_t target_ino;
-static off_t target_offset;
-static off_t target_end = -1;  // -1: to the end of the file
+struct Target {
+  int state = -1;  // -1: not read yet, 0: no target, 1: target set
+  dev_t dev;
+  ino_t ino;
+  off_t offset;
+  off_t end = -1;  // -1: to the end of the file
+};
+static Target error_target, stall_target;
 
-static int have_target(void) {
-  if (state >= 0) return state;
-  state = 0;
-  const char* spec = getenv("XSEARCH_TEST_READ_ERROR");
+static int have_target(Target& t, const char* variable) {
+  if (t.state >= 0) return t.state;
+  t.state = 0;
+  const char* spec = getenv(variable);
   if (!spec) return 0;
   char* end = nullptr;
   const long long offset = strtoll(spec, &end, 10);
   struct stat st;
-  if (end && *end == '-') target_end = (off_t)strtoll(end + 1, &end, 10);
+  if (end && *end == '-') t.end = (off_t)strtoll(end + 1, &end, 10);
   if (!end || *end != ':' || stat(end + 1, &st) != 0) return 0;
-  target_dev = st.st_dev;
-  target_ino = st.st_ino;
-  target_offset = (off_t)offset;
-  state = 1;
+  t.dev = st.st_dev;
+  t.ino = st.st_ino;
+  t.offset = (off_t)offset;
+  t.state = 1;
   return 1;
+}
+
+static int is_target(const Target& t, int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && st.st_dev == t.dev && st.st_ino == t.ino;
+}
+
+// The first read of [pos, pos + n) that touches the stall range waits (a read of the shim's own state is
+// safe without a lock: the tests make one thread read the file).
+static void maybe_stall(int fd, off_t pos, size_t n) {
+  static int stalled = 0;
+  if (stalled || !have_target(stall_target, "XSEARCH_TEST_READ_STALL") || pos < 0 || !is_target(stall_target, fd)) return;
+  if (pos + (off_t)n <= stall_target.offset || (stall_target.end >= 0 && pos >= stall_target.end)) return;
+  stalled = 1;
+  const char* secs = getenv("XSEARCH_TEST_READ_STALL_SECONDS");
+  if (!secs) {
+    for (;;) pause();  // a read that never returns (the process ends around it)
+  }
+  sleep((unsigned)atoi(secs));
 }
 
 // How many of `n` bytes at `pos` may be read from `fd`: n, fewer (up to the bad byte), or -1 (EIO).
 static ssize_t allowed(int fd, off_t pos, size_t n) {
-  struct stat st;
-  if (!have_target() || pos < 0 || fstat(fd, &st) != 0 || st.st_dev != target_dev || st.st_ino != target_ino) return (ssize_t)n;
-  if (target_end >= 0 && pos >= target_end) return (ssize_t)n;
-  if (pos >= target_offset) return -1;
-  return (ssize_t)((off_t)n > target_offset - pos ? (size_t)(target_offset - pos) : n);
+  maybe_stall(fd, pos, n);
+  const Target& t = error_target;
+  if (!have_target(error_target, "XSEARCH_TEST_READ_ERROR") || pos < 0 || !is_target(t, fd)) return (ssize_t)n;
+  if (t.end >= 0 && pos >= t.end) return (ssize_t)n;
+  if (pos >= t.offset) return -1;
+  return (ssize_t)((off_t)n > t.offset - pos ? (size_t)(t.offset - pos) : n);
 }
 
 ssize_t read(int fd, void* buf, size_t n) {

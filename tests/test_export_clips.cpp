@@ -144,6 +144,19 @@ TEST_CASE("EDL timecodes count frames at the clip's rate", "[media]") {
                                           "1,0.000000,\"/v/a,b.mp4\",2.500,3.750,/out/001_a.mp4,2.000,4.000,copy\r\n");
 }
 
+TEST_CASE("export --query lists: a source with a comma or a quote is one CSV field, and each EDL event follows the one before", "[media]") {
+  media::ListedHit a;
+  a.rank = 1, a.score = 0.5, a.source = "/v/a,\"b\".mp4", a.start = 2.5, a.end = 3.75, a.peak = 3, a.peak_score = 0.5, a.fps = 10;
+  media::ListedHit b = a;
+  b.rank = 2, b.source = "/v/c.mp4", b.start = 10, b.end = 12, b.peak = 10;
+  CHECK(media::hits_csv({a}) == "rank,score,source,start,end,peak,peak_score\r\n"
+                                "1,0.500000,\"/v/a,\"\"b\"\".mp4\",2.500,3.750,3.000,0.500000\r\n");
+  // The first event takes 1.3 s of the timeline (frames 25 to 38 at 10 fps): the second starts there.
+  const std::string edl = media::hits_edl("t", {a, b});
+  CHECK_THAT(edl, Catch::Contains("001  AX       V     C        00:00:02:05 00:00:03:08 01:00:00:00 01:00:01:03\r\n"));
+  CHECK_THAT(edl, Catch::Contains("002  AX       V     C        00:00:10:00 00:00:12:00 01:00:01:03 01:00:03:03\r\n"));
+}
+
 TEST_CASE("export --clips into a used folder replaces its list and removes only the files that list named", "[cli]") {
   test::TempDir tmp;
   const path video = tmp / "videos" / "numbered.mp4";
@@ -174,6 +187,22 @@ TEST_CASE("export --clips into a used folder replaces its list and removes only 
   std::size_t entries = 0;
   for (const auto& e : test::fs::directory_iterator(dir)) entries += e.is_regular_file() ? 1 : 0;
   CHECK(entries == 5);  // the clip, clips.csv, clips.edl and the user's two files
+
+  // A list edited by hand: a file named like ours but in another folder, and one in this folder whose name
+  // is not one we make (one digit), both listed. Neither is ours to remove.
+  const path elsewhere = tmp / "elsewhere" / "001_numbered_0.000-1.250.mp4";
+  test::fs::create_directories(elsewhere.parent_path());
+  test::write_file(elsewhere, "theirs");
+  test::write_file(dir / "1_take.mp4", "mine as well");
+  std::string csv = test::read_file(dir / "clips.csv");
+  csv += "2,0.5,/v/x.mp4,0.000,1.000," + elsewhere.string() + ",0.000,1.000,copy\r\n";
+  csv += "3,0.5,/v/x.mp4,0.000,1.000," + (dir / "1_take.mp4").string() + ",0.000,1.000,copy\r\n";
+  test::write_file(dir / "clips.csv", csv);
+  const test::Result third = test::xsearch_run(base + " -k 1");
+  INFO(third.err);
+  REQUIRE(third.status == 0);
+  CHECK(test::read_file(elsewhere) == "theirs");
+  CHECK(test::read_file(dir / "1_take.mp4") == "mine as well");
 }
 
 TEST_CASE("export --query lists hits as CSV or EDL without cutting, with --path and --min-score, and shows progress on a terminal", "[cli]") {

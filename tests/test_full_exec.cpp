@@ -35,6 +35,20 @@ TEST_CASE("xsearch-full is found beside /proc/self/exe, else beside a path in ar
   CHECK(find_full_helper("", "build/xsearch", "/usr/bin") == fs::path("build/xsearch-full"));
 }
 
+TEST_CASE("an installed xsearch finds its helpers in libexec/xsearch, and the build tree's beside it first", "[cli]") {
+  xsearch::test::TempDir tmp;
+  fs::create_directories(tmp / "bin");
+  fs::create_directories(tmp / "libexec" / "xsearch");
+  make_executable(tmp / "libexec" / "xsearch" / "xsearch-full");
+  const fs::path self = tmp / "bin" / "xsearch";
+  CHECK(find_full_helper(self, "xsearch", "/usr/bin") == tmp / "libexec" / "xsearch" / "xsearch-full");
+  CHECK(find_full_helper("", self.string(), "/usr/bin") == tmp / "libexec" / "xsearch" / "xsearch-full");
+  // xsearch-media, itself in libexec/xsearch, finds xsearch-full beside it.
+  CHECK(find_full_helper(tmp / "libexec" / "xsearch" / "xsearch-media", "x", "") == tmp / "libexec" / "xsearch" / "xsearch-full");
+  make_executable(tmp / "bin" / "xsearch-full");
+  CHECK(find_full_helper(self, "xsearch", "/usr/bin") == tmp / "bin" / "xsearch-full");
+}
+
 TEST_CASE("without /proc, a bare argv[0] is looked up in PATH and never in the current folder", "[cli]") {
   xsearch::test::TempDir tmp;
   fs::create_directories(tmp / "here");

@@ -1,7 +1,7 @@
 // The library under attack (issue 25), through the command line: queries while the index file is
 // rewritten in place (row 2), a damaged library at a first ingest (row 6), a library in a folder that
-// cannot be written (row 7), a library inside the folder it ingests (row 10) and a root whose name is not
-// UTF-8 on PostgreSQL (row 11).
+// cannot be written (row 7), a library inside the folder it ingests (row 10; a shared library's local
+// cache too) and a root whose name is not UTF-8 on PostgreSQL (row 11).
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -156,6 +156,27 @@ TEST_CASE("a library inside the folder it ingests never takes its own files or c
     CHECK(test::sqlite_value(db, "SELECT count(*) FROM videos WHERE path LIKE '%library.db%'") == "0");
   }
   CHECK(test::sqlite_value(db, "SELECT count(*) FROM videos WHERE path LIKE '%/a.mp4'") != "0");
+}
+
+TEST_CASE("a PostgreSQL library whose local cache lies inside the folder it ingests never takes its cached renditions for videos", "[cli][postgres]") {
+  test::TempDir tmp;
+  const fs::path videos = tmp / "videos";
+  // The cache folder of a shared library (its index and media cache) inside the ingested folder, as with
+  // XDG_CACHE_HOME or HOME under a walked root.
+  ScopedEnv cache("XDG_CACHE_HOME", (videos / "cache").string());
+  const std::string db = test::new_library("postgres", tmp.path());
+  make_library(videos, db);
+  const fs::path base = Library::open(db, false).media_base();
+  REQUIRE(base.string().rfind((videos / "cache").string(), 0) == 0);
+  // A rendition, as serve leaves them, beside the thumbnails the ingest wrote.
+  const fs::path renditions = base.string() + ".thumbs";
+  REQUIRE(fs::exists(renditions / "1" / "1.jpg"));
+  fs::copy_file(videos / "a.mp4", renditions / "1" / "1-2.mp4");
+  const test::Result r = xsearch_run("ingest " + quote(videos.string()) + " --db " + quote(db) + test::model_arg());
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(test::sql_value(db, "SELECT count(*) FROM videos WHERE path LIKE '%/cache/%'") == "0");
+  CHECK(test::sql_value(db, "SELECT count(*) FROM videos") == "2");
 }
 
 TEST_CASE("on PostgreSQL a root whose name is not UTF-8 fails alone, and the other roots are indexed", "[cli][postgres]") {

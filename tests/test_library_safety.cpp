@@ -18,6 +18,7 @@
 #include "helpers.hpp"
 #include "library_helpers.hpp"
 #include "../index/vectors/index_header.hpp"
+#include "io/atomic_file.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/library.hpp"
 
@@ -165,7 +166,7 @@ TEST_CASE("a version 1 library migrates to version 2 with its rows and ids, and 
   sqlite(db, "PRAGMA integrity_check");
 }
 
-TEST_CASE("an older library reads as it is, and migrates to version 4 with every video's device unknown and its clips counted", "[index]") {
+TEST_CASE("an older library reads as it is, and migrates to the current version (5) with every video's device unknown and its clips counted", "[index]") {
   test::TempDir tmp;
   const fs::path db = tmp / "old.db";
   make_version1_library(db);
@@ -194,7 +195,7 @@ TEST_CASE("an older library reads as it is, and migrates to version 4 with every
   FILE* p = ::popen(("sqlite3 " + quote(db.string()) + " 'PRAGMA user_version'").c_str(), "r");
   char buf[16] = {};
   REQUIRE(p);
-  CHECK(std::string(std::fgets(buf, sizeof buf, p) ? buf : "") == "4\n");
+  CHECK(std::string(std::fgets(buf, sizeof buf, p) ? buf : "") == "5\n");  // schema 5: exclusions
   ::pclose(p);
 }
 
@@ -299,16 +300,22 @@ TEST_CASE("index writes remove temp files of killed processes and their own on c
   const fs::path stale = tmp / ("lib.index." + std::to_string(child) + ".tmp");
   const fs::path alive = tmp / ("lib.index." + std::to_string(::getppid()) + ".tmp");  // a running process
   const fs::path other = tmp / "lib.index.notes.tmp";
-  for (const auto& p : {stale, alive, other}) test::write_file(p, "x");
+  // Today's names (io/atomic_file.hpp) carry the host: this host's with an ended pid go, another host's stay.
+  const std::string random = ".0123456789abcdef.tmp";
+  const fs::path stale_named = tmp / ("lib.index." + temp_host_name() + "." + std::to_string(child) + random);
+  const fs::path other_host = tmp / ("lib.index.another-host." + std::to_string(child) + random);
+  for (const auto& p : {stale, alive, other, stale_named, other_host}) test::write_file(p, "x");
   lib.rebuild_index();
   CHECK_FALSE(fs::exists(stale));
+  CHECK_FALSE(fs::exists(stale_named));
   CHECK(fs::exists(alive));
   CHECK(fs::exists(other));
+  CHECK(fs::exists(other_host));
   const std::string good = test::read_file(tmp / "lib.index");
   lib.save_video(video("/b.mp4"), clips_of(rng, 3, 8));
   CHECK_THROWS_AS(lib.rebuild_index([] { return true; }), IndexWriteCancelled);
   CHECK(test::read_file(tmp / "lib.index") == good);
-  CHECK_FALSE(fs::exists(tmp / ("lib.index." + std::to_string(::getpid()) + ".tmp")));
+  CHECK(test::temp_files_under(tmp.path()) == 3);  // alive, other and other_host: none of this writer's
 }
 
 TEST_CASE("an index file that cannot be replaced is an error naming it, and leaves no temp file", "[index]") {
@@ -321,7 +328,7 @@ TEST_CASE("an index file that cannot be replaced is an error naming it, and leav
   fs::create_directories(tmp / "lib.index");
   test::write_file(tmp / "lib.index" / "keep.txt", "someone's file");
   CHECK_THROWS_WITH(lib.rebuild_index(), Catch::Contains("lib.index: cannot replace the index file"));
-  CHECK_FALSE(fs::exists(tmp / ("lib.index." + std::to_string(::getpid()) + ".tmp")));
+  CHECK(test::temp_files_under(tmp.path()) == 0);
   CHECK(test::read_file(tmp / "lib.index" / "keep.txt") == "someone's file");
 }
 

@@ -5,6 +5,8 @@
 
 #include "library_helpers.hpp"
 #include "media/rendition.hpp"
+#include "media/thumbnail.hpp"
+#include "media_probe.hpp"
 #include "xsearch/library.hpp"
 #include "xsearch/media_cache.hpp"
 
@@ -49,6 +51,8 @@ TEST_CASE("the media cache recognises only its own file names", "[index]") {
   CHECK(is_media_cache_name("12-14.webm"));
   CHECK(is_media_cache_name("12.jpg.tmp.345.0"));
   CHECK(is_media_cache_name("12-14.mp4.tmp.345.7"));
+  CHECK(is_media_cache_name("12-14.mp4.build-host.345.0123456789abcdef.tmp"));  // io/atomic_file.hpp
+  CHECK_FALSE(is_media_cache_name("12-14.mp4.build.host.345.0123456789abcdef.tmp"));
   CHECK_FALSE(is_media_cache_name("notes.txt"));
   CHECK_FALSE(is_media_cache_name("12.jpeg"));
   CHECK_FALSE(is_media_cache_name("../12.jpg"));
@@ -133,4 +137,26 @@ TEST_CASE("remove and re-ingest drop a video's thumbnails and renditions and not
     CHECK(again.at((videos / "b.mp4").string()).first == b_video);
     CHECK(again.at((videos / "b.mp4").string()).second != b_clip);
   }
+}
+
+TEST_CASE("a clip's thumbnail shows the clip's middle, not its first frame", "[media]") {
+  test::TempDir tmp;
+  // Frame N is flat grey at luma 16 + 2N, 10 per second: the clip 2-4 s starts at frame 20, its middle is 30.
+  const path video = tmp / "numbered.mp4";
+  test::make_numbered_video(video, 6, 10, "-c:v libx264 -g 10 -pix_fmt yuv420p");
+  const path db = tmp / "lib.db";
+  {
+    Library lib = Library::open(db, true);
+    lib.claim_model({"m", "fp", 3});
+    VideoRecord r;
+    r.path = video.string();
+    r.fingerprint = "numbered";
+    lib.save_video(r, {{2.0, 4.0, {1, 0, 0}, {}}});
+  }
+  const Library lib = Library::open(db, false);
+  const auto clips = lib.clips_of_video(lib.videos().at(0).id);
+  REQUIRE(clips.size() == 1);
+  const std::string jpeg = media::clip_thumbnail(lib, clips[0]).jpeg;
+  CHECK(jpeg == media::make_thumbnail_jpeg(video, 3.0));
+  CHECK(jpeg != media::make_thumbnail_jpeg(video, 2.0));
 }

@@ -202,6 +202,25 @@ TEST_CASE("a segment grows around its best clip, taking the better neighbour fir
   CHECK(j["results"][2]["peak"] == 8.0);
 }
 
+TEST_CASE("a segment joins only clips that touch: a gap between two good clips keeps them apart", "[index][cli]") {
+  test::TempDir tmp;
+  {
+    Library lib = Library::open(tmp / "lib.db", true);
+    lib.claim_model({"m", "fp", 3});
+    lib.save_video(video(tmp / "source.mp4"), {{0, 4, {1, 0, 0}, {}}});
+    // Nothing was indexed between 4 and 8 s (a stretch the decoder could not read): joined, the segment
+    // would fit the default limit of three clip lengths (12 s) and play what no clip matched.
+    lib.save_video(video(tmp / "v.mp4"), {{0, 4, scoring(0.9f), {}}, {8, 12, scoring(0.8f), {}}});
+    lib.rebuild_index();
+  }
+  const auto j = like(tmp, "-k 3", 0);
+  REQUIRE(j["results"].size() == 3);
+  CHECK(j["results"][1]["start"] == 0.0);
+  CHECK(j["results"][1]["end"] == 4.0);
+  CHECK(j["results"][2]["start"] == 8.0);
+  CHECK(j["results"][2]["end"] == 12.0);
+}
+
 TEST_CASE("query --group video gives one line per video with its best moments", "[index][cli]") {
   test::TempDir tmp;
   make_hour_library(tmp);

@@ -59,3 +59,32 @@ TEST_CASE("a shared ingest of files that turn out not to be videos (audio, a sti
   CHECK(info["work"]["pending"] == 0);
   CHECK(info["work"]["claimed"] == 0);
 }
+
+TEST_CASE("shared work tables: a claimed path is not pending, a partial video is claimed again, a worker that ends frees its claims", "[postgres]") {
+  test::TempDir tmp;
+  ::setenv("XDG_CACHE_HOME", (tmp / "cache").c_str(), 1);
+  const std::string db = test::new_library("postgres", tmp.path());
+  {
+    // A video stored as partial (a read error midway): the next worker must decode it again.
+    Library writer = Library::open(db, true);
+    writer.claim_model({"m", "fp", 4});
+    VideoRecord v;
+    v.path = "/v/cut.mp4", v.fingerprint = "fp-cut", v.size = 7, v.status = "partial", v.error = "read error";
+    writer.save_video(v, {{0, 4, {1, 0, 0, 0}, {}}});
+  }
+  Library a = Library::open(db, true);
+  a.begin_work(60);
+  a.plan_work({"/v/one.mp4", "/v/two.mp4"});
+  REQUIRE(a.claim_video("/v/one.mp4", "fp-one", 1, 0) == Library::Claim::Mine);
+  CHECK(a.claim_video("/v/cut.mp4", "fp-cut", 7, 0) == Library::Claim::Mine);
+  const WorkStatus held = a.work_status();
+  CHECK(held.claimed == 2);
+  CHECK(held.pending == 1);  // two.mp4: one.mp4 is claimed, so not waiting for a worker
+  // A worker that stops (stopped, failed) gives its claims back at once, not after its lease.
+  a.end_work("stopped");
+  CHECK(test::sql_value(db, "SELECT count(*) FROM claims") == "0");
+  Library b = Library::open(db, true);
+  b.begin_work(60);
+  CHECK(b.claim_video("/v/one.mp4", "fp-one", 1, 0) == Library::Claim::Mine);
+  b.end_work("done");
+}

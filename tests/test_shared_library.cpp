@@ -141,6 +141,43 @@ TEST_CASE("a shared library's local index cache follows the server by generation
       for (const auto& [found, score] : reader.search(v, 3)) CHECK(reader.clips_by_id({found}).at(0).path != "/v/0");
 }
 
+TEST_CASE("a shared library's local cache belongs to one server: a cluster made anew under the same socket and port gets another", "[index][postgres]") {
+  test::TempDir tmp;
+  ScopedEnv cache("XDG_CACHE_HOME", (tmp / "cache").string());
+  test::PgServer server;  // its own, replaced midway
+  const std::string conninfo = server.create_database();
+  const std::string db = "postgresql://postgres@/test_1?host=" + server.socket_dir() + "&port=" + std::to_string(server.port());
+  REQUIRE(conninfo.find("dbname=test_1") != std::string::npos);
+  fs::path first;
+  std::string uuid;
+  {
+    Library lib = Library::open(db, true);
+    first = lib.media_base();
+    uuid = pg_value(db, "SELECT value FROM meta WHERE key = 'uuid'");
+    CHECK(Library::open(db, false).media_base() == first);  // the same server again: the same cache
+    CHECK(lib.index_path().parent_path() == first.parent_path());
+  }
+  // initdb again under the same name and port, and the library restored there (the same uuid): what the
+  // first cluster's cache holds (its index by generation, its thumbnails by clip id) is not this one's.
+  server.reinitialise();
+  REQUIRE(server.create_database() == conninfo);
+  Library::open(db, true);
+  pg_value(db, "UPDATE meta SET value = '" + uuid + "' WHERE key = 'uuid'");
+  const fs::path second = Library::open(db, false).media_base();
+  CHECK(second != first);
+  CHECK(second.parent_path().filename().string().rfind(uuid, 0) == 0);
+
+  // A role that may not call pg_control_system(): the library opens all the same, keyed without it.
+  pg_value(db, "REVOKE EXECUTE ON FUNCTION pg_control_system() FROM PUBLIC");
+  pg_value(db, "CREATE ROLE reader LOGIN");
+  pg_value(db, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader");
+  const std::string as_reader = "postgresql://reader@/test_1?host=" + server.socket_dir() + "&port=" + std::to_string(server.port());
+  CHECK_THROWS_WITH(pg_value(as_reader, "SELECT system_identifier FROM pg_control_system()"), Catch::Contains("permission denied"));
+  Library reader = Library::open(as_reader, false);
+  CHECK(reader.media_base().parent_path().filename().string().rfind(uuid, 0) == 0);
+  CHECK(reader.clip_count() == 0);  // the connection works after the refused question
+}
+
 TEST_CASE("three ingest workers share a PostgreSQL library: one killed mid-video, every video stored once, same results as SQLite", "[cli][postgres]") {
   test::TempDir tmp;
   ScopedEnv lease("XSEARCH_LEASE_SECONDS", "3");

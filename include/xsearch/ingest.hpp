@@ -38,6 +38,9 @@ struct IngestOptions {
   // Remove the videos under roots and folders that are offline (missing, unreadable, holding none of their
   // videos, on another device, empty) instead of keeping them: for a drive that is gone for good.
   bool prune_offline = false;
+  // Patterns remembered for every root of this run (`--exclude`; pipeline/ingest/exclusions.hpp): stored
+  // before the walk, then every ingest or watch of the root skips what they match, with the ones stored before.
+  std::vector<std::string> exclude;
   bool wait_for_writer = true;  // another xsearch writing the library: wait (on_warning says so), or fail at once
   // Polled after the model load, at every entry of the walk and file of the plan, between decoder messages
   // (0.1 s at most) and model batches, and before the sweep and the index write: a non-zero value (the
@@ -96,6 +99,11 @@ struct IngestReport {
   // nothing there (a mistyped path), or a file that is not a video. `roots` counts the roots walked.
   std::vector<std::pair<std::string, std::string>> bad_roots;
   std::size_t roots = 0;
+  // Exclusions: the patterns this run added (root, pattern), the entries its walk skipped, and the library's
+  // videos under the roots that lie under an exclusion (kept: `xsearch remove PATH` removes them).
+  std::vector<std::pair<std::string, std::string>> exclusions_added;
+  int64_t excluded_entries = 0;
+  int64_t excluded_videos = 0;
 
   // Whether some files failed (in this run, or before and unchanged since), are partial, or some places
   // were offline and kept (the command itself succeeded).

@@ -84,11 +84,25 @@ class IndexWriteCancelled : public Error {
   using Error::Error;
 };
 
+// Thrown by a writable open without waiting (LibraryOpenOptions::wait false) while another process holds
+// the library's writer lock: `xsearch watch` retries later instead of failing.
+class LibraryBusy : public Error {
+ public:
+  using Error::Error;
+};
+
 // Thrown by save_video and save_failure on a shared library when this worker's claim on the video lapsed
 // and another worker took it over: nothing was written (the other worker stores the video).
 class ClaimLost : public Error {
  public:
   using Error::Error;
+};
+
+// A pattern a root's walks skip (`ingest --exclude`, `xsearch exclude`): a glob (fnmatch, `*` crossing
+// `/`, so `**` reads as any depth) or a plain relative path, matched against paths relative to `root`.
+struct Exclusion {
+  std::string root;  // absolute, normalised
+  std::string pattern;
 };
 
 struct LibraryOpenOptions {
@@ -170,6 +184,12 @@ class Library {
   void move_video(int64_t id, const std::string& new_path, int64_t size, int64_t mtime_ns, int64_t dev = 0);
   void remove_video(int64_t id);
 
+  // Exclusions remembered per root (none in a library older than schema 5), sorted by root and pattern.
+  // add_exclusion and remove_exclusion need a writable library; each returns whether it changed anything.
+  std::vector<Exclusion> exclusions() const;
+  bool add_exclusion(const Exclusion& exclusion);
+  bool remove_exclusion(const Exclusion& exclusion);
+
   // A run's row in `runs`: 'running' until finish_run. Opening for writing marks the rows still 'running'
   // as 'interrupted' (their processes are gone: the writer lock is free).
   int64_t begin_run(const std::vector<std::string>& roots);
@@ -180,6 +200,10 @@ class Library {
   std::vector<float> clip_embedding(int64_t clip_id) const;
   std::vector<uint16_t> clip_prompt_tokens(int64_t clip_id) const;
   int64_t prompt_token_count() const;  // P of the stored prompt tokens (0 when none are stored)
+  // Every clip with its video's path and its stored embedding ([dim] floats, valid during the call), in id
+  // order, from one snapshot of the library (`xsearch export --embeddings`). A stored embedding of the
+  // wrong size is an error naming the clip. Nothing when the library records no model.
+  void scan_clips(const std::function<void(const ClipRow& clip, const float* embedding)>& visit) const;
 
   // Nearest clips to a normalised query vector by inner product: (clip id, score), best first. Never
   // writes: an index file of this library and generation is used as it is; one of an older generation

@@ -33,12 +33,16 @@ bool is_media_cache_name(const std::string& name);
 // Never throws: a cache that cannot be cleaned only costs disk space. Returns the number of files deleted.
 int64_t drop_video_cache(const std::filesystem::path& db, int64_t video_id) noexcept;
 
-// A temporary name beside `path` for writing it (`<path>.tmp.<pid>.<n>`, unique in this process), which
-// drop_video_cache also recognises.
-std::filesystem::path cache_temp_path(const std::filesystem::path& path);
+// Removes the temporary files that a process of this host left in the cache when it was killed (a
+// thumbnail or rendition being written by a serve that got SIGKILL): only io/atomic_file.hpp's names
+// ("<cache file>.<host>.<pid>.<random>.tmp") with this host's name and a pid that no longer runs.
+// Another host's (a library on a shared folder), a running process's, or any other name stays: nothing
+// is deleted on a guess. Never throws; returns the number removed.
+int64_t remove_dead_temp_files(const std::filesystem::path& db) noexcept;
 
-// Writes `bytes` to `path` through a temporary file in the same folder, renamed into place (readers never
-// see half a file); creates the folder. Returns false (and leaves nothing behind) when it cannot.
+// Writes `bytes` to `path` with atomic_write (io/atomic_file.hpp: readers never see half a file, and
+// drop_video_cache recognises its temporary names); creates the folder. Returns false (and leaves nothing
+// behind) when it cannot.
 bool write_cache_file(const std::filesystem::path& path, const std::string& bytes) noexcept;
 
 }  // namespace xsearch

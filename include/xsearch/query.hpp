@@ -102,6 +102,8 @@ struct QueryResult {
   std::string model;
   bool reranked = false;
   std::vector<QueryHit> results;
+  // The unit query vector searched with ([D]; empty when the library has no model): `query --vector-out`.
+  std::vector<float> vector;
   std::vector<std::pair<std::string, double>> timings;  // phase, seconds (for --timings)
   std::vector<std::string> warnings;  // "path: cause", e.g. an index file that could not be used
   // A text query: its length in tokens (with the start and end tokens) and whether it was longer than

@@ -95,6 +95,14 @@ std::unique_ptr<Connection> open_postgres(const std::string& conninfo);
 // Whether a --db value names a PostgreSQL server rather than a file.
 bool is_postgres_uri(const std::string& db);
 
+// The integer in the first column of the first row of `sql`, for queries that always give one row
+// (SELECT coalesce(max(id), 0) ...).
+inline int64_t single_int(Connection& c, const std::string& sql) {
+  Statement s = c.prepare(sql);
+  s.step();
+  return s.int64(0);
+}
+
 // A write transaction, rolled back by the destructor unless commit() ran.
 class Transaction {
  public:

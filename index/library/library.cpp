@@ -366,6 +366,20 @@ std::vector<float> Library::clip_embedding(int64_t clip_id) const {
   return v;
 }
 
+void Library::scan_clips(const std::function<void(const ClipRow& clip, const float* embedding)>& visit) const {
+  const auto m = model();
+  if (!m) return;
+  auto& c = *impl_->conn;
+  db::ReadTransaction snapshot(c);  // the rows and their embeddings of one moment
+  auto s = c.prepare("SELECT c.id, c.video_id, v.path, c.start, c.\"end\", c.embedding FROM clips c JOIN videos v ON v.id = c.video_id ORDER BY c.id");
+  while (s.step()) {
+    const ClipRow row{s.int64(0), s.int64(1), s.text(2), s.real(3), s.real(4)};
+    if (s.blob_bytes(5) != static_cast<int>(m->dim * static_cast<int64_t>(sizeof(float))))
+      throw Error(impl_->path.string() + ": clip " + std::to_string(row.id) + " has an embedding of the wrong size");
+    visit(row, static_cast<const float*>(s.blob(5)));
+  }
+}
+
 std::vector<uint16_t> Library::clip_prompt_tokens(int64_t clip_id) const {
   auto s = impl_->conn->prepare("SELECT prompt_tokens FROM clips WHERE id = ?");
   s.bind(1, clip_id);

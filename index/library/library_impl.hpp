@@ -32,6 +32,8 @@ class NoLibraryYet : public Error {
 
 // The first schema with removed_clips and the stored clip count (SQLite's version 4; PostgreSQL's first).
 constexpr int kFirstSchemaWithClipCount = 4;
+// The first schema with the exclusions table (both backends' version 5).
+constexpr int kFirstSchemaWithExclusions = 5;
 
 struct Library::Impl {
   std::filesystem::path path;  // the database file, or the server (without password) of a shared library

@@ -106,6 +106,9 @@ const char* const kMigrations[] = {
        CREATE TRIGGER clips_removed AFTER DELETE ON clips BEGIN
          INSERT OR IGNORE INTO removed_clips VALUES (old.id);
          UPDATE meta SET value = CAST(value AS INTEGER) - 1 WHERE key = 'clip_count'; END;)",
+    // 4 -> 5: exclusions remembered per root (`ingest --exclude GLOB`, `xsearch exclude`): every later
+    // ingest or watch of that root, or of a folder under it, skips what they match (library_exclusions.cpp).
+    R"(CREATE TABLE exclusions (root TEXT NOT NULL, pattern TEXT NOT NULL, added_at INTEGER NOT NULL, PRIMARY KEY (root, pattern));)",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 // The oldest schema a read-only open can read (queries need only columns that version 1 has; `dev` reads

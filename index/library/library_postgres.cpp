@@ -82,9 +82,13 @@ END $$;
 CREATE TRIGGER clips_added AFTER INSERT ON clips REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION xsearch_clips_added();
 CREATE TRIGGER clips_removed AFTER DELETE ON clips REFERENCING OLD TABLE AS gone FOR EACH STATEMENT EXECUTE FUNCTION xsearch_clips_removed();
 )";
-// The current version. A later one adds its migration step below, where an older library is upgraded in
-// the same transaction as a creation would run.
-constexpr int kPgSchemaVersion = kFirstPgSchema;
+// Each entry migrates from version kFirstPgSchema + i to the next, in the same transaction as a creation
+// would run (the same steps as the SQLite library's from its version 4 on, with the same numbers).
+const char* const kPgMigrations[] = {
+    // 4 -> 5: exclusions remembered per root (library_exclusions.cpp).
+    "CREATE TABLE exclusions (root TEXT NOT NULL, pattern TEXT NOT NULL, added_at BIGINT NOT NULL, PRIMARY KEY (root, pattern))",
+};
+constexpr int kPgSchemaVersion = kFirstPgSchema + static_cast<int>(sizeof(kPgMigrations) / sizeof(kPgMigrations[0]));
 // Any number of writers may create the library at once: the first one does, under this advisory lock.
 constexpr int64_t kCreateLock = 7306198;
 
@@ -118,6 +122,19 @@ int schema_version(db::Connection& c) {
   return std::stoi(v);
 }
 
+// The cluster's system identifier, which initdb draws at random ("#" and the number), for the cache key.
+// Any role may ask by default; where an administrator revoked pg_control_system() (or a server older than
+// 9.6 lacks it) the key falls back to the server's name, port and database alone, as before this was
+// added: such a cache is told apart from another cluster's by the library's uuid and generation only.
+std::string server_identity(db::Connection& c) {
+  try {
+    auto s = c.prepare("SELECT system_identifier FROM pg_control_system()");
+    return s.step() && !s.is_null(0) ? "#" + std::to_string(s.int64(0)) : "";
+  } catch (const Error&) {
+    return "";  // not permitted: the fallback above
+  }
+}
+
 std::filesystem::path user_cache_dir() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return xdg;
   if (const char* home = std::getenv("HOME"); home && *home) return std::filesystem::path(home) / ".cache";
@@ -138,30 +155,36 @@ void Library::Impl::open_postgres(const std::string& conninfo, const LibraryOpen
       throw Error(path.string() + ": library schema version " + std::to_string(v) + " is newer than this xsearch supports (" +
                   std::to_string(kPgSchemaVersion) + "): upgrade xsearch");
   };
-  if (!has_library(c) || schema_version(c) < kPgSchemaVersion) {
+  // A read-only open reads an older library as it is (from version 4 on, every table a query needs is
+  // there; the exclusions of version 5 read as none); a writer upgrades it.
+  if (!has_library(c) || (options.writable && schema_version(c) < kPgSchemaVersion)) {
     if (!has_library(c) && !(options.writable && options.create))
       throw NoLibraryYet(path.string() + ": no library here yet (run `xsearch ingest FOLDER --db ...` first)");
-    if (!options.writable) throw Error(path.string() + ": the library needs an upgrade: run `xsearch ingest` or `xsearch reindex` once");
     db::Transaction t(c);
     c.exec("SELECT pg_advisory_xact_lock(" + std::to_string(kCreateLock) + ")");
     if (!has_library(c)) {
       c.exec(kPgSchema);
       c.prepare("INSERT INTO meta VALUES ('uuid', ?), ('schema_version', ?)").bind(1, random_uuid()).bind(2, std::to_string(kFirstPgSchema)).run();
     }
-    refuse_newer(schema_version(c));
+    const int from = schema_version(c);
+    refuse_newer(from);
+    for (int v = from; v < kPgSchemaVersion; ++v) c.exec(kPgMigrations[v - kFirstPgSchema]);
     c.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").bind(1, std::to_string(kPgSchemaVersion)).run();
     t.commit();
   }
-  refuse_newer(schema_version(c));
-  schema = kFirstSchemaWithClipCount;
+  const int version = schema_version(c);
+  refuse_newer(version);
+  schema = version;  // the same numbers as SQLite's from version 4 on
   // The uuid names a folder of the local cache: only the form this code writes is taken (a value from the
   // server could otherwise lead the cache anywhere). The server and database are in the name too, so that
-  // a copy of the library restored into another database (same uuid) gets a cache of its own.
+  // a copy of the library restored into another database (same uuid) gets a cache of its own, and so is
+  // the server's own identity: another cluster reachable under the same name and port (initdb run again
+  // and the library restored, a tunnel to another machine) must not find this one's index and thumbnails.
   const std::string uuid = meta("uuid");
   if (uuid.size() != 36 || uuid.find_first_not_of("0123456789abcdef-") != std::string::npos)
     throw Error(path.string() + ": the library's uuid is damaged (\"" + uuid.substr(0, 40) + "\")");
   uint64_t where = 1469598103934665603ull;  // FNV-1a of the server's description (no password in it)
-  for (const unsigned char ch : path.string()) where = (where ^ ch) * 1099511628211ull;
+  for (const unsigned char ch : path.string() + server_identity(c)) where = (where ^ ch) * 1099511628211ull;
   char suffix[17];
   std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(where));
   local_base = user_cache_dir() / "xsearch" / "postgres" / (uuid + "-" + suffix) / "library";

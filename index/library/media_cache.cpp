@@ -2,11 +2,11 @@
 // FFmpeg here, so the light `xsearch` (remove) and ingest share it.
 #include "xsearch/media_cache.hpp"
 
-#include <unistd.h>
-
-#include <atomic>
-#include <fstream>
+#include <algorithm>
 #include <regex>
+#include <set>
+
+#include "io/atomic_file.hpp"
 
 namespace xsearch {
 
@@ -25,7 +25,10 @@ fs::path rendition_path(const fs::path& db, int64_t video_id, int64_t first_clip
 }
 
 bool is_media_cache_name(const std::string& name) {
-  static const std::regex pattern(R"(([0-9]+\.jpg|[0-9]+-[0-9]+\.(mp4|webm))(\.tmp\.[0-9]+\.[0-9]+)?)");
+  // Temporary files: AtomicFile's "<name>.<host>.<pid>.<16 hex>.tmp", or "<name>.tmp.<pid>.<n>" that
+  // versions before it left.
+  static const std::regex pattern(
+      R"(([0-9]+\.jpg|[0-9]+-[0-9]+\.(mp4|webm))(\.tmp\.[0-9]+\.[0-9]+|\.[A-Za-z0-9_-]{1,32}\.[0-9]{1,9}\.[0-9a-f]{16}\.tmp)?)");
   return std::regex_match(name, pattern);
 }
 
@@ -48,34 +51,47 @@ int64_t drop_video_cache(const fs::path& db, int64_t video_id) noexcept {
   }
 }
 
-fs::path cache_temp_path(const fs::path& path) {
-  static std::atomic<int> counter{0};
-  return path.string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-}
-
 bool write_cache_file(const fs::path& path, const std::string& bytes) noexcept {
   try {
     std::error_code ec;
     fs::create_directories(path.parent_path(), ec);
     if (ec) return false;
-    const fs::path tmp = cache_temp_path(path);
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      out.close();
-      if (!out) {
-        fs::remove(tmp, ec);
-        return false;
-      }
-    }
-    fs::rename(tmp, path, ec);
-    if (ec) {
-      fs::remove(tmp, ec);
-      return false;
-    }
+    atomic_write(path, bytes);
     return true;
   } catch (...) {
     return false;
+  }
+}
+
+int64_t remove_dead_temp_files(const fs::path& db) noexcept {
+  try {
+    int64_t removed = 0;
+    std::error_code ec;
+    const fs::path root = media_cache_dir(db);
+    if (!fs::is_directory(fs::symlink_status(root, ec))) return 0;
+    // "." host "." as this host's temporary names carry it, before "<pid>.<random>.tmp".
+    const std::string host = "." + temp_host_name() + ".";
+    for (fs::directory_iterator dirs(root, ec), end; !ec && dirs != end; dirs.increment(ec)) {
+      std::error_code it_ec;
+      if (!fs::is_directory(fs::symlink_status(dirs->path(), it_ec))) continue;  // never through a link
+      // The cache files that have temporary files of this host here; remove_stale_temp_files judges each
+      // of their temporary files (pid running or not, exact shape), so that one parser decides.
+      std::set<std::string> targets;
+      for (fs::directory_iterator files(dirs->path(), it_ec); !it_ec && files != end; files.increment(it_ec)) {
+        std::string name = files->path().filename().string();
+        if (name.size() < 4 || name.compare(name.size() - 4, 4, ".tmp") != 0) continue;
+        name.resize(name.size() - 4);
+        for (int field = 0; field < 2; ++field) name.resize(std::min(name.size(), name.rfind('.')));  // the random part, the pid
+        name += ".";
+        const std::size_t at = name.size() >= host.size() ? name.size() - host.size() : std::string::npos;
+        if (at == std::string::npos || name.compare(at, host.size(), host) != 0) continue;  // another host's, or another shape
+        if (is_media_cache_name(name.substr(0, at))) targets.insert(name.substr(0, at));
+      }
+      for (const auto& target : targets) removed += remove_stale_temp_files(dirs->path() / target);
+    }
+    return removed;
+  } catch (...) {
+    return 0;
   }
 }
 

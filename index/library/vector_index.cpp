@@ -26,6 +26,7 @@
 #include <cstring>
 #include <unordered_set>
 
+#include "vectors/index_file_reader.hpp"
 #include "vectors/index_file_writer.hpp"
 #include "io/half_float.hpp"
 #include "library_impl.hpp"
@@ -48,13 +49,6 @@ struct FileCloser {
   }
 };
 
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 // An index file read from disk, checked against nothing yet but its own header and size.
 struct LoadedIndex {
   IndexHeader header;
@@ -65,34 +59,22 @@ struct LoadedIndex {
 
 // nullopt when the file is absent; xsearch::Error naming it when it is damaged.
 std::optional<LoadedIndex> read_index_file(const std::filesystem::path& p) {
-  Fd f;
-  f.fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) {
-    if (errno == ENOENT) return std::nullopt;
-    throw Error(p.string() + ": cannot open the index file (" + std::strerror(errno) + ")");
-  }
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0) throw Error(p.string() + ": cannot read the index file (" + std::strerror(errno) + ")");
-  uint8_t bytes[kListsHeaderBytes] = {};
-  const ssize_t got = ::pread(f.fd, bytes, sizeof bytes, 0);
+  std::optional<OpenedIndexFile> f = open_index_file(p);
+  if (!f) return std::nullopt;
   LoadedIndex out;
-  try {
-    out.header = parse_index_header(bytes, got > 0 ? static_cast<std::size_t>(got) : 0, static_cast<uint64_t>(st.st_size));
-  } catch (const Error& e) {
-    throw Error(p.string() + ": " + e.what());
-  }
+  out.header = f->header();
   if (out.header.kind == IndexKind::Exact) {
-    out.exact = ExactFile::map(p, f.fd, out.header, static_cast<uint64_t>(st.st_size));
+    out.exact = ExactFile::map(p, f->fd(), out.header, f->size());
     return out;
   }
   if (out.header.kind == IndexKind::Lists) {
-    out.lists = ListFile::map(p, f.fd, out.header, static_cast<uint64_t>(st.st_size));
+    out.lists = ListFile::map(p, f->fd(), out.header, f->size());
     return out;
   }
   if (out.header.kind == IndexKind::ListsAdd) throw Error(p.string() + ": an added-clips file in place of the index file");
-  std::unique_ptr<FILE, FileCloser> file(::fdopen(f.fd, "rb"));
+  std::unique_ptr<FILE, FileCloser> file(::fdopen(f->fd(), "rb"));
   if (!file) throw Error(p.string() + ": cannot read the index file (" + std::strerror(errno) + ")");
-  f.fd = -1;  // owned by `file` now
+  f->release();  // owned by `file` now
   if (std::fseek(file.get(), static_cast<long>(kIndexHeaderBytes), SEEK_SET) != 0) throw Error(p.string() + ": cannot read the index file");
   try {
     faiss::FileIOReader reader(file.get());
@@ -103,13 +85,6 @@ std::optional<LoadedIndex> read_index_file(const std::filesystem::path& p) {
   if (!dynamic_cast<faiss::IndexIVFFlat*>(out.ivf.get()) || out.ivf->ntotal != out.header.count || out.ivf->d != out.header.dim)
     throw Error(p.string() + ": the FAISS data disagrees with the index header");
   return out;
-}
-
-int64_t single_int(db::Connection& c, const std::string& sql, int64_t bind = -1) {
-  auto s = c.prepare(sql);
-  if (bind >= 0) s.bind(1, bind);
-  s.step();
-  return s.int64(0);
 }
 
 // FAISS's k-means asks this between iterations; `cancelled` decides.
@@ -210,7 +185,7 @@ void load_index(Library::Impl& impl, const std::filesystem::path& path, const st
   if (still > h.count) return reject("holds " + std::to_string(h.count) + " clips up to id " + std::to_string(h.max_id) + ", the library " + std::to_string(still));
   if (h.generation == generation) {
     auto& c = *impl.conn;
-    const int64_t max_id = single_int(c, "SELECT coalesce(max(id), 0) FROM clips");
+    const int64_t max_id = db::single_int(c, "SELECT coalesce(max(id), 0) FROM clips");
     if (max_id != h.max_id || (!lists && still != h.count))
       return reject("holds " + std::to_string(h.count) + " clips up to id " + std::to_string(h.max_id) + ", the library " +
                     std::to_string(still) + " up to id " + std::to_string(max_id) + " at the same generation");

@@ -1,5 +1,7 @@
 #include "writer_lock.hpp"
 
+#include "xsearch/library.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -41,7 +43,7 @@ WriterLock::WriterLock(const std::filesystem::path& db, bool wait, const std::fu
     const std::string holder = holder_of(fd_);
     if (!wait) {
       ::close(fd_);
-      throw Error(db.string() + ": another xsearch (" + holder + ") is writing this library; try again when it has finished");
+      throw LibraryBusy(db.string() + ": another xsearch (" + holder + ") is writing this library; try again when it has finished");
     }
     if (on_wait) on_wait("waiting for another xsearch writing " + db.string() + " (" + holder + ")...");
     // A signal that interrupts the wait (a handler without SA_RESTART) ends it: the user wants to stop.

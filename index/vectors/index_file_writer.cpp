@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "xsearch/error.hpp"
 #include "xsearch/library.hpp"
@@ -20,38 +19,23 @@ constexpr std::size_t kChunk = std::size_t{8} << 20;
 }  // namespace
 
 IndexFileWriter::IndexFileWriter(const std::filesystem::path& path, const std::function<bool()>& cancelled)
-    : path_(path), tmp_(path.string() + "." + std::to_string(::getpid()) + ".tmp"), cancelled_(cancelled) {
-  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw Error(tmp_.string() + ": cannot create the index file (" + std::strerror(errno) + ")");
-}
-
-IndexFileWriter::~IndexFileWriter() {
-  if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(tmp_.c_str());
-}
-
-void IndexFileWriter::fail(const std::string& step, int err) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-  ::unlink(tmp_.c_str());
-  throw Error(tmp_.string() + ": cannot " + step + " the index file (" + std::strerror(err) + ")");
-}
+    : path_(path), cancelled_(cancelled), file_(path, "the index file") {}
 
 void IndexFileWriter::check_cancelled() {
   if (cancelled_ && cancelled_()) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    ::unlink(tmp_.c_str());
+    file_.discard();
     throw IndexWriteCancelled(path_.string() + ": index write cancelled");
   }
 }
 
 std::size_t IndexFileWriter::write_some(const char* p, std::size_t bytes, int64_t at) {
   for (;;) {
-    const ssize_t n = at < 0 ? ::write(fd_, p, std::min(bytes, kChunk)) : ::pwrite(fd_, p, std::min(bytes, kChunk), static_cast<off_t>(at));
+    const int fd = file_.fd();
+    if (fd < 0) file_.fail("write", EBADF);
+    const ssize_t n = at < 0 ? ::write(fd, p, std::min(bytes, kChunk)) : ::pwrite(fd, p, std::min(bytes, kChunk), static_cast<off_t>(at));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("write", errno);
-    if (n == 0) fail("write", EIO);
+    if (n < 0) file_.fail("write", errno);
+    if (n == 0) file_.fail("write", EIO);
     return static_cast<std::size_t>(n);
   }
 }
@@ -90,40 +74,20 @@ void IndexFileWriter::write_at(uint64_t offset, const void* data, std::size_t by
 
 void IndexFileWriter::reserve(uint64_t size) {
   // posix_fallocate: a full disk fails here, before the work, rather than as a hole written later.
-  if (const int err = ::posix_fallocate(fd_, 0, static_cast<off_t>(size)); err != 0) fail("extend", err);
+  if (const int err = ::posix_fallocate(file_.fd(), 0, static_cast<off_t>(size)); err != 0) file_.fail("extend", err);
 }
 
 void IndexFileWriter::commit() {
   check_cancelled();
-  if (::fsync(fd_) != 0) fail("sync", errno);
-  const int fd = fd_;
-  fd_ = -1;
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp_.c_str());
-    throw Error(tmp_.string() + ": cannot close the index file (" + std::strerror(err) + ")");
-  }
-  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp_.c_str());
-    throw Error(path_.string() + ": cannot replace the index file (" + std::strerror(err) + ")");
-  }
-  committed_ = true;
-  // The rename is durable only once the folder is synced.
-  const std::filesystem::path folder = path_.has_parent_path() ? path_.parent_path() : std::filesystem::path(".");
-  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) throw Error(folder.string() + ": cannot open the folder to sync the index file (" + std::strerror(errno) + ")");
-  const int synced = ::fsync(dir);
-  const int err = errno;
-  ::close(dir);
-  if (synced != 0) throw Error(folder.string() + ": cannot sync the folder of the index file (" + std::strerror(err) + ")");
+  file_.commit();
 }
 
 int remove_stale_index_temp_files(const std::filesystem::path& index) {
+  int removed = remove_stale_temp_files(index);
+  // INDEX.PID.tmp: the names of versions before io/atomic_file.hpp (no host name: this host's, then).
   const std::filesystem::path folder = index.has_parent_path() ? index.parent_path() : std::filesystem::path(".");
   const std::string prefix = index.filename().string() + ".", suffix = ".tmp";
   std::error_code ec;
-  int removed = 0;
   for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.size() <= prefix.size() + suffix.size() || name.compare(0, prefix.size(), prefix) != 0 ||

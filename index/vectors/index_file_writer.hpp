@@ -1,7 +1,8 @@
-// Writing an index file safely: a temporary file of our own name beside the target, every write, flush,
-// fsync and the rename checked, the folder synced, and the temporary file removed on any failure or when
-// the caller cancels. Temporary files left by a killed process are found by their exact name pattern
-// (INDEX.PID.tmp with a PID that no longer runs) and removed by the next writer.
+// Writing an index file safely: an AtomicFile (io/atomic_file.hpp: a temporary file of our own beside the
+// target, every write, fsync and the rename checked, the folder synced, the temporary file removed on any
+// failure) with what the index needs on top: placed writes, preallocation and cancelling between chunks.
+// Temporary files left by a killed process on this host are found by their exact name pattern and removed
+// by the next writer.
 #pragma once
 
 #include <cstddef>
@@ -10,13 +11,14 @@
 #include <functional>
 #include <string>
 
+#include "io/atomic_file.hpp"
+
 namespace xsearch {
 
 class IndexFileWriter {
  public:
-  // Creates PATH.PID.tmp. `cancelled` (may be empty) is asked between chunks of data.
+  // Creates the temporary file. `cancelled` (may be empty) is asked between chunks of data.
   IndexFileWriter(const std::filesystem::path& path, const std::function<bool()>& cancelled);
-  ~IndexFileWriter();  // removes the temporary file unless commit() succeeded
   IndexFileWriter(const IndexFileWriter&) = delete;
   IndexFileWriter& operator=(const IndexFileWriter&) = delete;
 
@@ -35,19 +37,18 @@ class IndexFileWriter {
   void check_cancelled();
 
  private:
-  void fail(const std::string& step, int err);
   // One write (at < 0: appended) or pwrite (at the offset) of at most a chunk, retried on EINTR; the bytes
   // written, or a failure.
   std::size_t write_some(const char* p, std::size_t bytes, int64_t at);
-  std::filesystem::path path_, tmp_;
+  std::filesystem::path path_;
   std::function<bool()> cancelled_;
-  int fd_ = -1;
+  AtomicFile file_;  // removes the temporary file when destroyed unless committed
   uint64_t written_ = 0;
-  bool committed_ = false;
 };
 
-// Removes INDEX.PID.tmp files beside `index` whose process is gone; returns how many. Only names of exactly
-// that pattern are touched, and only when kill(PID, 0) says no such process.
+// Removes temporary files beside `index` whose process is gone; returns how many. Only names of exactly the
+// AtomicFile pattern with this host's name, or INDEX.PID.tmp (what versions before host names wrote), are
+// touched, and only when kill(PID, 0) says no such process.
 int remove_stale_index_temp_files(const std::filesystem::path& index);
 
 }  // namespace xsearch

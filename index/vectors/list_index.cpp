@@ -12,6 +12,7 @@
 #include <cstring>
 #include <random>
 
+#include "index_file_reader.hpp"
 #include "io/half_float.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/library.hpp"
@@ -31,19 +32,6 @@ constexpr int64_t kChunkRows = 16384;
 // points change the lists little and cost linearly).
 constexpr int kTrainIterations = 10;
 constexpr int kSamplePerList = 64;
-
-struct Fd {
-  int fd = -1;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-int64_t single_int(db::Connection& c, const std::string& sql) {
-  auto s = c.prepare(sql);
-  s.step();
-  return s.int64(0);
-}
 
 const float* embedding_of(db::Connection& c, const db::Statement& s, int col, int64_t id, int64_t dim) {
   if (s.blob_bytes(col) != static_cast<int>(dim * static_cast<int64_t>(sizeof(float))))
@@ -100,8 +88,8 @@ std::vector<float> train_centroids(db::Connection& c, int64_t dim, int64_t nlist
                                    const std::filesystem::path& index) {
   const int64_t want = std::min<int64_t>(clips, nlist * kSamplePerList);
   // One aggregate per statement: SQLite answers a lone min() or max() of the rowid from the b-tree's edge.
-  const int64_t lo = single_int(c, "SELECT coalesce(min(id), 0) FROM clips");
-  const int64_t hi = single_int(c, "SELECT coalesce(max(id), 0) FROM clips");
+  const int64_t lo = db::single_int(c, "SELECT coalesce(min(id), 0) FROM clips");
+  const int64_t hi = db::single_int(c, "SELECT coalesce(max(id), 0) FROM clips");
   std::vector<float> sample;
   sample.reserve(static_cast<std::size_t>(want * dim));
   int64_t taken = 0;
@@ -281,24 +269,11 @@ IndexHeader ListIndex::combined() const {
 std::filesystem::path added_lists_path(const std::filesystem::path& index) { return index.string() + "-add"; }
 
 std::unique_ptr<ListFile> open_list_file(const std::filesystem::path& path) {
-  Fd f;
-  f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) {
-    if (errno == ENOENT) return nullptr;
-    throw Error(path.string() + ": cannot open the index file (" + std::strerror(errno) + ")");
-  }
-  struct stat st {};
-  if (::fstat(f.fd, &st) != 0) throw Error(path.string() + ": cannot read the index file (" + std::strerror(errno) + ")");
-  uint8_t bytes[kListsHeaderBytes] = {};
-  const ssize_t got = ::pread(f.fd, bytes, sizeof bytes, 0);
-  IndexHeader h;
-  try {
-    h = parse_index_header(bytes, got > 0 ? static_cast<std::size_t>(got) : 0, static_cast<uint64_t>(st.st_size));
-  } catch (const Error& e) {
-    throw Error(path.string() + ": " + e.what());
-  }
+  const std::optional<OpenedIndexFile> f = open_index_file(path);
+  if (!f) return nullptr;
+  const IndexHeader& h = f->header();
   if (h.kind != IndexKind::Lists && h.kind != IndexKind::ListsAdd) throw Error(path.string() + ": not a lists index file");
-  return ListFile::map(path, f.fd, h, static_cast<uint64_t>(st.st_size));
+  return ListFile::map(path, f->fd(), h, f->size());
 }
 
 std::unique_ptr<ListFile> open_added_lists(const std::filesystem::path& index, const ListFile& main, int64_t generation) {
@@ -416,14 +391,22 @@ std::vector<std::pair<int64_t, float>> search_lists(db::Connection& c, const Lis
   auto candidates = shortlist.take();
   std::sort(candidates.begin(), candidates.end());  // by id: the database pages are read forward
   std::vector<std::pair<int64_t, float>> out;
-  auto s = c.prepare("SELECT embedding FROM clips WHERE id = ?");
-  for (const auto& [id, approximate] : candidates) {
-    s.bind(1, id);
-    if (s.step()) {
-      const float score = exact_score(embedding_of(c, s, 0, id, dim), query, dim);
-      if (std::isfinite(score)) out.emplace_back(id, score);  // NaN would break the order below
-    }
-    s.reset();
+  if (candidates.empty()) return out;
+  // The whole shortlist in one statement, its ids in one parameter: one round trip to a server instead of
+  // one per clip (a lists library of 50k clips on a local PostgreSQL: a search took 15 to 43 ms at k = 10
+  // and 410 to 550 ms at k = 1000 with one query per clip, 4 to 10 and 38 to 50 ms so). On SQLite, where
+  // a statement costs no round trip, both forms measured the same (0.8 ms at k = 10 on 100k clips).
+  const bool pg = c.backend() == db::Backend::Postgres;
+  std::string ids = pg ? "{" : "[";
+  for (std::size_t i = 0; i < candidates.size(); ++i) ids += (i ? "," : "") + std::to_string(candidates[i].first);
+  ids += pg ? "}" : "]";
+  auto s = c.prepare(pg ? "SELECT id, embedding FROM clips WHERE id = ANY(CAST(? AS BIGINT[]))"
+                        : "SELECT id, embedding FROM clips WHERE id IN (SELECT value FROM json_each(?))");
+  s.bind(1, ids);
+  while (s.step()) {
+    const int64_t id = s.int64(0);
+    const float score = exact_score(embedding_of(c, s, 1, id, dim), query, dim);
+    if (std::isfinite(score)) out.emplace_back(id, score);  // NaN would break the order below
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
   if (static_cast<int64_t>(out.size()) > k) out.resize(static_cast<std::size_t>(k));

@@ -3,9 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 
 #include "hub/response_headers.hpp"
+#include "io/atomic_file.hpp"
 #include "xsearch/error.hpp"
 
 namespace xsearch::hub {
@@ -79,22 +79,10 @@ void check_inside_cache(const fs::path& cache, const fs::path& path) {
 }
 
 void write_file_atomically(const fs::path& cache, const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
+  // The temporary file lies beside `path`, so inside the same checked folder; it is created with O_EXCL,
+  // which refuses a symbolic link planted at its name.
   check_inside_cache(cache, path);
-  check_inside_cache(cache, tmp);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out) throw Error(tmp.string() + ": cannot write (disk full or no permission?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    const std::string why = ec.message();
-    fs::remove(tmp, ec);
-    throw Error(path.string() + ": cannot write (" + why + ")");
-  }
+  atomic_write(path, text);
 }
 
 }  // namespace xsearch::hub

@@ -20,7 +20,7 @@ void check_revision(const std::string& revision);
 // ancestors are resolved; an existing symlink at `path` itself must resolve inside too.
 void check_inside_cache(const std::filesystem::path& cache, const std::filesystem::path& path);
 
-// Writes `text` to `path` through a temporary file and a rename (both checked to be inside `cache`).
+// Writes `text` to `path` (checked to be inside `cache`) with atomic_write (io/atomic_file.hpp).
 void write_file_atomically(const std::filesystem::path& cache, const std::filesystem::path& path, const std::string& text);
 
 }  // namespace xsearch::hub

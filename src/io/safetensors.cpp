@@ -6,13 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <limits>
 
 #include <nlohmann/json.hpp>
 
+#include "io/atomic_file.hpp"
 #include "xsearch/error.hpp"
 
 namespace xsearch {
@@ -186,49 +186,21 @@ void write_safetensors_streamed(const std::filesystem::path& path, const std::ve
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // keep the data section 8-byte aligned
-  // A name of our own (pid and a counter, created exclusively), so that two processes writing the same file
-  // at once (two commands converting one checkpoint) never write into each other's temporary file.
-  static std::atomic<unsigned> counter{0};
-  const std::filesystem::path tmp =
-      path.string() + "." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(tmp.string() + ": cannot open for writing: " + std::strerror(errno));
-  auto put = [&](const void* data, std::size_t n) {
-    const char* p = static_cast<const char*>(data);
-    while (n > 0) {
-      const ssize_t w = ::write(fd, p, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) throw Error(tmp.string() + ": write failed: " + std::strerror(errno));
-      p += w;
-      n -= static_cast<std::size_t>(w);
-    }
-  };
-  try {
-    uint8_t len[8];
-    const uint64_t n = text.size();
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
-    put(len, 8);
-    put(text.data(), text.size());
-    for (std::size_t i = 0; i < tensors.size(); ++i) {
-      const std::vector<uint8_t> bytes = bytes_of(i);
-      if (bytes.size() != sizes[i])
-        throw std::logic_error("write_safetensors: tensor " + tensors[i].name + " has the wrong byte count");
-      put(bytes.data(), bytes.size());
-    }
-    // On disk before the rename: a crash must leave the old file or the whole new one, never a hole.
-    if (::fsync(fd) != 0) throw Error(tmp.string() + ": fsync failed: " + std::strerror(errno));
-    if (::close(fd) != 0) throw Error(tmp.string() + ": close failed: " + std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
+  // An AtomicFile: two processes writing the same file at once (two commands converting one checkpoint)
+  // never write into each other's temporary file, and a crash leaves the old file or the whole new one.
+  AtomicFile file(path);
+  uint8_t len[8];
+  const uint64_t n = text.size();
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
+  file.write(len, 8);
+  file.write(text.data(), text.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const std::vector<uint8_t> bytes = bytes_of(i);
+    if (bytes.size() != sizes[i])
+      throw std::logic_error("write_safetensors: tensor " + tensors[i].name + " has the wrong byte count");
+    file.write(bytes.data(), bytes.size());
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    ::unlink(tmp.c_str());
-    throw Error(path.string() + ": cannot replace: " + ec.message());
-  }
+  file.commit();
 }
 
 void write_safetensors(const std::filesystem::path& path, const NamedTensors& tensors,

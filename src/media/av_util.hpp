@@ -12,9 +12,11 @@ extern "C" {
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "media/video_file.hpp"
+#include "media/descriptor_input.hpp"
 #include "xsearch/error.hpp"
 
 namespace xsearch::media {
@@ -61,6 +63,7 @@ inline PacketPtr new_packet() {
 // An input file opened and probed, with its best video stream. Times in seconds count from the
 // container's start time, as the library's clip times do.
 struct Input {
+  std::unique_ptr<DescriptorInput> source;  // what fmt reads; declared first, freed last
   InputPtr fmt;
   int video = -1;       // index of the video stream
   double origin = 0;    // the container's start time, seconds
@@ -70,20 +73,28 @@ struct Input {
   int64_t stream_ts(double seconds, AVRational tb) const { return static_cast<int64_t>((seconds + origin) / av_q2d(tb)); }
 };
 
-// Throws xsearch::Error("path: cause") when the file cannot be opened or has no video stream.
-inline Input open_input(const std::filesystem::path& path) {
-  require_video_file(path);  // a FIFO at the path would block avformat_open_input for good
+// Throws xsearch::Error("path: cause") when the file cannot be opened or has no video stream;
+// VideoFileError when it is not a regular file or (with `indexed`) not the one indexed. FFmpeg reads the
+// descriptor that passed those checks, never the name again: a FIFO or another file swapped in after
+// the check is not what gets read.
+inline Input open_input(const std::filesystem::path& path, const std::optional<IndexedFile>& indexed = std::nullopt) {
+  const VideoFile file = open_video_file(path, indexed);
+  Input in;
+  try {
+    in.source = std::make_unique<DescriptorInput>(file.fd());
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what());
+  }
   av_log_set_level(AV_LOG_QUIET);  // errors reach the user as exceptions naming the file, not as FFmpeg's log
   AVFormatContext* raw = nullptr;
   // Local files only: a path from a library (a shared one is written by other machines) must never make
   // FFmpeg fetch a URL or read through concat:/subfile: into other files.
   AVDictionary* options = nullptr;
   av_dict_set(&options, "protocol_whitelist", "file", 0);
-  const int opened = avformat_open_input(&raw, path.c_str(), nullptr, &options);
+  const int opened = open_descriptor_input(&raw, *in.source, path.c_str(), &options);
   av_dict_free(&options);
   if (int r = opened; r < 0)
     throw Error(path.string() + ": cannot open (" + av_error_text(r) + ")");
-  Input in;
   in.fmt.reset(raw);
   if (int r = avformat_find_stream_info(raw, nullptr); r < 0) throw Error(path.string() + ": cannot read stream info (" + av_error_text(r) + ")");
   in.video = av_find_best_stream(raw, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);

@@ -6,10 +6,10 @@
 #include <fstream>
 #include <iterator>
 
+#include "io/atomic_file.hpp"
 #include "media/encoder_choice.hpp"
 #include "media/segment.hpp"
 #include "xsearch/error.hpp"
-#include "xsearch/media_cache.hpp"
 
 namespace xsearch::media {
 
@@ -29,27 +29,6 @@ std::string safe_stem(const std::string& path) {
     s.resize(n);
   }
   return s.empty() ? "video" : s;
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  const fs::path tmp = cache_temp_path(path);
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out << text;
-    out.close();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw Error(path.string() + ": cannot write");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    const std::string cause = ec.message();
-    fs::remove(tmp, ec);
-    throw Error(path.string() + ": cannot write (" + cause + ")");
-  }
 }
 
 // Whether `name` is one that clip_file_name makes ("NNN_..."): a list that was edited by hand must not
@@ -111,26 +90,18 @@ std::vector<ExportedFile> export_hits(const std::vector<QueryHit>& hits, const s
         std::tie(format, extension) = copy_container(hit.path);
       }
       const fs::path file = options.dir / clip_file_name(hit, extension);
-      const fs::path tmp = cache_temp_path(file);
+      // The cutter writes the AtomicFile's temporary file by its name; a failed cut leaves nothing.
+      AtomicFile out(file);
       CutResult cut;
-      try {
-        if (options.exact) {
-          EncodeOptions e;
-          e.format = format;
-          e.quality = 18;
-          cut = cut_exact(hit.path, hit.start, hit.end, tmp, e);
-        } else {
-          cut = cut_copy(hit.path, hit.start, hit.end, tmp, format);
-        }
-      } catch (...) {
-        fs::remove(tmp, ec);
-        throw;
+      if (options.exact) {
+        EncodeOptions e;
+        e.format = format;
+        e.quality = 18;
+        cut = cut_exact(hit.path, hit.start, hit.end, out.temp_path(), e);
+      } else {
+        cut = cut_copy(hit.path, hit.start, hit.end, out.temp_path(), format);
       }
-      fs::rename(tmp, file, ec);
-      if (ec) {
-        fs::remove(tmp, ec);
-        throw Error(file.string() + ": cannot write (" + ec.message() + ")");
-      }
+      out.commit();
       f.file = file.string();
       f.file_start = cut.first;
       f.file_end = cut.last_end;
@@ -142,8 +113,8 @@ std::vector<ExportedFile> export_hits(const std::vector<QueryHit>& hits, const s
     files.push_back(f);
     if (on_file) on_file(files.back());
   }
-  write_text(options.dir / "clips.csv", clips_csv(files));
-  write_text(options.dir / "clips.edl", clips_edl(title, files));
+  atomic_write(options.dir / "clips.csv", clips_csv(files));
+  atomic_write(options.dir / "clips.edl", clips_edl(title, files));
   // Only now that the new list is written: an export that fails midway leaves the old one usable.
   std::size_t gone = 0;
   for (const auto& old : previous) {

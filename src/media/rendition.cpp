@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "io/atomic_file.hpp"
 #include "media/encoder_choice.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/media_cache.hpp"
@@ -66,7 +67,9 @@ Rendition segment_rendition(const Library& library, const ClipRow& first, const 
   }
   fs::create_directories(r.file.parent_path(), ec);
   if (ec) throw Error(r.file.parent_path().string() + ": cannot create (" + ec.message() + ")");
-  const fs::path tmp = cache_temp_path(r.file);
+  // The encoder writes the AtomicFile's temporary file by its name; commit() syncs and renames it, and
+  // a failed encode leaves nothing behind.
+  AtomicFile out(r.file);
   EncodeOptions options = rendition_settings();
   options.encoder = encoder.encoder;
   options.format = encoder.format;
@@ -75,18 +78,9 @@ Rendition segment_rendition(const Library& library, const ClipRow& first, const 
   // for queries and thumbnails.
   static std::mutex one_encode;
   std::lock_guard<std::mutex> encoding(one_encode);
-  try {
-    cut_exact(first.path, r.start, r.end, tmp, options);
-  } catch (...) {
-    fs::remove(tmp, ec);
-    throw;
-  }
+  cut_exact(first.path, r.start, r.end, out.temp_path(), options);
   r.seconds_to_make = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  fs::rename(tmp, r.file, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw Error(r.file.string() + ": cannot write (" + ec.message() + ")");
-  }
+  out.commit();
   // As for thumbnails: a clip gone meanwhile means its folder was (or is about to be) dropped.
   if (library.clips_by_id({first.id}).empty()) {
     fs::remove(r.file, ec);

@@ -4,6 +4,7 @@
 // seconds as the library stores them: from the container's start time.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
 
@@ -28,7 +29,16 @@ struct CutResult {
   std::string video_codec;  // what the output's video is ("h264", or the copied codec)
   int audio_streams = 0;    // audio streams copied
   std::string note;         // why audio was left out, when it was
+  std::size_t early_audio_bytes = 0;  // cut_exact: the most audio it held before the first frame was known
 };
+
+// The audio cut_exact holds while it looks for the segment's first video frame (it is written once that
+// frame's time is known). A file whose audio runs far ahead of its video, or whose video stops before
+// the segment while its audio goes on, would otherwise be held whole in memory; beyond this the oldest
+// packets are dropped (audio that far before the first frame is cut off anyway; when some of it was
+// not, CutResult::note says so). 8 MiB is 44 s of 48 kHz stereo 16-bit PCM and hours of AAC, where a
+// well-interleaved file needs well under a second of it.
+constexpr std::size_t kMaxEarlyAudioBytes = 8u << 20;
 
 // Stream copy: every stream's packets from the last video keyframe at or before `start` (the first one
 // when none is) up to the packets needed to show every frame before `end`; audio packets of that span.

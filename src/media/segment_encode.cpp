@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <limits>
 #include <map>
 
 extern "C" {
@@ -162,6 +163,15 @@ CutResult cut_exact(const std::filesystem::path& input, double start, double end
   int64_t first_ts = 0, last_ts = AV_NOPTS_VALUE;
   std::map<int, bool> audio_done;
   std::deque<PacketPtr> early_audio;  // audio read before the first frame's time is known
+  std::size_t early_bytes = 0;        // what early_audio holds, bounded by kMaxEarlyAudioBytes
+  double dropped_until = -std::numeric_limits<double>::infinity();  // the latest early audio dropped
+  // Each packet's bytes and a fixed share for its AVPacket and buffer reference, so that a file of
+  // millions of tiny packets is bounded too.
+  auto held = [](const AVPacket* p) { return static_cast<std::size_t>(p->size) + 256; };
+  auto clear_early = [&] {
+    early_audio.clear();
+    early_bytes = 0;
+  };
   SwsPtr sws;
   int sws_w = 0, sws_h = 0, sws_fmt = -1;
   FramePtr frame = new_frame();
@@ -195,7 +205,7 @@ CutResult cut_exact(const std::filesystem::path& input, double start, double end
       avformat_seek_file(ic, -1, INT64_MIN, ic->start_time == AV_NOPTS_VALUE ? 0 : ic->start_time, INT64_MAX, 0);
       avcodec_flush_buffers(dec.get());
       seeked = false;
-      early_audio.clear();
+      clear_early();
       return false;
     }
     if (t < start - kEps) return true;
@@ -208,7 +218,10 @@ CutResult cut_exact(const std::filesystem::path& input, double start, double end
       first_ts = ts;
       result.first = t;
       for (auto& p : early_audio) write_audio(p.get());
-      early_audio.clear();
+      clear_early();
+      if (dropped_until >= result.first - kEps && result.note.empty())
+        result.note = "audio before " + std::to_string(dropped_until) + " s left out: it came more than " +
+                      std::to_string(kMaxEarlyAudioBytes >> 20) + " MiB ahead of the first video frame";
     }
     last_ts = ts;
 #if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 30, 100)
@@ -269,7 +282,15 @@ CutResult cut_exact(const std::filesystem::path& input, double start, double end
       } else if (t >= start - 1.0) {
         PacketPtr copy = new_packet();
         av_packet_move_ref(copy.get(), pkt.get());
+        early_bytes += held(copy.get());
         early_audio.push_back(std::move(copy));
+        while (early_bytes > kMaxEarlyAudioBytes && early_audio.size() > 1) {
+          const AVPacket* old = early_audio.front().get();
+          dropped_until = std::max(dropped_until, in.seconds(packet_time(old), ic->streams[old->stream_index]->time_base));
+          early_bytes -= held(old);
+          early_audio.pop_front();
+        }
+        result.early_audio_bytes = std::max(result.early_audio_bytes, early_bytes);
       }
     }
     av_packet_unref(pkt.get());

@@ -85,6 +85,23 @@ std::string encode_jpeg(const RgbFrame& frame, int out_w, int out_h) {
   return out;
 }
 
+// What VideoReader opens for a checked file: the descriptor's entry in /proc, which is that very file
+// whatever its path means by now (another file, a FIFO swapped in after the check).
+std::filesystem::path descriptor_path(const VideoFile& file) { return "/proc/self/fd/" + std::to_string(file.fd()); }
+
+// Runs `decode` (a VideoReader on descriptor_path(file)); its errors name the video's real path.
+template <class Decode>
+void naming_the_video(const std::filesystem::path& video, const VideoFile& file, Decode&& decode) {
+  const std::string opened = descriptor_path(file).string();
+  try {
+    decode();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    if (what.compare(0, opened.size(), opened) != 0) throw;
+    throw Error(video.string() + what.substr(opened.size()));
+  }
+}
+
 std::string read_cached(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return {};
@@ -102,10 +119,13 @@ std::string thumbnail_jpeg(const RgbFrame& frame, int width) {
 }
 
 std::string make_thumbnail_jpeg(const std::filesystem::path& video, double time, int width) {
-  require_video_file(video);  // a FIFO would block the reader for good
-  VideoReader reader(video);  // all cores: a thumbnail waits on this decode
+  // Checked (a FIFO would block the reader for good), then decoded through that descriptor.
+  const VideoFile file = open_video_file(video);
   RgbFrame chosen;
-  reader.frames_at_times({std::max(time, reader.info().start)}, [&](std::size_t, const RgbFrame& f) { chosen = f; });
+  naming_the_video(video, file, [&] {
+    VideoReader reader(descriptor_path(file));  // all cores: a thumbnail waits on this decode
+    reader.frames_at_times({std::max(time, reader.info().start)}, [&](std::size_t, const RgbFrame& f) { chosen = f; });
+  });
   if (chosen.rgb.empty()) throw Error(video.string() + ": no frame near " + std::to_string(time) + " s for a thumbnail");
   try {
     return thumbnail_jpeg(chosen, width);
@@ -128,16 +148,18 @@ std::vector<Thumbnail> clip_thumbnails(const Library& library, const std::vector
   // One decoding pass for all of them, in time order.
   std::sort(missing.begin(), missing.end(), [&](std::size_t a, std::size_t b) { return clips[a].start + clips[a].end < clips[b].start + clips[b].end; });
   const fs::path video = clips.front().path;
-  require_video_file(video);  // a FIFO would block the reader for good
-  VideoReader reader(video);
-  std::vector<double> times;
-  for (std::size_t i : missing) times.push_back(std::max((clips[i].start + clips[i].end) / 2, reader.info().start));
-  reader.frames_at_times(times, [&](std::size_t k, const RgbFrame& f) {
-    try {
-      out[missing[k]].jpeg = thumbnail_jpeg(f, 320);
-    } catch (const Error& e) {
-      throw Error(video.string() + ": " + e.what());
-    }
+  const VideoFile file = open_video_file(video);  // as in make_thumbnail_jpeg
+  naming_the_video(video, file, [&] {
+    VideoReader reader(descriptor_path(file));
+    std::vector<double> times;
+    for (std::size_t i : missing) times.push_back(std::max((clips[i].start + clips[i].end) / 2, reader.info().start));
+    reader.frames_at_times(times, [&](std::size_t k, const RgbFrame& f) {
+      try {
+        out[missing[k]].jpeg = thumbnail_jpeg(f, 320);
+      } catch (const Error& e) {
+        throw Error(video.string() + ": " + e.what());
+      }
+    });
   });
   for (std::size_t i : missing) {
     const ClipRow& clip = clips[i];

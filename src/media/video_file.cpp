@@ -24,6 +24,8 @@ int64_t mtime_of(const struct stat& st) { return static_cast<int64_t>(st.st_mtim
 
 }  // namespace
 
+void (*after_video_file_check)(const std::filesystem::path&) = nullptr;
+
 VideoFile::~VideoFile() {
   if (fd_ >= 0) ::close(fd_);
 }
@@ -54,6 +56,7 @@ VideoFile open_video_file(const std::filesystem::path& path, const std::optional
     throw VideoFileError(name + ": a symlink to another file than the one indexed (its size or time differs); not opened");
   // Reads of a regular file never block; the flag only mattered for the open.
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  if (after_video_file_check) after_video_file_check(path);
   return VideoFile(file.release(), static_cast<int64_t>(st.st_size));
 }
 

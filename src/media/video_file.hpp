@@ -48,7 +48,11 @@ struct IndexedFile {
 // regular file passes (a symlink included). Throws VideoFileError("path: cause").
 VideoFile open_video_file(const std::filesystem::path& path, const std::optional<IndexedFile>& indexed = std::nullopt);
 
-// The same check for a reader that opens the file by its name (FFmpeg): call it just before.
+// Tests only: when set, called with the path right after a file has passed the checks above, so that a
+// test can swap the path for another file and see that what gets read is still the file checked.
+extern void (*after_video_file_check)(const std::filesystem::path& path);
+
+// The same check alone, for a caller that only needs to know (the file itself is read elsewhere).
 inline void require_video_file(const std::filesystem::path& path, const std::optional<IndexedFile>& indexed = std::nullopt) {
   (void)open_video_file(path, indexed);
 }

@@ -82,6 +82,7 @@ QueryResult query(const QueryOptions& o) {
   const pipeline::QueryVector built = pipeline::build_query_vector(o, library, *identity, result, phase);
   if (o.rerank && built.text_raw.empty()) throw Error("--rerank scores a plain text: not one of + and - terms");
   const std::vector<float>& query_vector = built.vector;
+  result.vector = built.vector;
   const std::vector<float>& text_raw = built.text_raw;
   const int64_t source_clip = built.source_clip;  // with --like alone: the clip asked about, first among equals
   // The re-ranker loads the model: the library's, unless --model named one.

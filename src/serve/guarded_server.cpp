@@ -1,17 +1,20 @@
 // The connection loop of `xsearch serve` (serve/guarded_server.hpp): cpp-httplib parses and answers each
 // request; this file decides how long a connection may sit idle, how long and how large a request head
-// may be, and closes the connection gracefully.
+// may be, how slowly a client may take a reply, and closes the connection gracefully.
 #include "serve/guarded_server.hpp"
 
 #include <arpa/inet.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -57,8 +60,10 @@ void address_of(int fd, bool peer, std::string& ip, int& port) {
 }
 
 // A socket read through a buffer (httplib reads a request head one byte at a time). While a request head
-// is being read, reads stop at its deadline and at its size limit: the stream then answers 408 or 431
-// itself, and from then on reads fail and httplib's own answer is discarded.
+// is being read, reads stop at its deadline and at its size and line limits: the stream then answers 408
+// or 431 itself, and from then on reads fail and httplib's own answer is discarded. Writes of a reply
+// fail once the client takes it slower than the limits allow (ConnectionLimits::min_send_rate), which
+// ends the connection.
 class LimitedStream : public httplib::Stream {
  public:
   LimitedStream(int fd, const ConnectionLimits& limits, time_t read_seconds, time_t write_seconds)
@@ -68,6 +73,8 @@ class LimitedStream : public httplib::Stream {
   void begin_head() {
     in_head_ = true;
     head_bytes_ = 0;
+    head_lines_ = 0;
+    sending_ = false;
     head_deadline_ = Clock::now() + std::chrono::seconds(limits_.head_seconds);
   }
   // httplib has parsed the head (its setup_request callback): the body, if any, is read without them.
@@ -78,7 +85,7 @@ class LimitedStream : public httplib::Stream {
   bool is_readable() const override { return has_buffered() || wait_for(fd_, POLLIN, read_ms_) > 0; }
   bool is_writable() const override {
     if (refused_) return true;  // writes are discarded
-    if (wait_for(fd_, POLLOUT, write_ms_) <= 0) return false;
+    if (!wait_writable()) return false;
     // As httplib: a peer that has closed reads as end of file.
     if (wait_for(fd_, POLLIN, 0) <= 0) return true;
     char c;
@@ -104,6 +111,12 @@ class LimitedStream : public httplib::Stream {
     }
     const std::size_t n = std::min(size, len_ - off_);
     if (in_head_) {
+      // The request line and the blank line that ends the head are lines too.
+      head_lines_ += static_cast<std::size_t>(std::count(buf_ + off_, buf_ + off_ + n, '\n'));
+      if (head_lines_ > limits_.head_lines + 2) {
+        refuse(431, "Request Header Fields Too Large", "the request has more than " + std::to_string(limits_.head_lines) + " header lines");
+        return -1;
+      }
       head_bytes_ += n;
       if (head_bytes_ > limits_.head_bytes) {
         refuse(431, "Request Header Fields Too Large",
@@ -118,8 +131,10 @@ class LimitedStream : public httplib::Stream {
 
   ssize_t write(const char* ptr, size_t size) override {
     if (refused_) return static_cast<ssize_t>(size);
-    if (wait_for(fd_, POLLOUT, write_ms_) <= 0) return -1;
-    return ::send(fd_, ptr, size, MSG_NOSIGNAL);
+    if (!wait_writable()) return -1;
+    const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+    if (n > 0) sent_ += static_cast<std::size_t>(n);
+    return n;
   }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override { address_of(fd_, true, ip, port); }
@@ -137,17 +152,57 @@ class LimitedStream : public httplib::Stream {
     refused_ = true;
   }
 
+  // Waits until the socket takes more of the reply: false when nothing could be written for write_ms_, or
+  // when the client is behind its minimum rate. The clock of a reply starts at its first write, so that
+  // the time a handler takes (a rendition being encoded) is not held against the client.
+  bool wait_writable() const {
+    if (!sending_) {
+      sending_ = true;
+      send_start_ = Clock::now();
+      sent_ = 0;
+    }
+    const auto stalled = Clock::now() + std::chrono::milliseconds(write_ms_);
+    for (;;) {
+      const auto now = Clock::now();
+      const auto deadline = send_deadline();
+      if (now >= deadline || now >= stalled) return false;
+      const int r = wait_for(fd_, POLLOUT, millis(std::min(deadline, stalled) - now));
+      if (r != 0) return r > 0;
+      // Timed out: at the stall limit, or at a deadline that what the client took meanwhile may have moved.
+    }
+  }
+  // The time by which the client must have taken more: the grace, plus a second per min_send_rate bytes
+  // that left our socket (written, less what the kernel still queues for the client).
+  Clock::time_point send_deadline() const {
+    int queued = 0;
+    if (::ioctl(fd_, SIOCOUTQ, &queued) != 0 || queued < 0) queued = 0;
+    const std::size_t taken = sent_ - std::min(sent_, static_cast<std::size_t>(queued));
+    const auto credit = std::chrono::duration<double>(static_cast<double>(taken) / static_cast<double>(std::max<std::size_t>(1, limits_.min_send_rate)));
+    return send_start_ + std::chrono::seconds(limits_.send_grace_seconds) + std::chrono::duration_cast<Clock::duration>(credit);
+  }
+
   int fd_;
   ConnectionLimits limits_;
   int read_ms_, write_ms_;
   char buf_[4096];
   std::size_t off_ = 0, len_ = 0;
   bool in_head_ = false, refused_ = false;
-  std::size_t head_bytes_ = 0;
+  std::size_t head_bytes_ = 0, head_lines_ = 0;
   Clock::time_point head_deadline_;
+  // The reply being written (is_writable() is const in httplib's interface, hence mutable).
+  mutable bool sending_ = false;
+  mutable Clock::time_point send_start_;
+  mutable std::size_t sent_ = 0;
 };
 
 }  // namespace
+
+ConnectionLimits ConnectionLimits::from_environment() {
+  ConnectionLimits limits;
+  if (const char* v = std::getenv("XSEARCH_SERVE_SEND_GRACE_SECONDS"); v && *v)
+    limits.send_grace_seconds = static_cast<time_t>(std::clamp(std::atol(v), 1L, 3600L));
+  return limits;
+}
 
 GuardedServer::GuardedServer(const ConnectionLimits& limits) : limits_(limits) {
   const std::size_t threads = limits_.threads;

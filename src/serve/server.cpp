@@ -20,6 +20,7 @@
 #include "serve/api.hpp"
 #include "serve/guarded_server.hpp"
 #include "xsearch/error.hpp"
+#include "xsearch/media_cache.hpp"
 
 namespace xsearch::serve {
 
@@ -260,7 +261,10 @@ void run_server(const ServeOptions& options, const std::function<void(const std:
   auto api = std::make_shared<Api>(options);
   const auto model = api->library().model();  // fails now, clearly, on a missing or damaged library
   (void)model;
-  GuardedServer svr;
+  // Thumbnails and renditions a killed serve (of this host) was writing: its temporary files would stay
+  // for good otherwise. Only provably dead writers' files go (xsearch/media_cache.hpp).
+  remove_dead_temp_files(api->library().media_base());
+  GuardedServer svr(ConnectionLimits::from_environment());
   // Nothing here takes a request body (the pre-routing handler refuses one unread); this bounds what
   // httplib itself would ever hold.
   svr.set_payload_max_length(64 * 1024);

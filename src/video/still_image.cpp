@@ -14,6 +14,7 @@ extern "C" {
 #include <cmath>
 #include <memory>
 
+#include "video/exif_orientation.hpp"
 #include "video/rgb_conversion.hpp"
 #include "xsearch/error.hpp"
 
@@ -101,10 +102,16 @@ RgbFrame read_still_image(const std::filesystem::path& path) {
       fail("implausible sample aspect ratio " + std::to_string(sar.num) + ":" + std::to_string(sar.den));
     width = std::max(2, static_cast<int>(stretched));
   }
-  const int rotation = rotation_of(frame.get());
+  // A JPEG's EXIF orientation (frame metadata "Orientation") says it all, mirrors included. FFmpeg also
+  // derives a display matrix from it, whose rotation alone (rotation_of) would lose the mirror of values
+  // 2, 4, 5 and 7: with the tag, the tag wins and the matrix is not applied as well.
+  const AVDictionaryEntry* tag = av_dict_get(frame->metadata, "Orientation", nullptr, 0);
+  const int rotation = tag ? 0 : rotation_of(frame.get());
   const bool swap = rotation % 180 != 0;
   video_detail::RgbConverter converter;
-  return converter.convert(frame.get(), swap ? frame->height : width, swap ? width : frame->height, rotation, where);
+  RgbFrame rgb = converter.convert(frame.get(), swap ? frame->height : width, swap ? width : frame->height, rotation, where);
+  if (tag) apply_exif_orientation(rgb, exif_orientation_value(tag->value));
+  return rgb;
 }
 
 }  // namespace xsearch

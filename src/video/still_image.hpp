@@ -8,8 +8,8 @@
 
 namespace xsearch {
 
-// The first frame of `path` (an animated image's or a video's first), upright (a display matrix the
-// decoder reports is applied; FFmpeg 5.1 reports none for a JPEG's EXIF orientation) and stretched by its
+// The first frame of `path` (an animated image's or a video's first), upright (a JPEG's EXIF
+// orientation, mirrors included: exif_orientation.hpp; else the display matrix's rotation) and stretched by its
 // sample aspect ratio, as VideoReader gives frames. Throws xsearch::Error("path: cause") for a missing,
 // empty or unreadable file, or one without a decodable picture.
 RgbFrame read_still_image(const std::filesystem::path& path);

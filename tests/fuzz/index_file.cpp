@@ -3,9 +3,6 @@
 // memory-mapped and searched (a lists file also scans every list it has). A header that
 // parses must describe arrays inside the file; a file that maps must be searchable for any k and return at
 // most k hits with ids from the file. Bad input must end in xsearch::Error.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstring>
 #include <set>
@@ -13,6 +10,7 @@
 
 #include "vectors/exact_file.hpp"
 #include "fuzz_util.hpp"
+#include "vectors/index_file_reader.hpp"
 #include "vectors/index_header.hpp"
 #include "vectors/list_file.hpp"
 #include "xsearch/error.hpp"
@@ -26,16 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       uint64_t total = 0;
       if (!xsearch::lists_file_layout(layout, total) || total != size) __builtin_trap();  // exactly as long as its arrays
       const auto path = fuzz::write_file("library.index", data, size);
-      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return 0;
-      std::unique_ptr<xsearch::ListFile> file;
-      try {
-        file = xsearch::ListFile::map(path, fd, header, size);
-      } catch (const xsearch::Error&) {
-        ::close(fd);
-        throw;
-      }
-      ::close(fd);
+      // Opened as the library opens it (index_file_reader.hpp): the same header, read back from the file.
+      const auto opened = xsearch::open_index_file(path);
+      if (!opened) return 0;  // the scratch file could not be written: not the code under test
+      if (opened->size() != size || opened->header().count != header.count) __builtin_trap();
+      const std::unique_ptr<xsearch::ListFile> file = xsearch::ListFile::map(path, opened->fd(), opened->header(), size);
       const std::vector<float> query(static_cast<std::size_t>(header.dim), 0.5f);
       std::vector<int64_t> every(static_cast<std::size_t>(header.nlist));
       for (int64_t l = 0; l < header.nlist; ++l) every[static_cast<std::size_t>(l)] = l;
@@ -53,10 +46,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!xsearch::exact_file_layout(header.count, header.dim, ids_offset, vectors_offset, total) || total != size)
       __builtin_trap();  // an exact file is exactly as long as its arrays
     const auto path = fuzz::write_file("library.index", data, size);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    const auto file = xsearch::ExactFile::map(path, fd, header, size);
-    ::close(fd);
+    const auto opened = xsearch::open_index_file(path);
+    if (!opened) return 0;
+    if (opened->size() != size || opened->header().count != header.count) __builtin_trap();
+    const auto file = xsearch::ExactFile::map(path, opened->fd(), opened->header(), size);
     std::set<int64_t> ids;
     for (int64_t i = 0; i < header.count; ++i) {
       int64_t id = 0;

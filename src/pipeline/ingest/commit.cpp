@@ -70,6 +70,15 @@ bool Committer::commit_if_ready(std::size_t job) {
     ++summary.elsewhere;  // another worker stored this very file: nothing of it was decoded here
   } else if (end.unclaimed) {
     reporter_.failure(path, cause_of(end.error, path));  // counted as failed; nothing written
+  } else if (end.stalled) {
+    // Given up by the decode watchdog: counted as failed, and nothing written, not even the clips sent
+    // before (a stall says nothing about the file, which a later run tries again); the claim goes back.
+    reporter_.failure(path, cause_of(end.error, path));
+    try {
+      library_.release_video(path);
+    } catch (const Error&) {
+      // the server unreachable for a moment: the claim lapses with its lease instead
+    }
   } else if (v.clip_count() > 0) {
     v.clips().resize(v.clip_count());
     // A read error after some clips, or damage the reader reported: the video is partial, retried next time.

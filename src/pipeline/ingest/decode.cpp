@@ -17,29 +17,47 @@ using clock_type = std::chrono::steady_clock;
 
 }  // namespace
 
-bool decode_video(const std::vector<Job>& jobs, std::size_t j, std::size_t seq, const DecodeSettings& s,
-                  BlockingQueue<DecodeMessage>& queue, DecodeStats& stats) {
+bool decode_video(const std::vector<Job>& jobs, std::size_t j, std::size_t seq, const DecodeSettings& settings,
+                  BlockingQueue<DecodeMessage>& queue, DecodeStats& stats, DecodeWatch& watch) {
+  // Copies: once the watchdog gives the video up, this thread may wake from a stuck read after the run has
+  // ended, and may then read nothing of the run's (decode_watch.hpp). The queue is reached only through
+  // `watch`, and the figures are added through it at the end.
+  const std::string path = jobs[j].file.path;
+  const DecodeSettings s = settings;
+  watch.begin(j, seq);
   const int num_frames = s.num_frames;
   const auto began = clock_type::now();
   clock_type::duration waited{};  // in push(): the model is behind, this worker is not busy
   auto push = [&](DecodeMessage message) {
     const auto t = clock_type::now();
-    const bool ok = queue.push(std::move(message));
+    bool ok = false;
+    watch.unless_given_up([&] { ok = queue.push(std::move(message)); });
     waited += clock_type::now() - t;
     return ok;
   };
+  DecodeStats mine;
   auto account = [&](int64_t frames) {
-    stats.frames_decoded += frames;
-    stats.busy_seconds += std::chrono::duration<double>(clock_type::now() - began - waited).count();
+    mine.frames_decoded += frames;
+    mine.busy_seconds += std::chrono::duration<double>(clock_type::now() - began - waited).count();
+  };
+  auto add_figures = [&] {
+    stats.frames_decoded += mine.frames_decoded;
+    stats.busy_seconds += mine.busy_seconds;
   };
   VideoFinished done{j, {}, false, {}, {}, 0, false, false, seq};
   int64_t frames = 0;
   try {
-    // A consumer that has gone (a stop) ends the reading at the next read, not at the video's end.
-    VideoReader reader(jobs[j].file.path, s.ffmpeg_threads, [&queue] { return queue.closed(); });
+    // A consumer that has gone (a stop) ends the reading at the next read, not at the video's end; so does
+    // the watchdog's giving up, for a read loop that does return. Each read asked for is progress.
+    VideoReader reader(path, s.ffmpeg_threads, [&queue, &watch] {
+      watch.progress();
+      bool closed = true;
+      watch.unless_given_up([&] { closed = queue.closed(); });
+      return closed;
+    });
     const auto clips = plan_clips(reader.info().start, reader.info().end, num_frames, s.windows);
-    if (clips.empty()) throw Error(jobs[j].file.path + ": the video has no duration");
-    if (!push(VideoOpened{j, reader.info(), clips.size()})) return false;
+    if (clips.empty()) throw Error(path + ": the video has no duration");
+    if (!push(VideoOpened{j, reader.info(), clips.size()})) throw Stopped{};
     std::vector<double> targets;
     for (const auto& c : clips) targets.insert(targets.end(), c.target_times.begin(), c.target_times.end());
     std::vector<float> pixels;
@@ -47,6 +65,8 @@ bool decode_video(const std::vector<Job>& jobs, std::size_t j, std::size_t seq, 
     std::size_t sent = 0;
     try {
       reader.frames_at_times(targets, [&](std::size_t k, const RgbFrame& f) {
+        watch.progress();
+        if (watch.given_up()) throw Stopped{};
         preprocess_frame(f, s.preprocessor, pixels);
         // The thumbnail comes from a frame decoded anyway: the sample nearest the clip's middle.
         if (static_cast<int>(k % num_frames) == (num_frames - 1) / 2) {
@@ -74,12 +94,13 @@ bool decode_video(const std::vector<Job>& jobs, std::size_t j, std::size_t seq, 
       // window may reach past them: cut it at the last good time.
       done.partial = reader.read_error();
       done.good_until = reader.good_until();
-      if (sent == 0) throw Error(jobs[j].file.path + ": " + reader.read_error());
+      if (sent == 0) throw Error(path + ": " + reader.read_error());
     }
     if (reader.decode_errors() > 0)
-      done.warning = jobs[j].file.path + ": " + std::to_string(reader.decode_errors()) + " damaged packets skipped";
+      done.warning = path + ": " + std::to_string(reader.decode_errors()) + " damaged packets skipped";
   } catch (const Stopped&) {
     account(frames);
+    watch.finish(add_figures);
     return false;
   } catch (const NotAVideoError& e) {
     done.error = e.what();
@@ -88,7 +109,12 @@ bool decode_video(const std::vector<Job>& jobs, std::size_t j, std::size_t seq, 
     done.error = e.what();
   }
   account(frames);
-  return push(std::move(done));
+  bool pushed = false;
+  watch.finish([&] {
+    add_figures();
+    pushed = queue.push(std::move(done));
+  });
+  return pushed;
 }
 
 }  // namespace xsearch::pipeline

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pipeline/blocking_queue.hpp"
+#include "pipeline/ingest/decode_watch.hpp"
 #include "pipeline/ingest/plan.hpp"
 #include "xsearch/video.hpp"
 
@@ -48,6 +49,9 @@ struct VideoFinished {
   // commits (commit.hpp), whichever worker finishes first. The plan's order, but for a shared library's
   // videos put off because another worker held them.
   std::size_t seq = 0;
+  // The decode watchdog gave the video up (decode_watch.hpp): `error` says so; nothing of it is written,
+  // its claim is given back, and a later run tries it again.
+  bool stalled = false;
 };
 // The decoder has nothing to send for now: it waits for videos other workers hold (a shared library). The
 // clips waiting for a full batch must be embedded and their videos stored now: the other workers may be
@@ -73,9 +77,10 @@ enum class JobClaim { Mine, Taken, Done };
 using ClaimJob = std::function<JobClaim(const Job&)>;
 
 // Decodes job `j`'s clips into `queue`, ending with its VideoFinished (numbered `seq`); false when the
-// consumer has gone (the queue closed), even in the middle of the video. Never throws: a video's failure
-// travels in its VideoFinished. Adds its work to `stats`.
+// consumer has gone (the queue closed), even in the middle of the video, or when the watchdog gave the
+// video up (then `watch.given_up()`, and nothing but `watch` may be touched any more: decode_watch.hpp).
+// Never throws: a video's failure travels in its VideoFinished. Adds its work to `stats`.
 bool decode_video(const std::vector<Job>& jobs, std::size_t j, std::size_t seq, const DecodeSettings& settings,
-                  BlockingQueue<DecodeMessage>& queue, DecodeStats& stats);
+                  BlockingQueue<DecodeMessage>& queue, DecodeStats& stats, DecodeWatch& watch);
 
 }  // namespace xsearch::pipeline

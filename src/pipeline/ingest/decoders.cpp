@@ -49,17 +49,27 @@ DecoderSplit choose_decoders(int requested, unsigned cores) {
 
 Decoders::Decoders(const std::vector<Job>& jobs, const DecodeSettings& settings, BlockingQueue<DecodeMessage>& queue, ClaimJob claim,
                    int workers)
-    : jobs_(jobs), settings_(settings), queue_(queue), claim_(std::move(claim)), claim_errors_(jobs.size(), 0) {
+    : jobs_(jobs),
+      settings_(settings),
+      queue_(queue),
+      claim_(std::move(claim)),
+      stall_limit_(decode_stall_seconds()),
+      claim_errors_(jobs.size(), 0) {
   const int n = std::max(1, workers);
-  in_first_pass_ = alive_ = n;
   lookahead_ = kLookahead * static_cast<std::size_t>(n);
-  stats_.resize(static_cast<std::size_t>(n));
+  std::unique_lock<std::mutex> lock(mutex_);  // the workers wait for it: they start once all are counted
   try {
-    for (int w = 0; w < n; ++w) threads_.emplace_back([this, w] { run(static_cast<std::size_t>(w)); });
+    for (int w = 0; w < n; ++w) {
+      start_worker(true);
+      ++in_first_pass_;
+      ++alive_;
+    }
+    watchdog_ = std::thread([this] { watch_stalls(); });
   } catch (...) {
     // A thread that cannot be started: the destructor will not run, so end the ones that did here (a
     // joinable std::thread destroyed would terminate the process).
     queue_.close();
+    lock.unlock();
     join();
     throw;
   }
@@ -70,9 +80,28 @@ Decoders::~Decoders() {
   join();
 }
 
+void Decoders::start_worker(bool first_pass) {
+  auto watch = std::make_shared<DecodeWatch>();
+  DecodeStats& stats = stats_.emplace_back();
+  workers_.reserve(workers_.size() + 1);  // no throw between the thread's start and its keeping
+  // The thread holds its own share of its watch: a thread left behind stuck may wake after this object is gone.
+  workers_.push_back({std::thread([this, watch, &stats, first_pass] { run(*watch, stats, first_pass); }), watch});
+}
+
 void Decoders::join() {
-  for (auto& t : threads_)
-    if (t.joinable()) t.join();
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [this] { return alive_ == 0; });  // meanwhile the watchdog still watches
+    stop_watchdog_ = true;
+  }
+  changed_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
+  for (auto& w : workers_) {
+    if (!w.thread.joinable()) continue;
+    // A worker given up may be stuck for good in a read: left behind (decode_watch.hpp says why that is safe).
+    if (w.watch->given_up()) w.thread.detach();
+    else w.thread.join();
+  }
 }
 
 DecodeStats Decoders::stats() const {
@@ -84,7 +113,7 @@ DecodeStats Decoders::stats() const {
   return total;
 }
 
-int Decoders::handle(std::size_t j, std::unique_lock<std::mutex>& lock, DecodeStats& stats) {
+int Decoders::handle(std::size_t j, std::unique_lock<std::mutex>& lock, DecodeStats& stats, DecodeWatch& watch) {
   // The claim is asked, and the job numbered, under the lock: the numbers follow the order of the asks
   // (the library serialises claims anyway, so holding the lock meanwhile costs no parallelism).
   std::string error;
@@ -95,13 +124,14 @@ int Decoders::handle(std::size_t j, std::unique_lock<std::mutex>& lock, DecodeSt
   lock.unlock();
   if (given_up) {
     VideoFinished end{j, jobs_[j].file.path + ": cannot claim the video (" + error + ")", false, {}, {}, 0, false, true, seq};
-    return queue_.push(std::move(end)) ? 0 : -1;
+    return queue_.push(std::move(end)) ? 0 : kGone;
   }
   if (c == JobClaim::Done) {
     VideoFinished end{j, {}, false, {}, {}, 0, true, false, seq};
-    return queue_.push(std::move(end)) ? 0 : -1;
+    return queue_.push(std::move(end)) ? 0 : kGone;
   }
-  return decode_video(jobs_, j, seq, settings_, queue_, stats) ? 0 : -1;
+  if (decode_video(jobs_, j, seq, settings_, queue_, stats, watch)) return 0;
+  return watch.given_up() ? kGivenUp : kGone;  // given up: nothing of this object is touched any more
 }
 
 void Decoders::committed_through(std::size_t seq) {
@@ -112,7 +142,7 @@ void Decoders::committed_through(std::size_t seq) {
   room_.notify_all();
 }
 
-int Decoders::first_pass_step(DecodeStats& stats) {
+int Decoders::first_pass_step(DecodeStats& stats, DecodeWatch& watch) {
   std::unique_lock<std::mutex> lock(mutex_);
   // Never waits for itself: the oldest video not stored (number committed_) is already handed out, to a
   // worker that is not here. But its last clips may sit in the model's unfinished batch, which only fills
@@ -121,12 +151,12 @@ int Decoders::first_pass_step(DecodeStats& stats) {
   // stored. A stop is noticed within 0.1 s.
   bool tell = true;
   while (next_ < jobs_.size() && next_seq_ >= committed_ + lookahead_) {
-    if (queue_.closed()) return -1;
+    if (queue_.closed()) return kGone;
     if (tell) {
       lock.unlock();
       const bool pushed = queue_.push(DecoderWaiting{});
       lock.lock();
-      if (!pushed) return -1;
+      if (!pushed) return kGone;
       tell = false;
       continue;
     }
@@ -135,53 +165,103 @@ int Decoders::first_pass_step(DecodeStats& stats) {
   }
   while (next_ < jobs_.size()) {
     const std::size_t j = next_++;
-    const int r = handle(j, lock, stats);  // unlocks unless put off
+    const int r = handle(j, lock, stats, watch);  // unlocks unless put off
     if (r == 1) {
       later_.push_back(j);
       continue;
     }
-    return r < 0 ? -1 : 1;
+    return r < 0 ? r : 1;
   }
   return 0;
 }
 
-void Decoders::retry_put_off(DecodeStats& stats) {
-  // Only this worker is left: the others ended their first pass, so everything handed out before is in the
-  // queue, and the waiting message lets the consumer store it (another process may be waiting for it).
-  std::vector<std::size_t> later;
+bool Decoders::retry_put_off(DecodeStats& stats, DecodeWatch& watch) {
+  // Only this worker is left (or the one that took its place): the others ended their first pass, so
+  // everything handed out before is in the queue, and the waiting message lets the consumer store it
+  // (another process may be waiting for it). The jobs stay in later_ until handled, so that a worker
+  // taking this one's place finds the rest.
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    later.swap(later_);
+    retrying_ = &watch;
   }
-  while (!later.empty()) {
-    if (!queue_.push(DecoderWaiting{})) return;
+  for (;;) {
+    std::size_t round = 0;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      round = later_.size();
+    }
+    if (round == 0) return true;
+    if (!queue_.push(DecoderWaiting{})) return true;
     for (int tick = 0; tick < 5; ++tick) {  // half a second, a stop noticed within 0.1 s
-      if (queue_.closed()) return;
+      if (queue_.closed()) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    std::vector<std::size_t> still;
-    for (const std::size_t j : later) {
+    for (; round > 0; --round) {
       std::unique_lock<std::mutex> lock(mutex_);
-      const int r = handle(j, lock, stats);
-      if (r < 0) return;
-      if (r == 1) still.push_back(j);
+      const std::size_t j = later_.front();
+      later_.erase(later_.begin());
+      const int r = handle(j, lock, stats, watch);  // unlocks unless put off
+      if (r == kGivenUp) return false;
+      if (r < 0) return true;
+      if (r == 1) later_.push_back(j);
     }
-    later.swap(still);
   }
 }
 
-void Decoders::run(std::size_t worker) {
-  DecodeStats& stats = stats_[worker];
-  int r = 1;
-  while (r == 1) r = first_pass_step(stats);
-  bool last = false;
+void Decoders::run(DecodeWatch& watch, DecodeStats& stats, bool first_pass) {
+  int r = 0;
+  if (first_pass) {
+    r = 1;
+    while (r == 1) r = first_pass_step(stats, watch);
+    if (r == kGivenUp) return;  // another worker has this one's place and counts
+  }
+  bool retries = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    last = --in_first_pass_ == 0;
+    const bool last = !first_pass || --in_first_pass_ == 0;
+    retries = r == 0 && last;
   }
-  if (r == 0 && last) retry_put_off(stats);
+  if (retries && !retry_put_off(stats, watch)) return;
   std::lock_guard<std::mutex> lock(mutex_);
   if (--alive_ == 0) queue_.close();  // the last one out: the consumer has everything
+  changed_.notify_all();
+}
+
+void Decoders::watch_stalls() {
+  using std::chrono::milliseconds;
+  const milliseconds tick = std::clamp(std::chrono::duration_cast<milliseconds>(stall_limit_) / 4, milliseconds(100), milliseconds(1000));
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!changed_.wait_for(lock, tick, [this] { return stop_watchdog_; })) {
+    // After a stop, a decoder that has not come back within 2 s is stuck in a read: left behind at once
+    // rather than after the whole limit, so that the stop is not held up.
+    const DecodeWatch::clock::duration limit =
+        queue_.closed() ? std::min<DecodeWatch::clock::duration>(stall_limit_, std::chrono::seconds(2)) : stall_limit_;
+    const auto now = DecodeWatch::clock::now();
+    for (std::size_t w = 0; w < workers_.size(); ++w) {
+      const std::shared_ptr<DecodeWatch> watch = workers_[w].watch;
+      const auto stalled = watch->give_up_if_stalled(now, limit);
+      if (!stalled) continue;
+      const bool retrying = retrying_ == watch.get();
+      // The video's end, in the stuck decoder's place, before a new worker starts: the last worker out
+      // closes the queue, and this end must be in it by then. (Not sent when the consumer has gone.)
+      lock.unlock();
+      VideoFinished end{stalled->job, {}, false, {}, {}, 0, false, false, stalled->seq};
+      end.error = jobs_[stalled->job].file.path + ": no progress for " + std::to_string(stall_limit_.count()) +
+                  " s while decoding (a read that does not return, or a stuck decoder): given up for this run";
+      end.stalled = true;
+      queue_.push(std::move(end));
+      lock.lock();
+      try {
+        start_worker(!retrying);  // it inherits the stuck one's counts
+      } catch (const std::exception&) {
+        // No thread for its place (out of threads or memory): the counts are given back as its end would
+        // have; the other workers go on, or the run ends with what is done.
+        if (!retrying) --in_first_pass_;
+        if (--alive_ == 0) queue_.close();
+        changed_.notify_all();
+      }
+    }
+  }
 }
 
 }  // namespace xsearch::pipeline

@@ -5,10 +5,16 @@
 // of the plan, as with one decoder. A worker takes a new video only while fewer than kLookahead per worker
 // are handed out beyond the oldest not yet stored: the videos finished behind a long one wait with their
 // embeddings only, but a stop would throw their work away, so both are bounded.
+// A watchdog thread gives up a video whose decoder has made no progress for $XSEARCH_DECODE_STALL_SECONDS
+// (decode_watch.hpp): it sends the video's end in the decoder's place (failed, `stalled`), leaves the stuck
+// thread behind and starts a new worker in its place, so that the run goes on with as many decoders.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -44,30 +50,50 @@ class Decoders {
   // Videos per worker that may be handed out beyond the oldest not yet stored.
   static constexpr std::size_t kLookahead = 8;
 
-  // Waits for every worker; then stats() adds up their work.
+  // Waits for every worker (a stuck one is left behind once the watchdog gave it up); then stats() adds up
+  // their work.
   void join();
   DecodeStats stats() const;
 
  private:
-  // 1: decoded (or settled) one; 0: nothing left in the first pass; -1: the consumer has gone.
-  int first_pass_step(DecodeStats& stats);
-  void retry_put_off(DecodeStats& stats);
-  // Handles job j under the lock's claim order: -1 consumer gone, 0 done/settled, 1 put off (another holds it).
-  int handle(std::size_t j, std::unique_lock<std::mutex>& lock, DecodeStats& stats);
-  void run(std::size_t worker);
+  // Results of the steps below: 1 decoded (or settled) one, or put off; 0 nothing left; kGone the consumer
+  // has gone; kGivenUp the watchdog gave this worker's video up (the worker must touch nothing of this
+  // object any more: decode_watch.hpp).
+  static constexpr int kGone = -1, kGivenUp = -2;
+  int first_pass_step(DecodeStats& stats, DecodeWatch& watch);
+  // false when given up.
+  bool retry_put_off(DecodeStats& stats, DecodeWatch& watch);
+  // Handles job j under the lock's claim order: kGone, kGivenUp, 0 done/settled, 1 put off (another holds it).
+  int handle(std::size_t j, std::unique_lock<std::mutex>& lock, DecodeStats& stats, DecodeWatch& watch);
+  void run(DecodeWatch& watch, DecodeStats& stats, bool first_pass);
+  // A new worker thread (under mutex_): in the first pass, or taking over the retries.
+  void start_worker(bool first_pass);
+  void watch_stalls();
+
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<DecodeWatch> watch;
+  };
 
   const std::vector<Job>& jobs_;
   const DecodeSettings& settings_;
   BlockingQueue<DecodeMessage>& queue_;
   const ClaimJob claim_;
-  std::mutex mutex_;  // guards everything below but the threads
+  const std::chrono::seconds stall_limit_;
+  std::mutex mutex_;  // guards everything below
   std::condition_variable room_;  // committed_ moved on
+  std::condition_variable changed_;  // a worker ended, or the watchdog is to stop
   std::size_t next_ = 0, next_seq_ = 0, committed_ = 0, lookahead_ = kLookahead;
   std::vector<std::size_t> later_;
   std::vector<int> claim_errors_;
+  // Workers in the first pass and alive; a worker given up is never counted off: the one that takes its
+  // place inherits its counts.
   int in_first_pass_ = 0, alive_ = 0;
-  std::vector<DecodeStats> stats_;  // one per worker, each written by its worker only
-  std::vector<std::thread> threads_;
+  const DecodeWatch* retrying_ = nullptr;  // the watch of the worker doing the retries, once one is
+  bool stop_watchdog_ = false;
+  std::deque<DecodeStats> stats_;  // one per worker, each written by its worker only (a deque: never moved)
+  std::vector<Worker> workers_;
+  std::thread watchdog_;
 };
 
 }  // namespace xsearch::pipeline

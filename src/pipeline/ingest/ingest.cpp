@@ -25,6 +25,7 @@
 #include "pipeline/ingest/decode.hpp"
 #include "pipeline/ingest/decoders.hpp"
 #include "pipeline/ingest/embed.hpp"
+#include "pipeline/ingest/exclusions.hpp"
 #include "pipeline/ingest/plan.hpp"
 #include "pipeline/ingest/presence.hpp"
 #include "pipeline/ingest/reporter.hpp"
@@ -80,6 +81,36 @@ class ProgressCounter {
   clock_type::time_point started_;
   int64_t files_done_ = 0, clips_done_ = 0, clips_known_ = 0, videos_opened_ = 0;
 };
+
+// Stores this run's --exclude patterns for each root, and returns every exclusion the library holds.
+ExcludeRules remember_exclusions(Library& library, const std::vector<std::string>& roots, const std::vector<std::string>& patterns,
+                                 IngestReport& report) {
+  for (const auto& root : roots)
+    for (const auto& p : patterns) {
+      const Exclusion e{root, normalize_exclude_pattern(p)};
+      if (library.add_exclusion(e)) report.exclusions_added.emplace_back(e.root, e.pattern);
+    }
+  return ExcludeRules(library.exclusions());
+}
+
+// The library's videos under this run's roots that an exclusion now covers: kept (an exclusion says what
+// to walk, not what to delete; presence takes them as present), counted, and the way to remove them said once.
+std::set<std::string> excluded_videos(const std::vector<VideoRecord>& stored, const std::vector<std::string>& roots,
+                                      const ExcludeRules& rules, IngestReport& report, const IngestObserver& observer) {
+  std::set<std::string> out;
+  if (rules.empty()) return out;
+  std::string example;
+  for (const auto& v : stored) {
+    if (root_of(v.path, roots).empty() || !rules.excluded(v.path)) continue;
+    out.insert(v.path);
+    if (report.excluded_videos++ == 0) example = v.path;
+  }
+  if (report.excluded_videos > 0 && observer.on_warning)
+    observer.on_warning(std::to_string(report.excluded_videos) + (report.excluded_videos == 1 ? " video in the library lies" : " videos in the library lie") +
+                        " under an exclusion (such as " + example +
+                        "); kept and searchable: `xsearch remove PATH` removes them");
+  return out;
+}
 
 }  // namespace
 
@@ -139,11 +170,17 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   report.decoders = split.decoders;
 
   // 1. Walk, find what is offline, plan. Both loops ask for a stop request at every entry and file.
+  const ExcludeRules rules = remember_exclusions(library, roots, o.exclude, report);
+  // The library's own files are never walked: its database, its index and the media cache beside its base
+  // (LIB.db.thumbs; for a shared library, the local cache folder's `library.thumbs`, which lies in a walked
+  // folder when XDG_CACHE_HOME or HOME does).
   const WalkResult walk = find_videos(
-      roots, o.include_hidden, {library.path(), library.index_path()},
-      [&](const std::string& path, const std::string& cause) { reporter.failure(path, cause); }, stopping);
+      roots, o.include_hidden, {library.path(), library.index_path(), library.media_base()},
+      [&](const std::string& path, const std::string& cause) { reporter.failure(path, cause); }, stopping, &rules);
   if (walk.stopped) return finish("interrupted");
-  const Presence presence(walk, roots, library.videos());
+  const std::vector<VideoRecord> stored = library.videos();
+  report.excluded_entries = walk.excluded;
+  const Presence presence(walk, roots, stored, excluded_videos(stored, roots, rules, report, observer));
   for (const auto& place : presence.offline_places()) {
     if (place.videos == 0) {  // nothing of it in the library: a mistyped or unreadable path, not a drive away
       reporter.failure(place.path, place.cause);

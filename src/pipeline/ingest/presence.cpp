@@ -33,8 +33,9 @@ std::string videos_text(int64_t n) { return std::to_string(n) + (n == 1 ? " vide
 
 }  // namespace
 
-Presence::Presence(const WalkResult& walk, const std::vector<std::string>& roots, const std::vector<VideoRecord>& videos)
-    : roots_(roots) {
+Presence::Presence(const WalkResult& walk, const std::vector<std::string>& roots, const std::vector<VideoRecord>& videos,
+                   const std::set<std::string>& excluded)
+    : roots_(roots), excluded_(excluded) {
   std::map<std::string, const FoundFile*> found;
   for (const auto& f : walk.files) {
     found_.insert(f.path);
@@ -43,7 +44,7 @@ Presence::Presence(const WalkResult& walk, const std::vector<std::string>& roots
   std::map<std::string, std::vector<const VideoRecord*>> by_root;
   for (const auto& v : videos) {
     const std::string root = root_of(v.path, roots);
-    if (root.empty()) continue;
+    if (root.empty() || excluded_.count(v.path)) continue;
     by_root[root].push_back(&v);
     const auto f = found.find(v.path);
     if (f != found.end() && v.dev != 0 && v.dev != f->second->dev && v.size == f->second->size && v.mtime_ns == f->second->mtime_ns)
@@ -157,7 +158,7 @@ void Presence::offline(const std::string& video, const std::string& place, const
 
 Presence::Verdict Presence::check(const std::string& path, std::string& cause) const {
   if (root_of(path, roots_).empty()) return Verdict::OutsideRoots;
-  if (found_.count(path)) return Verdict::Present;
+  if (found_.count(path) || excluded_.count(path)) return Verdict::Present;
   const auto it = judged_.find(path);
   if (it == judged_.end()) {
     cause = "not judged by this run";

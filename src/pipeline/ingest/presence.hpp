@@ -29,8 +29,10 @@ namespace xsearch::pipeline {
 
 class Presence {
  public:
-  // `videos`: the library's videos (those outside `roots` are never judged).
-  Presence(const WalkResult& walk, const std::vector<std::string>& roots, const std::vector<VideoRecord>& videos);
+  // `videos`: the library's videos (those outside `roots` are never judged). `excluded`: those of them under
+  // an exclusion (exclusions.hpp): not judged either, present for check() (kept, never moved away).
+  Presence(const WalkResult& walk, const std::vector<std::string>& roots, const std::vector<VideoRecord>& videos,
+           const std::set<std::string>& excluded = {});
 
   // A root or a folder (or symlink) under one whose videos are offline: nothing under it is removed.
   struct OfflinePlace {
@@ -54,6 +56,7 @@ class Presence {
 
   std::vector<std::string> roots_;
   std::set<std::string> found_;
+  std::set<std::string> excluded_;
   std::set<std::pair<int64_t, int64_t>> renumbered_;  // (device the library knew, device it is found on now)
   std::map<std::string, Judgement> judged_;           // the library's videos under the roots not found
   std::vector<OfflinePlace> offline_;

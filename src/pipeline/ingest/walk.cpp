@@ -42,8 +42,9 @@ int64_t mtime_of(const struct stat& st) { return static_cast<int64_t>(st.st_mtim
 class Walker {
  public:
   Walker(bool include_hidden, const std::vector<fs::path>& exclude,
-         const std::function<void(const std::string&, const std::string&)>& on_error, const std::function<bool()>& stop)
-      : include_hidden_(include_hidden), on_error_(on_error), stop_(stop) {
+         const std::function<void(const std::string&, const std::string&)>& on_error, const std::function<bool()>& stop,
+         const ExcludeRules* rules)
+      : include_hidden_(include_hidden), on_error_(on_error), stop_(stop), rules_(rules) {
     for (const auto& e : exclude) {
       excluded_.insert(absolute_path(e));
       own_name(e);
@@ -149,6 +150,10 @@ class Walker {
       } else {
         st = link;
       }
+      if (rules_ && rules_->excludes_entry(path, S_ISDIR(st.st_mode))) {
+        ++result_.excluded;  // its name stays in the listing: a stored video there is present, not gone
+        continue;
+      }
       if (S_ISDIR(st.st_mode)) list(path, false);
       else if (S_ISREG(st.st_mode)) consider(path, st, link.st_dev);
     }
@@ -198,6 +203,7 @@ class Walker {
   bool include_hidden_;
   const std::function<void(const std::string&, const std::string&)>& on_error_;
   const std::function<bool()>& stop_;
+  const ExcludeRules* rules_;
   std::set<std::string> excluded_, seen_;
   std::map<std::pair<int64_t, ino_t>, std::set<std::string>> own_names_;
   WalkResult result_;
@@ -207,8 +213,8 @@ class Walker {
 
 WalkResult find_videos(const std::vector<std::string>& roots, bool include_hidden, const std::vector<fs::path>& exclude,
                        const std::function<void(const std::string&, const std::string&)>& on_error,
-                       const std::function<bool()>& stop) {
-  Walker walker(include_hidden, exclude, on_error, stop);
+                       const std::function<bool()>& stop, const ExcludeRules* rules) {
+  Walker walker(include_hidden, exclude, on_error, stop, rules);
   for (const auto& r : roots) walker.root(r);
   return walker.finish();
 }

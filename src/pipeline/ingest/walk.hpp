@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/ingest/exclusions.hpp"
 #include "pipeline/paths.hpp"
 
 namespace xsearch::pipeline {
@@ -46,14 +47,17 @@ struct WalkResult {
   // looked at, so not listed.
   std::vector<std::pair<std::string, std::string>> not_videos;
   bool stopped = false;  // `stop` said so: the walk ended early and proves nothing
+  // Entries under the roots that an exclusion kept out (folders not walked, files not looked at).
+  int64_t excluded = 0;
 };
 
 // Walks `roots` (absolute, normalised: normalize_roots). `on_error(path, cause)` reports what cannot be
 // read; the walk goes on. `stop` (may be empty) is asked before each entry; when it returns true the walk
-// ends at once with `stopped` set.
+// ends at once with `stopped` set. `rules` (may be null): the library's exclusions; an entry below a root
+// that they match is skipped (a root itself is walked as named).
 WalkResult find_videos(const std::vector<std::string>& roots, bool include_hidden,
                        const std::vector<std::filesystem::path>& exclude,
                        const std::function<void(const std::string&, const std::string&)>& on_error,
-                       const std::function<bool()>& stop = {});
+                       const std::function<bool()>& stop = {}, const ExcludeRules* rules = nullptr);
 
 }  // namespace xsearch::pipeline
