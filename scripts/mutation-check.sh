@@ -102,7 +102,7 @@ focus_executables() {
 
 results=()
 killed=0 survived=0 stale=0
-while IFS=$'\t' read -r name file expr focus; do
+while IFS=$'\t' read -r name file expr focus <&3; do
   [[ -z "$name" || "$name" == \#* ]] && continue
   if (($#)) && [[ " $* " != *" $name "* ]]; then continue; fi
   mutant_started=$SECONDS
@@ -159,7 +159,7 @@ while IFS=$'\t' read -r name file expr focus; do
   echo "mutation: $name: $verdict ($((SECONDS - mutant_started)) s)" >&2
   mv "$target.orig" "$target"
   touch "$target"  # rebuilt from the original at the next step
-done <"$list"
+done 3<"$list"  # fd 3: a test that reads its standard input must not eat the list
 ninja -C "$build" -j "$jobs" >/dev/null
 rm -f "$work/pending-touch"
 
