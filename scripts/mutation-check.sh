@@ -126,7 +126,7 @@ while IFS=$'\t' read -r name file expr focus <&3; do
   [[ -n "${focus:-}" ]] && targets=($(focus_executables "$focus"))
   if ! ninja -C "$build" -j "$jobs" "${targets[@]}" >"$work/$name.build.log" 2>&1; then
     verdict="killed (build)"
-  elif [[ -n "${focus:-}" ]] && ! ctest --test-dir "$build" -j "$jobs" -R "$focus" >"$work/$name.focus.log" 2>&1; then
+  elif [[ -n "${focus:-}" ]] && ! ctest --test-dir "$build" -j "$jobs" --stop-on-failure -R "$focus" >"$work/$name.focus.log" 2>&1; then
     verdict="killed by $(failed "$work/$name.focus.log") of the tests named"
   elif [[ ${XSEARCH_MUTATION_QUICK:-0} == 1 && -n "${focus:-}" ]]; then
     verdict="survived the tests named (quick)"
