@@ -65,46 +65,52 @@ static std::string recorded_model_name(const std::string& spec) {
 #endif
 
 #ifdef XSEARCH_FULL
+void add_ingest_counts(nlohmann::ordered_json& out, const IngestReport& r) {
+  const RunSummary& s = r.summary;
+  out["indexed"] = s.indexed;
+  out["clips"] = s.clips;
+  out["unchanged"] = s.unchanged;
+  out["moved"] = s.moved;
+  out["removed"] = s.removed;
+  out["failed"] = s.failed;
+  out["partial"] = r.partials.size();
+  out["offline"] = r.offline_videos;
+  out["not_video"] = s.not_video;
+}
+
+nlohmann::ordered_json path_errors_json(const std::vector<std::pair<std::string, std::string>>& list) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& [path, cause] : list) out.push_back({{"path", path}, {"error", cause}});
+  return out;
+}
+
 // The summary on stdout: JSON (--json) or lines for people (nothing with --quiet).
 void print_summary(const IngestReport& r, const IngestArgs& a) {
   const RunSummary& s = r.summary;
   if (a.json) {
-    auto pairs = [](const std::vector<std::pair<std::string, std::string>>& list) {
-      nlohmann::ordered_json out = nlohmann::ordered_json::array();
-      for (const auto& [path, cause] : list) out.push_back({{"path", path}, {"error", cause}});
-      return out;
-    };
-    write_json({{"db", r.db},
-                {"model", r.model},
-                {"indexed", s.indexed},
-                {"clips", s.clips},
-                {"unchanged", s.unchanged},
-                {"moved", s.moved},
-                {"removed", s.removed},
-                {"failed", s.failed},
-                {"partial", r.partials.size()},
-                {"offline", r.offline_videos},
-                {"not_video", s.not_video},
-                {"failed_unchanged", r.failed_unchanged.size()},
-                {"elsewhere", s.elsewhere},
-                {"excluded", r.excluded_videos},
-                {"failures", pairs(r.failures)},
-                {"failures_unchanged", pairs(r.failed_unchanged)},
-                {"not_videos", pairs(r.not_videos)},
-                {"partials", pairs(r.partials)},
-                {"offline_roots", pairs(r.offline_roots)},
-                {"offline_pruned", r.offline_pruned && !r.offline_roots.empty()},
-                {"interrupted", r.interrupted != 0},
-                {"seconds", r.seconds},
-                {"clips_per_second", r.clips_per_second},
-                {"device", r.device},
-                {"dtype", r.dtype},
-                {"batch", r.batch},
-                {"decoders", r.decoders},
-                {"frames_decoded", r.frames_decoded},
-                {"decode_seconds", r.decode_seconds},
-                {"model_seconds", r.model_seconds},
-                {"model_clips_per_second", r.model_clips_per_second}});
+    nlohmann::ordered_json j = {{"db", r.db}, {"model", r.model}};
+    add_ingest_counts(j, r);
+    j["failed_unchanged"] = r.failed_unchanged.size();
+    j["elsewhere"] = s.elsewhere;
+    j["excluded"] = r.excluded_videos;
+    j["failures"] = path_errors_json(r.failures);
+    j["failures_unchanged"] = path_errors_json(r.failed_unchanged);
+    j["not_videos"] = path_errors_json(r.not_videos);
+    j["partials"] = path_errors_json(r.partials);
+    j["offline_roots"] = path_errors_json(r.offline_roots);
+    j["offline_pruned"] = r.offline_pruned && !r.offline_roots.empty();
+    j["interrupted"] = r.interrupted != 0;
+    j["seconds"] = r.seconds;
+    j["clips_per_second"] = r.clips_per_second;
+    j["device"] = r.device;
+    j["dtype"] = r.dtype;
+    j["batch"] = r.batch;
+    j["decoders"] = r.decoders;
+    j["frames_decoded"] = r.frames_decoded;
+    j["decode_seconds"] = r.decode_seconds;
+    j["model_seconds"] = r.model_seconds;
+    j["model_clips_per_second"] = r.model_clips_per_second;
+    write_json(j);
     return;
   }
   if (a.quiet) return;

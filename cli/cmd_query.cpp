@@ -104,11 +104,13 @@ void add_query_command(CLI::App& app, Runner& run) {
   auto a = std::make_shared<QueryArgs>();
   CLI::App* cmd = app.add_subcommand("query", "Find the clips that match a text, an example (a clip, an image, a video) or both");
   cmd->footer(
-      "Combining: terms joined by + and - (\"horse + stripes - grass\"; a sign only where it starts a word) give\n"
-      "  T = normalize(sum of +/- each term's unit text embedding); an example's unit embedding E with a text gives\n"
+      "Combining: terms joined by + and - (\"horse + stripes - grass\"; a sign only where it starts a word), each\n"
+      "  with an optional weight as rclip writes it (\"2:horse + stripes - 0.5:grass\"; a positive number and ':',\n"
+      "  default 1) give T = normalize(sum of sign * weight * each term's unit text embedding); an example's unit\n"
+      "  embedding E with a text gives\n"
       "  q = normalize((1 - W) * T + W * E), W = --weight. Scores are cosines with q.");
   cmd->add_option("text", a->text,
-                  "What to look for, in plain language (the model reads 77 tokens, about 60 words); + and - join terms");
+                  "What to look for, in plain language (the model reads 77 tokens, about 60 words); + and - join terms, N: weighs one");
   add_db_option(cmd, a->db);
   cmd->add_option("-k", a->k, fmt::format("Number of results, 1 to {} (videos with --group video)", kMaxResults));
   cmd->add_option("--min-score", a->min_score, "Drop results below this cosine similarity")->default_str("none")->check(finite_number());

@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/example_helper.hpp"
 #include "cli/full_exec.hpp"
 #include "cli/player.hpp"
 #ifdef XSEARCH_MEDIA
@@ -72,6 +73,11 @@ int run_serve(const ServeArgs& a) {
   o.port = a.port;
   o.port_tries = a.port_given ? 1 : kDefaultPortTries;  // a port asked for is that port or an error
   o.threads = a.threads;
+#ifdef XSEARCH_FULL
+  o.embedder = example_embedder();
+#else
+  o.embedder = helper_example_embedder(o.db);  // the vision model runs in xsearch-full, as a child
+#endif
   serve::run_server(o, [&](const std::string& url) {
     if (!a.port_given && url.find(":" + std::to_string(kDefaultPort) + "/") == std::string::npos)
       fmt::print(stderr, "xsearch: port {} is taken; using the next free one\n", kDefaultPort);

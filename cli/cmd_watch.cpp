@@ -54,24 +54,12 @@ std::vector<std::string> read_roots_file(const std::string& file) {
 #ifdef XSEARCH_FULL
 // One line per pass for --json: what it ingested and what became of it.
 void print_pass_json(const WatchPass& p) {
-  const RunSummary& s = p.report.summary;
-  nlohmann::ordered_json failures = nlohmann::ordered_json::array();
-  for (const auto& [path, cause] : p.report.failures) failures.push_back({{"path", path}, {"error", cause}});
-  const nlohmann::ordered_json line = {{"pass", p.catch_up ? "catch-up" : "changes"},
-                                       {"roots", p.roots},
-                                       {"indexed", s.indexed},
-                                       {"clips", s.clips},
-                                       {"unchanged", s.unchanged},
-                                       {"moved", s.moved},
-                                       {"removed", s.removed},
-                                       {"failed", s.failed},
-                                       {"partial", p.report.partials.size()},
-                                       {"offline", p.report.offline_videos},
-                                       {"not_video", s.not_video},
-                                       {"excluded", p.report.excluded_videos},
-                                       {"interrupted", p.report.interrupted != 0},
-                                       {"seconds", p.report.seconds},
-                                       {"failures", failures}};
+  nlohmann::ordered_json line = {{"pass", p.catch_up ? "catch-up" : "changes"}, {"roots", p.roots}};
+  add_ingest_counts(line, p.report);
+  line["excluded"] = p.report.excluded_videos;
+  line["interrupted"] = p.report.interrupted != 0;
+  line["seconds"] = p.report.seconds;
+  line["failures"] = path_errors_json(p.report.failures);
   write_stdout(line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   flush_stdout();
 }

@@ -44,7 +44,9 @@ json hits_json(const QueryResult& r, const std::vector<std::string>& thumbnails)
     results.push_back(hit);
   }
   json terms = json::array();
-  for (const auto& [text, sign] : r.terms) terms.push_back({{"text", text}, {"sign", sign}});
+  for (std::size_t i = 0; i < r.terms.size(); ++i)
+    terms.push_back({{"text", r.terms[i].first}, {"sign", r.terms[i].second},
+                     {"weight", i < r.term_weights.size() ? r.term_weights[i] : 1.0}});
   json example = nullptr;
   if (!r.example.kind.empty()) {
     const bool clip = r.example.kind != "image";  // a still has no time

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "xsearch/ingest.hpp"
 
@@ -39,6 +40,11 @@ int stop_signal();
 void set_progress_on_terminal(bool on);
 // The ingest summary (JSON with --json, lines for people, nothing with --quiet).
 void print_summary(const IngestReport& r, const IngestArgs& a);
+// The counts that `ingest --json` and each `watch --json` pass give alike, appended to `out` in their
+// documented order: indexed, clips, unchanged, moved, removed, failed, partial, offline, not_video.
+void add_ingest_counts(nlohmann::ordered_json& out, const IngestReport& r);
+// (path, cause) pairs as the JSON outputs list them: [{"path": ..., "error": ...}, ...].
+nlohmann::ordered_json path_errors_json(const std::vector<std::pair<std::string, std::string>>& list);
 #endif
 
 }  // namespace xsearch::cli

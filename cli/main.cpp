@@ -25,6 +25,10 @@ constexpr const char* kEnvironment = R"(Environment:
   XSEARCH_DTYPE           ingest --dtype's default
   XSEARCH_PLAYER          the player of query --open (default: mpv, vlc, ffplay, xdg-open)
   XSEARCH_LEASE_SECONDS   a shared library's claim lease (default 60)
+  XSEARCH_DECODE_STALL_SECONDS  ingest gives up a video's decode or fingerprint read after this long
+                          without progress (default 300)
+  XSEARCH_MAX_STUCK_READS reads that never return (a dead mount) before ingest stops (default 16)
+  XSEARCH_COMMIT_BACKLOG_BYTES  memory for videos waiting for their turn to be stored (default 512M)
   HF_HOME, HF_HUB_CACHE   the Hugging Face cache models live in (default ~/.cache/huggingface/hub)
   HF_ENDPOINT, HF_TOKEN   the hub to download from, and its token
   HF_HUB_OFFLINE          never download

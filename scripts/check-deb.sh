@@ -6,10 +6,12 @@
 # has nothing else) and that the installed layout works.
 #   scripts/check-deb.sh [BUILD_DIR]    (default: build; it is built first)
 # The root's base (mmdebstrap, apt variant) is made once in build-deb/base (ignored) and copied afresh for
-# every run. The root runs in private mount and PID namespaces (unshare), as in
-# scripts/check-debian13.sh: its mounts never reach the host and no process outlives it. Needs root (or
-# sudo). Environment: XSEARCH_DEB_DIR (default build-deb), XSEARCH_DEB_MIRROR, XSEARCH_DEB_SECURITY
-# (default: the URIs of /etc/apt/sources.list.d/debian.sources). Prints one summary line with the times.
+# every run. The root runs in private mount and PID namespaces (unshare), set up as for
+# scripts/check-debian13.sh (scripts/lib/chroot.sh): its mounts never reach the host and no process
+# outlives it. Needs root (or sudo); the build and cpack run as the build folder's owner, so that a
+# `sudo` run leaves no root-owned files in a user's build folder. Environment: XSEARCH_DEB_DIR (default
+# build-deb), XSEARCH_DEB_MIRROR, XSEARCH_DEB_SECURITY (default: the URIs of
+# /etc/apt/sources.list.d/debian.sources). Prints one summary line with the times.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -17,34 +19,22 @@ self=$repo/scripts/check-deb.sh
 work=${XSEARCH_DEB_DIR:-$repo/build-deb}
 root=$work/root
 logs=$work/logs
+chroot_name=check-deb
+# shellcheck source-path=SCRIPTDIR source=lib/chroot.sh
+. "$repo/scripts/lib/chroot.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-  exec sudo --preserve-env=XSEARCH_DEB_DIR,XSEARCH_DEB_MIRROR,XSEARCH_DEB_SECURITY "$self" "$@"
-fi
+chroot_as_root "$self" XSEARCH_DEB_DIR,XSEARCH_DEB_MIRROR,XSEARCH_DEB_SECURITY "$@"
 
 # ---------------------------------------------------------------------------------------------------------
 # Inside the private mount + PID namespace: install the package and use it.
 if [ "${1:-}" = --inner ]; then
   deb=$2
-  mount --make-rprivate /
-  mount -t proc proc "$root/proc"
-  mount --bind /dev "$root/dev"
-  mkdir -p "$root/dev/shm"
-  mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
-  trap 'umount -l "$root/dev/shm" "$root/dev" "$root/proc" 2>/dev/null || true' EXIT
-  cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+  chroot_mount "$root"
   mkdir -p "$root/tmp/xsearch-check/videos"
   cp "$deb" "$root/tmp/xsearch-check/"
   cp -r tests/fixtures/xclip-tiny-full "$root/tmp/xsearch-check/model"
   cp tests/fixtures/video/visible-640x360-h264.mp4 "$root/tmp/xsearch-check/videos/"
-  passed_env=()
-  for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
-    if [ -n "${!v:-}" ]; then passed_env+=("$v=${!v}"); fi
-  done
-  in_root() {
-    chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-      DEBIAN_FRONTEND=noninteractive "${passed_env[@]}" /bin/bash -c "$1"
-  }
+  in_root() { chroot_run "$root" "$1" DEBIAN_FRONTEND=noninteractive; }
   start=$SECONDS
   in_root "set -e; apt-get update -qq; apt-get install -y -qq --no-install-recommends /tmp/xsearch-check/$(basename "$deb")" \
     >"$logs/apt.log" 2>&1 || { tail -30 "$logs/apt.log" >&2; echo "check-deb: apt-get install failed ($logs/apt.log)" >&2; exit 1; }
@@ -74,28 +64,20 @@ if [ "${1:-}" = --inner ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------------------
-# The URI of the first deb822 stanza of the machine's own sources whose Suites match $1.
-source_uri() {
-  local f=/etc/apt/sources.list.d/debian.sources
-  [ -r "$f" ] || return 0
-  awk -v want="$1" 'BEGIN { RS = ""; FS = "\n" }
-    { uri = ""; suites = ""
-      for (i = 1; i <= NF; i++) {
-        if ($i ~ /^URIs:/) { s = $i; sub(/^URIs:[ \t]*/, "", s); split(s, a, /[ \t]+/); uri = a[1] }
-        if ($i ~ /^Suites:/) suites = $i
-      }
-      if (uri != "" && suites ~ want) { print uri; exit } }' "$f"
-}
-
 build=${1:-build}
 mkdir -p "$work" "$logs"
 total=$SECONDS
 
-# 1. The package, from a build whose installed files are up to date (not its tests).
+# 1. The package, from a build whose installed files are up to date (not its tests), built by the build
+# folder's owner: as root, a `sudo` run would leave root-owned objects that the user's next build cannot
+# replace. runuser sets HOME to the owner's, so ccache uses the owner's cache too.
+[ -d "$build" ] || { echo "check-deb: $build: no such build folder (configure it first: scripts/build.sh)" >&2; exit 1; }
+owner=$(stat -c %U "$build")
+as_owner() { if [ "$owner" = root ]; then "$@"; else runuser -u "$owner" -- "$@"; fi; }
 start=$SECONDS
-cmake --build "$build" --target xsearch xsearch-media xsearch-full xsearch_help_files >"$logs/build.log" 2>&1 || { tail -30 "$logs/build.log" >&2; echo "check-deb: build failed" >&2; exit 1; }
-rm -f "$build"/xsearch_*.deb
-(cd "$build" && cpack -G DEB) >"$logs/cpack.log" 2>&1 || { tail -30 "$logs/cpack.log" >&2; echo "check-deb: cpack failed" >&2; exit 1; }
+as_owner cmake --build "$build" --target xsearch xsearch-media xsearch-full xsearch_help_files >"$logs/build.log" 2>&1 || { tail -30 "$logs/build.log" >&2; echo "check-deb: build failed (as $owner)" >&2; exit 1; }
+as_owner rm -f "$build"/xsearch_*.deb
+(cd "$build" && as_owner cpack -G DEB) >"$logs/cpack.log" 2>&1 || { tail -30 "$logs/cpack.log" >&2; echo "check-deb: cpack failed (as $owner)" >&2; exit 1; }
 deb=$(ls "$build"/xsearch_*.deb)
 package_time=$((SECONDS - start))
 echo "check-deb: $(basename "$deb"), Depends: $(dpkg-deb -f "$deb" Depends)"
@@ -103,27 +85,14 @@ echo "check-deb: $(basename "$deb"), Depends: $(dpkg-deb -f "$deb" Depends)"
 # 2. A fresh root: a copy of the base (made once).
 start=$SECONDS
 if [ ! -d "$work/base" ]; then
-  for p in mmdebstrap debian-archive-keyring; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p"
-  done
-  mirror=${XSEARCH_DEB_MIRROR:-$(source_uri '[ \t](bookworm|stable)([ \t]|$)')}
+  chroot_host_tools
+  mirror=${XSEARCH_DEB_MIRROR:-$(chroot_source_uri '[ \t](bookworm|stable)([ \t]|$)')}
   mirror=${mirror:-http://deb.debian.org/debian}
-  security=${XSEARCH_DEB_SECURITY:-$(source_uri '-security')}
+  security=${XSEARCH_DEB_SECURITY:-$(chroot_source_uri '-security')}
   security=${security:-http://deb.debian.org/debian-security}
-  rm -rf --one-file-system "$work/base.new"   # from an interrupted run
-  unshare --mount --propagation private \
-    mmdebstrap --mode=root --variant=apt --include=ca-certificates \
-      bookworm "$work/base.new" \
-      "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm main" \
-      "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm-updates main" \
-      "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $security bookworm-security main" \
-      >"$logs/root.log" 2>&1 || { tail -30 "$logs/root.log" >&2; echo "check-deb: mmdebstrap failed ($logs/root.log)" >&2; exit 1; }
-  mv "$work/base.new" "$work/base"
+  chroot_mmdebstrap bookworm "$work/base" "$mirror" "$security" "$logs/root.log" --include=ca-certificates
 fi
-if grep -q " $root" /proc/self/mountinfo; then
-  echo "check-deb: something is still mounted under $root; unmount it first" >&2; exit 1
-fi
+chroot_refuse_mounted "$root"
 rm -rf --one-file-system "$root"
 cp -a "$work/base" "$root"
 root_time=$((SECONDS - start))

@@ -23,60 +23,24 @@ work=${XSEARCH_DEBIAN13_DIR:-$repo/build-debian13}
 root=$work/root
 logs=$work/logs
 build_dir=build-trixie   # inside the copy (/xsearch), never the host's ./build
+chroot_name=debian13
+# shellcheck source-path=SCRIPTDIR source=lib/chroot.sh
+. "$repo/scripts/lib/chroot.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-  exec sudo --preserve-env=XSEARCH_DEBIAN13_DIR,XSEARCH_DEBIAN13_MIRROR,XSEARCH_DEBIAN13_SECURITY "$self" "$@"
-fi
-
-# The URI of the first deb822 stanza of the machine's own sources whose Suites match $1.
-source_uri() {
-  local f=/etc/apt/sources.list.d/debian.sources
-  [ -r "$f" ] || return 0
-  awk -v want="$1" 'BEGIN { RS = ""; FS = "\n" }
-    { uri = ""; suites = ""
-      for (i = 1; i <= NF; i++) {
-        if ($i ~ /^URIs:/) { s = $i; sub(/^URIs:[ \t]*/, "", s); split(s, a, /[ \t]+/); uri = a[1] }
-        if ($i ~ /^Suites:/) suites = $i
-      }
-      if (uri != "" && suites ~ want) { print uri; exit } }' "$f"
-}
+chroot_as_root "$self" XSEARCH_DEBIAN13_DIR,XSEARCH_DEBIAN13_MIRROR,XSEARCH_DEBIAN13_SECURITY "$@"
 
 # ---------------------------------------------------------------------------------------------------------
 # Inside the private mount + PID namespace (the outer part below starts this with `unshare`).
 if [ "${1:-}" = --inner ]; then
-  mounted=()
-  cleanup() {
-    local i
-    for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
-  }
-  trap cleanup EXIT
-  trap 'exit 130' INT TERM   # PID 1 of the namespace ignores signals it has no handler for
-  # Nothing mounted here may propagate back to the host (the namespace's copy of / may be shared).
-  mount --make-rprivate /
-  mnt() { mount "$@"; mounted+=("${!#}"); }
-  mnt -t proc proc "$root/proc"
-  mnt -t sysfs sysfs "$root/sys"
-  mnt --bind /dev "$root/dev"
-  mkdir -p "$root/dev/pts" "$root/dev/shm"
-  mnt -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts"
-  mnt -t tmpfs -o mode=1777,size=4g tmpfs "$root/dev/shm"   # chromium and PostgreSQL's shared memory
+  # proc, sys, dev, /dev/shm, resolv.conf, the extra certificate authorities (npm ci needs a proxy's), the
+  # proxies: scripts/lib/chroot.sh. The tree itself is read-only in the root.
+  chroot_mount "$root"
   mkdir -p "$root/mnt/xsearch-src"
-  mnt --bind -o ro "$repo" "$root/mnt/xsearch-src"
+  chroot_mnt --bind -o ro "$repo" "$root/mnt/xsearch-src"
   mount -o remount,bind,ro "$root/mnt/xsearch-src"
-  cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
-  # The machine's own extra certificate authorities (a proxy's, say) hold in the root too: npm ci needs them.
-  if [ -d /usr/local/share/ca-certificates ]; then
-    cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
-  fi
-  passed_env=()
-  for v in http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
-    if [ -n "${!v:-}" ]; then passed_env+=("$v=${!v}"); fi
-  done
 
   in_root() {
-    chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
-      PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-      NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt "${passed_env[@]}" /bin/bash -c "$1"
+    chroot_run "$root" "$1" TERM="${TERM:-dumb}" NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
   }
   # CPU seconds (user + system) of this shell's finished children: a phase's CPU time tells what its wall
   # time would be on an idle machine, where the wall time alone depends on who else shares the cores.
@@ -123,45 +87,22 @@ fi
 mkdir -p "$work" "$logs"
 start=$SECONDS
 if [ ! -e "$work/root.done" ]; then
-  missing=()
-  for p in mmdebstrap debian-archive-keyring; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    echo "debian13: installing ${missing[*]} on this machine" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
-      { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; }
-  fi
-  mirror=${XSEARCH_DEBIAN13_MIRROR:-$(source_uri '[ \t](bookworm|trixie|stable)([ \t]|$)')}
+  chroot_host_tools
+  mirror=${XSEARCH_DEBIAN13_MIRROR:-$(chroot_source_uri '[ \t](bookworm|trixie|stable)([ \t]|$)')}
   mirror=${mirror:-http://deb.debian.org/debian}
-  security=${XSEARCH_DEBIAN13_SECURITY:-$(source_uri '-security')}
+  security=${XSEARCH_DEBIAN13_SECURITY:-$(chroot_source_uri '-security')}
   security=${security:-http://deb.debian.org/debian-security}
   # A half-made root from an interrupted run: remove it, never crossing into a mounted file system.
-  if grep -q " $work/root" /proc/self/mountinfo; then
-    echo "debian13: something is still mounted under $work/root; unmount it first" >&2; exit 1
-  fi
-  rm -rf --one-file-system "$root" "$root.new"
+  chroot_refuse_mounted "$root"
+  rm -rf --one-file-system "$root"
   echo "debian13: == root (mmdebstrap trixie from $mirror)" >&2
   # policy-rc.d: installing postgresql must not start a server in the root (the tests start their own).
-  # mmdebstrap's own mounts stay in a private mount namespace.
-  if ! unshare --mount --propagation private \
-      mmdebstrap --mode=root --variant=apt --include=ca-certificates,rsync \
-        --customize-hook='printf "#!/bin/sh\nexit 101\n" > "$1/usr/sbin/policy-rc.d"; chmod 755 "$1/usr/sbin/policy-rc.d"' \
-        trixie "$root.new" \
-        "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" \
-        "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie-updates main" \
-        "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $security trixie-security main" \
-        > "$logs/root.log" 2>&1; then
-    tail -30 "$logs/root.log" >&2
-    echo "debian13: mmdebstrap failed (log: $logs/root.log)" >&2
-    exit 1
-  fi
-  mv "$root.new" "$root"
+  chroot_mmdebstrap trixie "$root" "$mirror" "$security" "$logs/root.log" --include=ca-certificates,rsync \
+    --customize-hook='printf "#!/bin/sh\nexit 101\n" > "$1/usr/sbin/policy-rc.d"; chmod 755 "$1/usr/sbin/policy-rc.d"'
   touch "$work/root.done"
 fi
 export XSEARCH_DEBIAN13_ROOT_TIME=$((SECONDS - start))
 XSEARCH_DEBIAN13_ROOT_CPU=$(awk '{ printf "%d", ($16 + $17) / 100 }' "/proc/$$/stat")
 export XSEARCH_DEBIAN13_ROOT_CPU
 export XSEARCH_DEBIAN13_DIR=$work
-exec unshare --mount --pid --fork --propagation private "$self" --inner "$@"
+chroot_namespaces "$self" --inner "$@"

@@ -3,8 +3,8 @@
 # arguments): apply it to a scratch copy of the working tree, rebuild, run the tests meant to kill it (the
 # list's fourth field, a CTest -R pattern), then, if they all pass, the rest of the tests the mutation
 # reaches (stopping at the first failure); record whether some test failed (killed) or all passed
-# (survived). Prints a table, the score and the time taken; exits 1 when a mutation survived or no longer
-# applies.
+# (survived). Prints a table, the score and the time taken; exits 1 when a mutation survived, no longer
+# applies or does not build.
 #
 #   scripts/mutation-check.sh                          # every mutation
 #   scripts/mutation-check.sh min-score-inclusive      # one
@@ -101,7 +101,7 @@ focus_executables() {
 }
 
 results=()
-killed=0 survived=0 stale=0
+killed=0 survived=0 stale=0 unbuilt=0
 while IFS=$'\t' read -r name file expr focus <&3; do
   [[ -z "$name" || "$name" == \#* ]] && continue
   if (($#)) && [[ " $* " != *" $name "* ]]; then continue; fi
@@ -125,13 +125,13 @@ while IFS=$'\t' read -r name file expr focus <&3; do
   targets=()
   [[ -n "${focus:-}" ]] && targets=($(focus_executables "$focus"))
   if ! ninja -C "$build" -j "$jobs" "${targets[@]}" >"$work/$name.build.log" 2>&1; then
-    verdict="killed (build)"
+    verdict="DOES NOT BUILD"
   elif [[ -n "${focus:-}" ]] && ! ctest --test-dir "$build" -j "$jobs" --stop-on-failure -R "$focus" >"$work/$name.focus.log" 2>&1; then
     verdict="killed by $(failed "$work/$name.focus.log") of the tests named"
   elif [[ ${XSEARCH_MUTATION_QUICK:-0} == 1 && -n "${focus:-}" ]]; then
     verdict="survived the tests named (quick)"
   elif ! ninja -C "$build" -j "$jobs" >>"$work/$name.build.log" 2>&1; then
-    verdict="killed (build)"
+    verdict="DOES NOT BUILD"
   else
     # The rest of the tests: those that run a relinked file, the named ones (passed) left out.
     find "$build" -type f -newer "$work/build-stamp" \( -perm -u+x -o -name '*.so' \) ! -path '*/CMakeFiles/*' >"$work/relinked" || true
@@ -152,9 +152,27 @@ while IFS=$'\t' read -r name file expr focus <&3; do
       :  # nothing that was rebuilt is run by any test
     elif ! ctest --test-dir "$build" -j "$jobs" --stop-on-failure "${selection[@]}" "${exclude[@]}" >"$work/$name.test.log" 2>&1; then
       verdict="killed by the suite ($(failed "$work/$name.test.log") failed)"
+      # A test of the rest of the suite was not written against this mutation: it may fail for a reason of
+      # its own (a tool missing in the scratch copy, such as the browser test's node_modules). Run the tests
+      # that failed again on the original code; if one fails there too, the kill proves nothing.
+      failed_numbers=$(grep -oE 'Test +#[0-9]+: .*\*\*\*(Failed|Exception|Timeout)' "$work/$name.test.log" | sed -E 's/Test +#([0-9]+):.*/\1/' | paste -sd, -)
+      cp -p "$target.orig" "$target"
+      touch "$target"
+      if ! ninja -C "$build" -j "$jobs" >>"$work/$name.build.log" 2>&1; then
+        verdict="DOES NOT BUILD"
+      elif ! ctest --test-dir "$build" -j "$jobs" -I "0,0,0,$failed_numbers" >"$work/$name.baseline.log" 2>&1; then
+        verdict="INCONCLUSIVE (tests $failed_numbers fail without the mutation too: $work/$name.baseline.log)"
+      fi
     fi
   fi
-  [[ $verdict == survived* ]] && survived=$((survived + 1)) || killed=$((killed + 1))
+  # A mutant that does not compile tests nothing: every line of the list is meant to be a program a
+  # careless edit could produce, so a build failure means the line needs mending (the code moved), and
+  # it counts against the run like a line that no longer applies.
+  case $verdict in
+    survived*) survived=$((survived + 1)) ;;
+    "DOES NOT BUILD" | INCONCLUSIVE*) unbuilt=$((unbuilt + 1)) ;;
+    *) killed=$((killed + 1)) ;;
+  esac
   results+=("$(printf '%-34s %-40s %s (%ds)' "$name" "$file" "$verdict" $((SECONDS - mutant_started)))")
   echo "mutation: $name: $verdict ($((SECONDS - mutant_started)) s)" >&2
   mv "$target.orig" "$target"
@@ -164,5 +182,5 @@ ninja -C "$build" -j "$jobs" >/dev/null
 rm -f "$work/pending-touch"
 
 printf '%s\n' "${results[@]}"
-echo "mutation score: $killed killed, $survived survived, $stale no longer apply ($(((SECONDS - started) / 60)) min)"
-((survived == 0 && stale == 0))
+echo "mutation score: $killed killed, $survived survived, $stale no longer apply, $unbuilt do not build or are inconclusive ($(((SECONDS - started) / 60)) min)"
+((survived == 0 && stale == 0 && unbuilt == 0))

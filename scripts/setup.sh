@@ -15,6 +15,8 @@ packages=(
   # python3-numpy, python3-faiss: the test that loads export --embeddings outside xsearch
   python3-numpy python3-faiss
   libcpp-httplib-dev chromium nodejs
+  # systemd: the test that runs the watch units under a real user manager (tests/check_systemd_units.sh)
+  systemd
   # libclang-rt-dev: the sanitizer and libFuzzer runtimes of the default clang (14 on Debian 12, 19 on 13)
   clang libclang-rt-dev
 )

@@ -6,6 +6,12 @@
 // XSEARCH_TEST_READ_STALL="OFFSET-END:PATH" (the same form) instead makes the first read that touches those
 // bytes hang, as on a network share that stopped answering: for good, or for
 // XSEARCH_TEST_READ_STALL_SECONDS, after which that read and all others go on normally.
+// XSEARCH_TEST_READ_STALL_UNDER="DIR" makes every read of every file under DIR hang for good (a dead mount
+// of many files). XSEARCH_TEST_READ_STALL_MARK="FILE": FILE is created when a read begins to hang (a test
+// knows then that the process is stuck).
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -48,11 +54,33 @@ static int is_target(const Target& t, int fd) {
 
 // The first read of [pos, pos + n) that touches the stall range waits (a read of the shim's own state is
 // safe without a lock: the tests make one thread read the file).
+static void mark_stall(void) {
+  const char* mark = getenv("XSEARCH_TEST_READ_STALL_MARK");
+  if (mark) close(open(mark, O_WRONLY | O_CREAT, 0644));
+}
+
+static int under_dead_dir(int fd) {
+  const char* dir = getenv("XSEARCH_TEST_READ_STALL_UNDER");
+  if (!dir || !*dir) return 0;
+  char link[64], target[4096];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  const ssize_t n = readlink(link, target, sizeof target - 1);
+  if (n <= 0) return 0;
+  target[n] = '\0';
+  const size_t len = strlen(dir);
+  return strncmp(target, dir, len) == 0 && target[len] == '/';
+}
+
 static void maybe_stall(int fd, off_t pos, size_t n) {
   static int stalled = 0;
+  if (under_dead_dir(fd)) {
+    mark_stall();
+    for (;;) pause();
+  }
   if (stalled || !have_target(stall_target, "XSEARCH_TEST_READ_STALL") || pos < 0 || !is_target(stall_target, fd)) return;
   if (pos + (off_t)n <= stall_target.offset || (stall_target.end >= 0 && pos >= stall_target.end)) return;
   stalled = 1;
+  mark_stall();
   const char* secs = getenv("XSEARCH_TEST_READ_STALL_SECONDS");
   if (!secs) {
     for (;;) pause();  // a read that never returns (the process ends around it)

@@ -1,6 +1,10 @@
 // The decode watchdog (src/pipeline/ingest/decode_watch.hpp): a decode stuck in a read that does not return
 // is given up after $XSEARCH_DECODE_STALL_SECONDS, the video reported as failed by name, its claim given
 // back, and the run goes on with the other videos; nothing the stuck thread does afterwards reaches out.
+// Planning's fingerprint read is watched the same way (stuck_reads.hpp), the threads left behind are
+// capped ($XSEARCH_MAX_STUCK_READS), and a stop while a read is stuck ends the run well within 2 s.
+#include <signal.h>
+
 #include <chrono>
 #include <thread>
 
@@ -105,4 +109,110 @@ TEST_CASE("a decode stuck in a read is given up after XSEARCH_DECODE_STALL_SECON
   const auto again = test::run_json(ingest, 0);
   CHECK(again["indexed"] == 1);
   CHECK(test::sql_value(db, "SELECT status FROM videos WHERE path = '" + stuck.string() + "'") == "indexed");
+}
+
+namespace {
+
+// An ingest of `videos` run under the read shim with `env` (VAR=value ...), its --json output and errors
+// under `tmp`; `timeout`: without a watchdog it would wait for good, and 120 s is far above a run's seconds.
+int stalled_ingest(const fs::path& tmp, const fs::path& videos, const std::string& env, const std::string& extra = "") {
+  const std::string cmd = "timeout 120 env LD_PRELOAD=" + quote(XSEARCH_READ_ERROR_PRELOAD) + " " + env + " " + quote(XSEARCH_BINARY) +
+                          " ingest " + quote(videos.string()) + test::db_arg(tmp / "lib.db") + test::model_arg() + extra + " --json >" +
+                          quote((tmp / "out").string()) + " 2>" + quote((tmp / "err").string());
+  return test::shell_status(cmd);
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Noise compresses badly: several megabytes in 3 s, so that bytes 1.5 to 1.75 MB lie outside the three
+// megabytes the fingerprint reads (first, middle, last) and only the decoder meets them.
+void make_noise_video(const fs::path& path) {
+  fs::create_directories(path.parent_path());
+  test::ffmpeg("-f lavfi -i " + quote("nullsrc=s=320x240:r=25,geq=random(1)*255:128:128") + " -t 3 -c:v mpeg4 -q:v 1 " + quote(path.string()));
+  REQUIRE(fs::file_size(path) > 5000000);
+}
+
+}  // namespace
+
+TEST_CASE("planning's fingerprint read that does not return is given up after XSEARCH_DECODE_STALL_SECONDS: the file fails by name, the others are indexed", "[cli]") {
+  test::TempDir tmp;
+  const fs::path videos = tmp / "videos", stuck = videos / "a.mp4";
+  test::make_video(stuck, "testsrc2", 3);
+  test::make_video(videos / "b.mp4", "mandelbrot", 3);
+  test::make_video(videos / "c.mp4", "smptebars", 3);
+  // The first bytes of a.mp4: the fingerprint's first read hangs (the decoder never gets to it).
+  const int status = stalled_ingest(tmp.path(), videos, "XSEARCH_TEST_READ_STALL=" + quote("0-100:" + stuck.string()) + " XSEARCH_DECODE_STALL_SECONDS=2");
+  const std::string err = test::read_file(tmp / "err");
+  INFO(err);
+  REQUIRE(status == 3);  // done, a file failed
+  const auto out = nlohmann::json::parse(test::read_file(tmp / "out"));
+  CHECK(out["indexed"] == 2);
+  REQUIRE(out["failures"].size() == 1);
+  CHECK(out["failures"][0]["path"] == stuck.string());
+  CHECK_THAT(out["failures"][0]["error"].get<std::string>(), Catch::Contains("no progress for 2 s while reading its fingerprint"));
+  CHECK(test::sqlite_value(tmp / "lib.db", "SELECT count(*) FROM videos WHERE path = '" + stuck.string() + "'") == "0");
+}
+
+TEST_CASE("once XSEARCH_MAX_STUCK_READS reads are stuck the run stops with an error saying so, rather than leave a thread per dead file", "[cli]") {
+  test::TempDir tmp;
+  SECTION("fingerprints of a folder of dead files") {
+    const fs::path videos = tmp / "videos";
+    for (int i = 0; i < 5; ++i) test::make_video(videos / "dead" / ("d" + std::to_string(i) + ".mp4"), "testsrc2", 1);
+    const int status = stalled_ingest(tmp.path(), videos, "XSEARCH_TEST_READ_STALL_UNDER=" + quote((videos / "dead").string()) +
+                                                       " XSEARCH_DECODE_STALL_SECONDS=1 XSEARCH_MAX_STUCK_READS=2");
+    const std::string err = test::read_file(tmp / "err");
+    INFO(err);
+    CHECK(status == 2);  // an error, not a run done with failed files
+    CHECK_THAT(err, Catch::Contains("XSEARCH_MAX_STUCK_READS=2"));
+    CHECK(occurrences(err, "while reading its fingerprint") == 2);  // two left behind, then no more tried
+  }
+  SECTION("a decoder stuck in a read") {
+    const fs::path videos = tmp / "videos", stuck = videos / "a.mp4";
+    make_noise_video(stuck);
+    test::make_video(videos / "b.mp4", "mandelbrot", 3);
+    test::make_video(videos / "c.mp4", "smptebars", 3);
+    const int status = stalled_ingest(tmp.path(), videos,
+                                      "XSEARCH_TEST_READ_STALL=" + quote("1500000-1750000:" + stuck.string()) +
+                                          " XSEARCH_DECODE_STALL_SECONDS=2 XSEARCH_MAX_STUCK_READS=1",
+                                      " --decoders 1");
+    const std::string err = test::read_file(tmp / "err");
+    INFO(err);
+    CHECK(status == 2);
+    CHECK_THAT(err, Catch::Contains(stuck.string() + ": no progress for 2 s"));
+    CHECK_THAT(err, Catch::Contains("XSEARCH_MAX_STUCK_READS=1"));
+    // No worker took the stuck one's place: the videos after it were not decoded.
+    CHECK(test::sqlite_value(tmp / "lib.db", "SELECT count(*) FROM videos WHERE status = 'indexed'") == "0");
+  }
+}
+
+TEST_CASE("SIGINT while a read is stuck ends the ingest well within 2 s, in planning and in decoding", "[cli]") {
+  const std::string phase = GENERATE(std::string("fingerprint"), std::string("decode"));
+  INFO(phase);
+  test::TempDir tmp;
+  const fs::path videos = tmp / "videos", stuck = videos / "a.mp4", mark = tmp / "stuck";
+  make_noise_video(stuck);
+  test::make_video(videos / "b.mp4", "mandelbrot", 3);
+  const std::string range = phase == "fingerprint" ? "0-100:" : "1500000-1750000:";
+  // The default limit (300 s): only the stop may end the stuck read's wait. `timeout` (which passes the
+  // SIGINT on): a run that never ends fails the test in 30 s instead of hanging it.
+  const pid_t pid = test::spawn_shell("exec timeout -s KILL 30 env LD_PRELOAD=" + quote(XSEARCH_READ_ERROR_PRELOAD) + " XSEARCH_TEST_READ_STALL=" +
+                                      quote(range + stuck.string()) + " XSEARCH_TEST_READ_STALL_MARK=" + quote(mark.string()) + " " +
+                                      quote(XSEARCH_BINARY) + " ingest " + quote(videos.string()) + test::db_arg(tmp / "lib.db") +
+                                      test::model_arg() + " --decoders 1 --json >" + quote((tmp / "out").string()) + " 2>" +
+                                      quote((tmp / "err").string()));
+  // Signalled once the read hangs (a bounded wait for the shim's mark, not a timing).
+  for (int i = 0; i < 6000 && !fs::exists(mark); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(fs::exists(mark));
+  REQUIRE(::kill(pid, SIGINT) == 0);
+  const test::ChildEnd end = test::wait_child(pid);
+  INFO(test::read_file(tmp / "err"));
+  WARN("stopped " << end.seconds << " s after SIGINT with a read stuck in " << phase);
+  CHECK(end.status == 130);
+  // The rule is 2 s (it took about 3 s before): a stuck decoder gets 1 s to come back after the stop, so
+  // that a healthy one in a slow step (a big frame's resize on a loaded machine) is not left behind.
+  CHECK(end.seconds < 2.0);
 }

@@ -3,6 +3,7 @@
 // its places, and an exact file longer than its header says is not used.
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "helpers.hpp"
@@ -108,4 +109,43 @@ TEST_CASE("an exact index file longer than its header says is reported as damage
   Library reader = Library::open(f.db, false);
   CHECK(ids_of(reader.search(q, 5)) == ids_of(f.exact(q, 5)));  // answered from the stored embeddings
   CHECK_THAT(reader.index_note(), Catch::Contains("lib.index") && Catch::Contains("bytes; its header describes"));
+}
+
+TEST_CASE("a stale added-clips file whose clips were removed since takes no places from live clips", "[index][postgres]") {
+  test::ScopedExactLimit limit("300");
+  test::ListFixture f(GENERATE(std::string("sqlite"), std::string("postgres")));
+  INFO("backend " << f.backend);
+  std::mt19937 rng(12);
+  const auto q = test::random_unit(rng, kDim);
+  for (int v = 0; v < 8; ++v) f.add_video(std::to_string(v), 100);
+  f.lib.rebuild_index();
+  // 60 clips nearer the query than any other, in an added-clips file; the file is kept aside.
+  std::vector<std::vector<float>> nearest;
+  for (int i = 0; i < 60; ++i) nearest.push_back(at_score(q, 0.99 - i * 1e-4, rng));
+  f.add_video("nearest", 60, nearest);
+  f.lib.rebuild_index();
+  REQUIRE(fs::exists(f.added()));
+  const std::string stale = test::read_file(f.added());
+  // Their video removed and 300 clips added: the next rebuild merges, and the main file counts no deleted
+  // clip, so no search skips the 60 ids any more.
+  f.remove("nearest");
+  for (int v = 0; v < 3; ++v) f.add_video("b" + std::to_string(v), 100);
+  f.lib.rebuild_index();
+  REQUIRE_FALSE(fs::exists(f.added()));
+  // What a reader answers without the file: the remaining clips are random, so a lists search (which visits
+  // the nearest lists only) need not find the brute-force top k; the answer must simply not change.
+  std::map<std::size_t, std::vector<int64_t>> without;
+  {
+    Library reader = Library::open(f.db, false);
+    for (const std::size_t k : {10u, 40u}) without[k] = ids_of(reader.search(q, static_cast<int64_t>(k)));
+  }
+  // The old file back, as a crash between a merge's rename and the removal of the added file leaves it:
+  // read, its 60 gone clips would fill every shortlist place of k = 10 (42 places) and leave no result.
+  test::write_file(f.added(), stale);
+  Library reader = Library::open(f.db, false);
+  for (const std::size_t k : {10u, 40u}) {
+    INFO("k " << k);
+    CHECK(without[k].size() == k);
+    CHECK(ids_of(reader.search(q, static_cast<int64_t>(k))) == without[k]);
+  }
 }

@@ -198,7 +198,7 @@ TEST_CASE("+ and - terms score as the renormalised signed sum of the terms' embe
   SmallLibrary lib;
   const auto red = clip_scores("red", lib.db), ball = clip_scores("ball", lib.db), grass = clip_scores("grass", lib.db);
   const auto j = run_json("query 'red + ball - grass' -k 1 --no-thumbnails" + lib.db, 0);
-  CHECK(j["terms"] == nlohmann::json::parse(R"([{"text":"red","sign":1},{"text":"ball","sign":1},{"text":"grass","sign":-1}])"));
+  CHECK(j["terms"] == nlohmann::json::parse(R"([{"text":"red","sign":1,"weight":1.0},{"text":"ball","sign":1,"weight":1.0},{"text":"grass","sign":-1,"weight":1.0}])"));
   const auto combined = clip_scores(quote("red + ball - grass"), lib.db);
   REQUIRE(combined.size() == 6);
   // score = (s_red + s_ball - s_grass) / |T_red + T_ball - T_grass|: the same factor for every clip.

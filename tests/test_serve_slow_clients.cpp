@@ -1,6 +1,8 @@
 // Clients that take a reply too slowly (issue 25, "slow-reading client"): a client that asks for a video
 // and then reads it slowly or not at all must not hold a worker for as long as the file lasts.
 // Loopback only; every wait is bounded.
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <thread>
@@ -105,4 +107,48 @@ TEST_CASE("serve drops clients that take a reply too slowly and keeps answering 
   INFO("file " << size << " bytes; the first slow client got " << got[0] << " of " << announced[0] << " announced, the last "
                << got[kSlow - 1] << " of " << announced[kSlow - 1]);
   CHECK(cut == static_cast<std::size_t>(kSlow));
+}
+
+TEST_CASE("serve cuts a dropped file that trickles in too slowly with 408, keeps answering, and keeps nothing of it", "[serve]") {
+  // The same terms as a slow reader's: a 1 s grace here (10 s by default), then 16 KiB/s on average.
+  ScopedEnv grace("XSEARCH_SERVE_SEND_GRACE_SECONDS", "1");
+  test::TempDir tmp;
+  const path db = test::small_library(tmp, {"bars.mp4"});
+  const path temp_root = tmp / "temp";
+  test::fs::create_directories(temp_root);
+  ::chmod(temp_root.c_str(), 0700);
+  Server server(db, tmp / "serve.out", "export TMPDIR=" + quote(temp_root.string()) + "; ");
+  const int port = server.port;
+
+  const int fd = test::connect_loopback(port);
+  test::send_bounded(fd,
+                     "POST /api/example?name=slow.mp4 HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                         "\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\n",
+                     5);
+  // 100 bytes every 0.2 s (500 B/s), each well inside the socket's read timeout, which alone would wait
+  // for the whole megabyte (33 minutes). The cut comes about 1 s in; 10 s leaves a loaded machine room.
+  const auto started = std::chrono::steady_clock::now();
+  std::string reply;
+  bool answered_meanwhile = false;
+  while (std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) > 0) {
+      char buf[4096];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      reply.append(buf, static_cast<std::size_t>(n));
+      if (reply.find("\r\n\r\n") != std::string::npos) break;
+      continue;
+    }
+    if (::send(fd, std::string(100, '\0').data(), 100, MSG_NOSIGNAL) < 0) break;
+    if (!answered_meanwhile) answered_meanwhile = test::get_bounded(port, "/api/info", 10).status == 200;
+  }
+  ::close(fd);
+  CHECK(answered_meanwhile);
+  CHECK_THAT(reply, Catch::StartsWith("HTTP/1.1 408"));
+  CHECK_THAT(reply, Catch::Contains("too slowly"));
+  std::size_t files = 0;  // the partial upload is gone (the process's own folder may stay until its exit)
+  for (const auto& e : test::fs::recursive_directory_iterator(temp_root))
+    if (e.is_regular_file()) ++files;
+  CHECK(files == 0);
 }

@@ -268,10 +268,14 @@ TEST_CASE("claims on a PostgreSQL library: one holder at a time, taken over afte
   CHECK(a.claim_video(video.path, video.fingerprint, video.size, video.mtime_ns) == Library::Claim::Mine);
   CHECK(a.claim_video(video.path, video.fingerprint, video.size, video.mtime_ns) == Library::Claim::Mine);  // ours already
   CHECK(b.claim_video(video.path, video.fingerprint, video.size, video.mtime_ns) == Library::Claim::Taken);
-  a.heartbeat();  // renewed: still a's after the first lease would have ended
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  a.heartbeat();
-  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  // Renewed every second: still a's a whole second after the first 2 s lease would have ended (3 s), so
+  // that a heartbeat which renews the worker but not its claims fails here, on a loaded machine too (with
+  // one heartbeat and the check at 2.5 s, such a mutant once passed); the gaps of 1 s leave a loaded
+  // machine a second of slack before the honest lease could lapse.
+  for (int i = 0; i < 3; ++i) {
+    a.heartbeat();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  }
   CHECK(b.claim_video(video.path, video.fingerprint, video.size, video.mtime_ns) == Library::Claim::Taken);
   // a stops renewing: after the lease b takes the video over, and a can no longer store it.
   std::this_thread::sleep_for(std::chrono::milliseconds(3100));

@@ -141,6 +141,32 @@ TEST_CASE("watch ingests a burst of files in one pass", "[cli][watch]") {
   CHECK(w.stop().status == 0);
 }
 
+TEST_CASE("watch loads the model once and reuses it for every later pass", "[cli][watch]") {
+  TempDir tmp;
+  const fs::path videos = tmp / "videos";
+  fs::create_directories(videos);
+  make_video(tmp / "staging" / "a.mp4", "testsrc2", 2);
+  make_video(tmp / "staging" / "b.mp4", "mandelbrot", 2);
+  const auto db = tmp / "lib.db";
+  Watch w(tmp, quote(videos.string()) + db_arg(db) + model_arg());
+  REQUIRE(w.pass(1)["indexed"] == 0);
+  copy_in(tmp / "staging" / "a.mp4", videos / "a.mp4");
+  CHECK(w.pass(2)["indexed"] == 1);
+  copy_in(tmp / "staging" / "b.mp4", videos / "later" / "b.mp4");
+  CHECK(w.pass(3)["indexed"] == 1);
+  CHECK(videos_in(db) == 2);
+  CHECK(video_id(db, videos / "later" / "b.mp4") != "");
+  CHECK(w.stop().status == 0);
+  // One load, said once on stderr, for three passes (each pass used to load the model again).
+  const std::string err = w.err();
+  INFO(err);
+  std::size_t loads = 0;
+  for (std::size_t at = err.find("loaded the model"); at != std::string::npos; at = err.find("loaded the model", at + 1)) ++loads;
+  CHECK(loads == 1);
+  // The library answers a query with the clips those passes embedded.
+  CHECK(xsearch_run("query 'a test pattern' -k 2" + db_arg(db)).status == 0);
+}
+
 TEST_CASE("watch takes a rename inside the root as a move: the same video id and clips, nothing embedded again", "[cli][watch]") {
   TempDir tmp;
   const fs::path videos = tmp / "videos";

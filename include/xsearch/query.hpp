@@ -98,6 +98,7 @@ struct QueryResult {
   std::string query;
   // The text's terms and their signs (+1, -1), in order; empty without a text.
   std::vector<std::pair<std::string, int>> terms;
+  std::vector<double> term_weights;  // each term's weight ("2:horse": 2; 1 without one), in the order of terms
   QueryExample example;
   std::string model;
   bool reranked = false;

@@ -3,7 +3,9 @@
 // debounce each batch of them is one ingest pass over the folders and files that changed (the same
 // ingest, same rules: removal only on proof, offline places kept). The library's writer lock is held only
 // during a pass: a user's ingest, remove or query runs meanwhile; a pass that finds the library busy waits
-// and tries again. The stages are in src/pipeline/watch/.
+// and tries again. The model is loaded by the first pass that gets the library and kept for every later
+// pass (one load per watch; a model changed on disk meanwhile is used from the next watch on). The stages
+// are in src/pipeline/watch/.
 #pragma once
 
 #include <functional>

@@ -34,9 +34,9 @@ system_sonames="libc.so.6 libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1 libres
 # (src/video, src/media) use, plus the common formats a user's videos come in. Everything else is off
 # (--disable-everything, --disable-autodetect): that is what drops ICU, codec2, librsvg, SDL, VA-API, ...
 ffmpeg_decoders=h264,hevc,vp8,vp9,libaom_av1,mpeg4,mpeg1video,mpeg2video,h263,h263p,msmpeg4v1,msmpeg4v2,msmpeg4v3,mjpeg,png,apng,gif,bmp,webp,ffv1,rawvideo,prores,theora,vp6,vp6f,flv,wmv1,wmv2,wrapped_avframe,aac,aac_latm,mp3,mp3float,mp2,mp2float,opus,vorbis,flac,alac,ac3,pcm_s16le,pcm_s16be,pcm_s24le,pcm_s32le,pcm_f32le,pcm_u8,pcm_alaw,pcm_mulaw
-ffmpeg_encoders=libx264,libx265,libvpx_vp8,libvpx_vp9,libaom_av1,mpeg4,mjpeg,png,ffv1,rawvideo,wrapped_avframe,aac,libmp3lame,pcm_s16le,flac
+ffmpeg_encoders=libx264,libx265,libvpx_vp8,libvpx_vp9,libaom_av1,mpeg4,mpeg2video,mjpeg,png,gif,ffv1,rawvideo,wrapped_avframe,aac,libmp3lame,pcm_s16le,flac
 ffmpeg_demuxers=mov,matroska,avi,mpegts,mpegps,flv,ogg,mp3,aac,wav,flac,image2,image_png_pipe,image_jpeg_pipe,image_bmp_pipe,image_webp_pipe,gif,h264,hevc,m4v,mjpeg,rawvideo,ivf,nut,asf,yuv4mpegpipe,mpegvideo,obu,concat,ac3,w64
-ffmpeg_muxers=mp4,mov,ipod,matroska,webm,avi,mpegts,image2,rawvideo,null,mp3,adts,wav,flac,ogg,nut,framemd5,md5,framecrc,crc,h264,hevc,ivf,yuv4mpegpipe
+ffmpeg_muxers=gif,mp4,mov,ipod,matroska,webm,avi,mpegts,image2,rawvideo,null,mp3,adts,wav,flac,ogg,nut,framemd5,md5,framecrc,crc,h264,hevc,ivf,yuv4mpegpipe
 ffmpeg_filters=buffer,buffersink,abuffer,abuffersink,format,aformat,scale,aresample,null,anull,copy,setpts,asetpts,setsar,setdar,hstack,vstack,geq,crop,drawbox,pad,trim,atrim,fps,transpose,hflip,vflip,rotate,settb,asettb,split,asplit,testsrc,testsrc2,smptebars,smptehdbars,color,nullsrc,rgbtestsrc,sine,anullsrc,concat,overlay,fifo,afifo,apad,volume,select,aselect,showinfo,framerate,tpad,scale2ref,colorspace
 ffmpeg_configure=(
   --prefix=/usr --libdir=/usr/lib/$ma --shlibdir=/usr/lib/$ma --incdir=/usr/include
@@ -96,3 +96,13 @@ record() {  # STATUS NAME DETAIL
   if [ "$1" = FAIL ]; then failed=1; fi
 }
 
+# Points the .pc files under $1 at $1 itself (Debian's say prefix=/usr): --prepare for its build root,
+# --full for the unpacked bundle.
+relocate_pc() {
+  local root=$1 f
+  for f in "$root"/usr/lib/$ma/pkgconfig/*.pc "$root"/usr/share/pkgconfig/*.pc; do
+    [ -f "$f" ] || continue
+    sed -i -e "s|^prefix=/usr\$|prefix=$root/usr|" -e "s|=/usr/|=$root/usr/|" \
+      -e "s| -I/usr/| -I$root/usr/|g" -e "s| -L/usr/| -L$root/usr/|g" "$f"
+  done
+}

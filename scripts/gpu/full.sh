@@ -39,7 +39,9 @@ hide_host() {
     mkdir -p "$tmp/upper$top" "$tmp/work$top"
     mount -t overlay overlay -o "lowerdir=$top,upperdir=$tmp/upper$top,workdir=$tmp/work$top" "$top"
   done
-  for p in /usr/lib/postgresql /usr/share/postgresql /usr/share/zoneinfo; do
+  # Debian's OpenMP OpenBLAS folder: CMakeLists.txt puts it first in every RUNPATH when it exists, which the
+  # GPU machine's does not (the first rehearsal's xsearch-full took its libopenblas from here).
+  for p in /usr/lib/postgresql /usr/share/postgresql /usr/share/zoneinfo /usr/lib/$ma/openblas-openmp; do
     if [ -d "$p" ]; then mount --bind "$tmp/empty" "$p"; fi
   done
   echo "gpu-check: hid $hidden of this machine's files (headers, .pc, CMake packages, libraries, programs), its PostgreSQL and tzdata"
@@ -113,6 +115,10 @@ kw = {"filter": "tar"} if hasattr(tarfile, "tar_filter") else {}
 tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], **kw)' "$bundle" "$prefix"
   fi
   relocate_pc "$prefix"
+  # Debian's FAISS CMake package links the reference BLAS and LAPACK by absolute path
+  # (/usr/lib/MULTIARCH/libblas.so, liblapack.so), which the GPU machine does not have: the bundle's OpenBLAS
+  # (which holds LAPACK too) takes their place.
+  sed -i "s#/usr/lib/$ma/lib\(blas\|lapack\)\.so#$prefix/usr/lib/$ma/libopenblas.so#g" "$prefix"/usr/lib/$ma/cmake/faiss/*.cmake
   head -1 "$prefix/BUNDLE-MANIFEST.txt"
   if ((hide)); then hide_host; fi
 
@@ -215,6 +221,12 @@ tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], **kw)' "$bundle" "$pre
   local ctest_status=0
   if ((cuda)); then export XSEARCH_TEST_DEVICE=cuda; fi
   ctest "${ctest_args[@]}" >"$build/ctest.log" 2>&1 || ctest_status=$?
+  # What a failed test printed (the log above has only its name): run again, alone, with its output; on the
+  # GPU machine this log is the only way to see why.
+  if ((ctest_status != 0)); then
+    ctest --test-dir "$build" --rerun-failed --output-on-failure --timeout 900 >"$build/ctest-failed.log" 2>&1 || true
+    grep -E -B3 -A12 'FAILED:|error:' "$build/ctest-failed.log" | head -80 || true
+  fi
   unset XSEARCH_TEST_DEVICE
   sed -n '/tests passed/,$p' "$build/ctest.log" | head -60
   local summary
@@ -297,7 +309,7 @@ sys.exit(0 if top(a)[:2] == top(b)[:2] else 1)' "$qa" "$qb") && ok=PASS || ok=FA
     mkdir -p "$out"
     cp "$log" "$out/" 2>/dev/null || true
     if [ -f "$build/Testing/Temporary/LastTest.log" ]; then gzip -c "$build/Testing/Temporary/LastTest.log" >"$out/LastTest.log.gz" || true; fi
-    cp "$build/ctest.log" "$d"/*.json "$d"/*.err "$out/" 2>/dev/null || true
+    cp "$build/ctest.log" "$build/ctest-failed.log" "$d"/*.json "$d"/*.err "$out/" 2>/dev/null || true
   fi
   echo
   echo "== phases"

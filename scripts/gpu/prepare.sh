@@ -93,16 +93,6 @@ build_curl_steps() {
     make -C include install DESTDIR="$work/install/curl" && make install-pkgconfigDATA DESTDIR="$work/install/curl"
 }
 
-# Points the .pc files under $1 at $1 itself (Debian's say prefix=/usr).
-relocate_pc() {
-  local root=$1 f
-  for f in "$root"/usr/lib/$ma/pkgconfig/*.pc "$root"/usr/share/pkgconfig/*.pc; do
-    [ -f "$f" ] || continue
-    sed -i -e "s|^prefix=/usr\$|prefix=$root/usr|" -e "s|=/usr/|=$root/usr/|" \
-      -e "s| -I/usr/| -I$root/usr/|g" -e "s| -L/usr/| -L$root/usr/|g" "$f"
-  done
-}
-
 is_elf() { [ -f "$1" ] && [ ! -L "$1" ] && [ "$(head -c 4 "$1" | od -An -c | tr -d ' ')" = '177ELF' ]; }
 
 prepare() {

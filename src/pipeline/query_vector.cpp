@@ -141,7 +141,7 @@ QueryVector build_query_vector(const QueryOptions& o, const Library& library, co
   std::vector<QueryTerm> terms;
   if (has_text) {
     terms = split_terms(o.text);
-    for (const auto& t : terms) result.terms.emplace_back(t.text, t.sign);
+    for (const auto& t : terms) result.terms.emplace_back(t.text, t.sign), result.term_weights.push_back(t.weight);
     const bool any_positive = std::any_of(terms.begin(), terms.end(), [](const QueryTerm& t) { return t.sign > 0; });
     if (!any_positive && examples == 0)
       throw Error("query \"" + o.text + "\": only terms to avoid (-); say what to look for, or give an example");

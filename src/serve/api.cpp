@@ -221,10 +221,17 @@ json Api::run(QueryOptions q) {
     results.push_back(hit);
   }
   json example = nullptr;
-  if (!r.example.kind.empty())
-    example = {{"kind", r.example.kind}, {"path", r.example.path}, {"start", r.example.start}, {"end", r.example.end},
-               {"weight", r.example.weight}};
-  return {{"query", r.query},  {"model", r.model},           {"reranked", r.reranked},
+  if (!r.example.kind.empty()) {
+    // As `query --json`: a still has no time.
+    const bool timed = r.example.kind != "image";
+    example = {{"kind", r.example.kind}, {"path", r.example.path}, {"start", timed ? json(r.example.start) : json(nullptr)},
+               {"end", timed ? json(r.example.end) : json(nullptr)}, {"weight", r.example.weight}};
+  }
+  json terms = json::array();  // as `query --json` lists them: the page shows what each term weighed
+  for (std::size_t i = 0; i < r.terms.size(); ++i)
+    terms.push_back({{"text", r.terms[i].first}, {"sign", r.terms[i].second},
+                     {"weight", i < r.term_weights.size() ? r.term_weights[i] : 1.0}});
+  return {{"query", r.query},  {"model", r.model},           {"reranked", r.reranked}, {"terms", terms},
           {"group", q.group_by_video ? "video" : "segment"}, {"example", example},
           {"results", results}, {"query_tokens", r.query_tokens}, {"truncated", r.truncated},
           {"warnings", r.warnings}, {"no_results", r.no_results}};

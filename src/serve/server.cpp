@@ -18,6 +18,7 @@
 #include "media/thumbnail.hpp"
 #include "media/video_file.hpp"
 #include "serve/api.hpp"
+#include "serve/example_route.hpp"
 #include "serve/guarded_server.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/media_cache.hpp"
@@ -151,7 +152,8 @@ QueryOptions query_params(const httplib::Request& req) {
   return q;
 }
 
-void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
+void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api, const std::shared_ptr<UploadFolder>& uploads,
+                const std::string& no_uploads) {
   auto guarded = [](auto handler) {
     return [handler](const httplib::Request& req, httplib::Response& res) {
       try {
@@ -200,8 +202,49 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api) {
             std::snprintf(seconds, sizeof seconds, "%.6f", (c->start + c->end) / 2);
             q.like = c->path + "@" + seconds;
             q.text = req.get_param_value("q");  // optional: a text combined with the clip (README: "Combining")
+            if (req.has_param("weight")) q.weight = number_param(req, "weight");  // the clip's share with a text
+            if (!(q.weight >= 0 && q.weight <= 1)) throw BadParameter("weight must be between 0 and 1");
             send_json(res, api->run(q));
           }));
+  // A dropped image or video (the pre-routing handler checked its length and type): searched with as
+  // `query --image` or `--video FILE@t` would, optionally with the text q weighed as /api/like weighs it.
+  svr.Post("/api/example", [api, uploads, no_uploads, guarded](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    // Whatever the answer, the connection ends with it: a refusal leaves the body unread.
+    GuardedServer::close_after_reply(res);
+    guarded([&](const httplib::Request&, httplib::Response&) {
+      QueryOptions q = query_params(req);
+      q.text = req.get_param_value("q");
+      if (req.has_param("weight")) q.weight = number_param(req, "weight");
+      if (!(q.weight >= 0 && q.weight <= 1)) throw BadParameter("weight must be between 0 and 1");
+      const double t = req.has_param("t") ? number_param(req, "t") : 0;
+      if (t < 0) throw BadParameter("t: a time in seconds, 0 or more");
+      if (!api->options().embedder) return send_error(res, 501, "this server cannot embed examples (no model helper)");
+      if (!uploads) return send_error(res, 503, "dropped files cannot be stored: " + no_uploads);
+      const std::string name = shown_example_name(req.get_param_value("name"));
+      const ReceivedExample upload(*uploads, reader);
+      if (upload.too_slow()) return send_error(res, 408, "the file came too slowly (under 16 KiB/s): drop it again");
+      if (upload.kind() == MediaKind::none)
+        throw BadParameter(name + ": not an image or a video this server reads (" + kKnownMediaFormats + ")");
+      char at[64];
+      std::snprintf(at, sizeof at, "@%.6f", t);
+      (upload.kind() == MediaKind::image ? q.image : q.video) = upload.file().string() + (upload.kind() == MediaKind::image ? "" : at);
+      q.embedder = api->options().embedder;
+      json j;
+      try {
+        j = api->run(q);
+      } catch (const Error& e) {
+        // The helper's message names the private file: the user knows the file by its name.
+        std::string why = e.what();
+        for (std::size_t at_ = why.find(upload.file().string()); at_ != std::string::npos; at_ = why.find(upload.file().string()))
+          why.replace(at_, upload.file().string().size(), name);
+        throw BadParameter(why);
+      }
+      if (q.text.empty()) j["query"] = name;
+      j["example"]["path"] = name;
+      j["example"]["uploaded"] = true;
+      send_json(res, j);
+    })(req, res);
+  });
   svr.Get(R"(/api/thumbnails/(\d+))", guarded([api](const httplib::Request& req, httplib::Response& res) {
             const auto c = api->clip(id_of(req));
             if (!c) return send_error(res, 404, "no such clip");
@@ -264,10 +307,20 @@ void run_server(const ServeOptions& options, const std::function<void(const std:
   // Thumbnails and renditions a killed serve (of this host) was writing: its temporary files would stay
   // for good otherwise. Only provably dead writers' files go (xsearch/media_cache.hpp).
   remove_dead_temp_files(api->library().media_base());
+  // Drops are written to a private folder; a killed serve's are removed here (serve/upload_folder.hpp).
+  // A folder that cannot be made private (another user made it first on a shared /tmp) costs the drops
+  // only: searches still work, and a drop says why it is refused (503).
+  std::shared_ptr<UploadFolder> uploads;
+  std::string no_uploads;
+  try {
+    uploads = std::make_shared<UploadFolder>(options.temp_root);
+  } catch (const Error& e) {
+    no_uploads = e.what();
+  }
   GuardedServer svr(ConnectionLimits::from_environment());
-  // Nothing here takes a request body (the pre-routing handler refuses one unread); this bounds what
-  // httplib itself would ever hold.
-  svr.set_payload_max_length(64 * 1024);
+  // Only a drop takes a request body (the pre-routing handler refuses any other unread, and a drop over
+  // kMaxExampleBytes); it is streamed to a file, never held whole.
+  svr.set_payload_max_length(static_cast<std::size_t>(kMaxExampleBytes));
   // httplib sets SO_REUSEPORT, with which a second server of this user binds a port already served and
   // the kernel splits the connections between the two: a taken port must fail, so that the next is tried.
   svr.set_socket_options([](socket_t sock) {
@@ -295,27 +348,30 @@ void run_server(const ServeOptions& options, const std::function<void(const std:
     res.set_header("X-Frame-Options", "DENY");
     res.set_header("Cross-Origin-Resource-Policy", "same-origin");
     res.set_header("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
-    // Only GET and HEAD are served, and never with a body: refused before a byte of it is read, and the
-    // connection closed (its unread body cannot be taken for the next request).
-    if (req.has_header("Transfer-Encoding") || (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0")) {
-      GuardedServer::close_after_reply(res);
-      send_error(res, 413, "request bodies are not accepted");
+    // Only GET and HEAD are served, and never with a body, except a dropped example (POST /api/example):
+    // refused before a byte of it is read, and the connection closed (its unread body cannot be taken for
+    // the next request).
+    const bool drop = req.method == "POST" && req.path == "/api/example";
+    const bool body = req.has_header("Transfer-Encoding") || (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+    auto refuse = [&](int status, const std::string& message) {
+      if (body || drop) GuardedServer::close_after_reply(res);
+      send_error(res, status, message);
       return httplib::Server::HandlerResponse::Handled;
-    }
-    if (req.method != "GET" && req.method != "HEAD") {
-      GuardedServer::close_after_reply(res);
-      send_error(res, 405, req.method + " is not served (GET only)");
+    };
+    if (body && !drop) return refuse(413, "request bodies are not accepted");
+    if (req.method != "GET" && req.method != "HEAD" && !drop) {
       res.set_header("Allow", "GET, HEAD");
-      return httplib::Server::HandlerResponse::Handled;
+      return refuse(405, req.method + " is not served (GET only; POST /api/example for a dropped file)");
     }
     const std::string host = req.get_header_value("Host");
-    if (std::find(allowed.begin(), allowed.end(), host) == allowed.end() && !ip_literal_with_port(host, port)) {
-      send_error(res, 403, "Host \"" + host + "\" is not the address this server serves");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (from_another_site(req)) {
-      send_error(res, 403, "requests from another site's page are refused");
-      return httplib::Server::HandlerResponse::Handled;
+    const bool host_ok = std::find(allowed.begin(), allowed.end(), host) != allowed.end() || ip_literal_with_port(host, port);
+    if (!host_ok) return refuse(403, "Host \"" + host + "\" is not the address this server serves");
+    // A POST also says where its page came from (browsers always send Origin with one): the page itself only.
+    const std::string origin = req.get_header_value("Origin");
+    if (from_another_site(req) || (drop && !origin.empty() && origin != "http://" + host))
+      return refuse(403, "requests from another site's page are refused");
+    if (drop) {
+      if (const auto [status, why] = example_refusal(req); status != 0) return refuse(status, why);
     }
     // The path, decoded or not; the query string may hold ".." ("wait...").
     const std::string raw_path = req.target.substr(0, req.target.find('?'));
@@ -328,7 +384,7 @@ void run_server(const ServeOptions& options, const std::function<void(const std:
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) send_error(res, res.status, res.status == 404 ? "not found" : "error");
   });
-  add_routes(svr, api);
+  add_routes(svr, api, uploads, no_uploads);
   running = &svr;
   std::signal(SIGINT, stop_on_signal);
   std::signal(SIGTERM, stop_on_signal);

@@ -5,6 +5,8 @@
 #include <functional>
 #include <string>
 
+#include "xsearch/query.hpp"
+
 namespace xsearch::serve {
 
 struct ServeOptions {
@@ -14,7 +16,15 @@ struct ServeOptions {
   int port = 0;                     // 0: a free port
   int port_tries = 1;               // ports tried from `port` on, one after another, while taken
   int threads = 0;                  // text encoder threads
+  // Embeds a dropped image or video (POST /api/example): LibTorch's, in xsearch-full or its helper
+  // process (cli/example_helper.hpp). Without one, drops are refused (501).
+  ExampleEmbedder embedder;
+  std::filesystem::path temp_root;  // where the private folder of drops goes (default: $TMPDIR or /tmp)
 };
+
+// The largest file a drop may send (413 beyond it, before a byte is read): a phone's minute of 4K video
+// is about 400 MB, and a still or a short clip is all the model needs.
+inline constexpr long long kMaxExampleBytes = 512LL * 1024 * 1024;
 
 // Binds, calls `on_listening(url)` once the socket accepts connections, and serves until the process is
 // stopped (SIGINT/SIGTERM end it cleanly). Throws xsearch::Error when the address cannot be bound.

@@ -4,8 +4,10 @@
 // model, starts `xsearch serve` on a free loopback port, then checks the start page (summary, recent
 // videos newest first, a random sample), types a query, checks the thumbnails loaded, opens a result and
 // checks that the <video> plays inside the segment, follows "more like this", Back and reload, load more,
-// filters and grouping in the URL, the zero-results hint, the rendition, and the default port's fallback.
-// With XSEARCH_SCREENSHOTS=DIR it also saves DIR/serve-start.png and DIR/serve-results.png (README).
+// filters and grouping in the URL, the zero-results hint, the rendition, the drop zone (a picked still, a
+// dropped file, a reload's note), and the default port's fallback.
+// With XSEARCH_SCREENSHOTS=DIR it also saves DIR/serve-start.png, DIR/serve-results.png and
+// DIR/serve-drop.png (README).
 'use strict';
 const { spawn, execFileSync } = require('child_process');
 const fs = require('fs');
@@ -73,6 +75,49 @@ async function defaultPort(db) {
   } finally {
     for (const s of [a, b]) if (s.p) s.p.kill('SIGTERM');
   }
+}
+
+// The drop zone: a file picked with "Image or video…" (a real file input) and a file dropped on the page (a
+// synthesized drop event with a DataTransfer) search with it; the URL holds its name only, so a reload asks
+// for the file again; a text in the box combines with it.
+async function dropExample(page, url, videos, tmp, shots) {
+  const still = path.join(tmp, 'still.png');
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-ss', '5', '-i', path.join(videos, 'bars.mp4'), '-frames:v', '1', still]);
+  await page.goto(url, { waitUntil: 'load' });
+  const input = await page.$('#file');
+  await input.uploadFile(still);
+  await waitFor('results for the picked still', 120, () => page.$eval('#status', (s) => s.textContent.includes(' for like still.png')));
+  await page.waitForSelector('#results .card img');
+  const first = await page.$eval('#results .card .name', (n) => n.title);
+  if (first !== path.join(videos, 'bars.mp4')) fail(`a still of the bars put ${first} first`);
+  if (!page.url().endsWith('?drop=still.png')) fail(`the URL should name the dropped file: ${page.url()}`);
+  if ((await page.$eval('#like-text', (t) => t.textContent)) !== 'like still.png') fail('the example is not shown beside the box');
+  await waitFor('thumbnails of the drop', 60, () => page.$$eval('#results .card img', (imgs) => imgs.every((i) => i.complete && i.naturalWidth > 0)));
+  if (shots) await page.screenshot({ path: path.join(shots, 'serve-drop.png') });
+  // A text with the example: both in the status, the weight box shown.
+  await page.type('#q', 'colour bars');
+  await page.click('#search button[type=submit]');
+  await waitFor('text + dropped file', 120, () => page.$eval('#status', (s) => s.textContent.includes('“colour bars” + like still.png')));
+  if (await page.$eval('#weight-box', (b) => b.hidden)) fail('the example weight is hidden with an example');
+  // Reload: the bytes are gone; the page says to drop the file again.
+  await page.reload({ waitUntil: 'load' });
+  const note = await waitFor('the drop-again note', 30, () => page.$eval('#hint', (h) => (h.hidden ? null : h.textContent)));
+  if (!note.includes('“still.png”') || !note.includes('drop it again')) fail(`after reload: "${note}"`);
+  // A drop onto the page: the overlay shows while dragging, and the drop searches with the file.
+  await page.goto(url, { waitUntil: 'load' });
+  const overlay = await page.evaluate(async () => {
+    const blob = await (await fetch('/api/thumbnails/1')).blob();
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], 'thumb one.jpg', { type: 'image/jpeg' }));
+    document.body.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    const shown = !document.getElementById('drop-zone').hidden;
+    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    return shown && document.getElementById('drop-zone').hidden;
+  });
+  if (!overlay) fail('the drop zone did not show while dragging, or stayed after the drop');
+  await waitFor('results for the dropped file', 120, () => page.$eval('#status', (s) => s.textContent.includes(' for like thumb one.jpg')));
+  if (!page.url().endsWith('?drop=thumb+one.jpg')) fail(`the URL after a drop: ${page.url()}`);
+  console.log('drop zone: picked still, text + still, reload note, dropped thumbnail');
 }
 
 async function main() {
@@ -240,10 +285,11 @@ async function main() {
       return ok ? { t: v.currentTime, w: v.videoWidth, h: v.videoHeight } : null;
     }, aviHit.play.end));
     console.log(`rendition of ${avi} playing at ${played.t.toFixed(2)} s, ${played.w}x${played.h}`);
+    await dropExample(page, url, videos, tmp, shots);
     if (errors.length) fail('page errors: ' + errors.join('; '));
     await defaultPort(db);
-    for (const f of shots ? ['serve-start.png', 'serve-results.png'] : []) console.log(`screenshot ${f}: ${fs.statSync(path.join(shots, f)).size} bytes`);
-    console.log('PASS: start page, query, thumbnails, player, more like this, URL state, load more, grouping, hint, rendition, port; screenshot ' + screenshot);
+    for (const f of shots ? ['serve-start.png', 'serve-results.png', 'serve-drop.png'] : []) console.log(`screenshot ${f}: ${fs.statSync(path.join(shots, f)).size} bytes`);
+    console.log('PASS: start page, query, thumbnails, player, more like this, URL state, load more, grouping, hint, rendition, drop zone, port; screenshot ' + screenshot);
   } finally {
     if (browser) await browser.close();
     server.kill('SIGTERM');

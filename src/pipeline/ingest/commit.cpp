@@ -26,6 +26,7 @@ void PendingVideo::opened(const VideoInfo& info) {
 
 void PendingVideo::embedded(std::size_t clip, ClipData data) {
   if (clips_.size() <= clip) clips_.resize(clip + 1);
+  bytes_ += data.embedding.size() * sizeof(float) + data.prompt_tokens.size() * sizeof(uint16_t);
   clips_[clip] = std::move(data);
   ++embedded_;
 }
@@ -57,6 +58,14 @@ std::size_t Committer::commit_ready() {
     ++stored;
   }
   return stored;
+}
+
+std::size_t Committer::held_bytes() {
+  std::size_t held = 0;
+  for (const auto& [seq, job] : finished_)  // a few per decoder: the lookahead bounds them
+    if (seq != next_seq_) held += pending(job).bytes();
+  held_peak_ = std::max(held_peak_, held);
+  return held;
 }
 
 bool Committer::commit_if_ready(std::size_t job) {

@@ -33,6 +33,7 @@ class PendingVideo {
   void received(const ClipItem& clip) {
     ++received_;
     if (thumbnails_.size() <= clip.clip) thumbnails_.resize(clip.clip + 1);
+    bytes_ += clip.thumbnail.size() - thumbnails_[clip.clip].size();
     thumbnails_[clip.clip] = clip.thumbnail;
   }
   void embedded(std::size_t clip, ClipData data);
@@ -47,10 +48,12 @@ class PendingVideo {
   std::size_t clip_count() const { return received_; }
   std::vector<ClipData>& clips() { return clips_; }
   const std::vector<std::string>& thumbnails() const { return thumbnails_; }
+  // What its embeddings and thumbnails take in memory, about (the payloads, not the containers).
+  std::size_t bytes() const { return bytes_; }
 
  private:
   VideoRecord record_;
-  std::size_t received_ = 0, embedded_ = 0;
+  std::size_t received_ = 0, embedded_ = 0, bytes_ = 0;
   bool decoded_ = false;
   VideoFinished end_{};
   std::vector<ClipData> clips_;  // by clip index
@@ -74,6 +77,10 @@ class Committer {
   std::size_t commit_ready();
   // Every video numbered below this is stored (or settled).
   std::size_t committed_through() const { return next_seq_; }
+  // The bytes held by the decoded videos waiting behind the oldest one not stored (Decoders caps them),
+  // and the most they held during the run.
+  std::size_t held_bytes();
+  std::size_t held_bytes_peak() const { return held_peak_; }
 
  private:
   PendingVideo& pending(std::size_t job);
@@ -83,7 +90,7 @@ class Committer {
   const Reporter& reporter_;
   std::map<std::size_t, PendingVideo> pending_;
   std::map<std::size_t, std::size_t> finished_;  // seq -> job, of the decoded videos not yet committed
-  std::size_t next_seq_ = 0;
+  std::size_t next_seq_ = 0, held_peak_ = 0;
 };
 
 }  // namespace xsearch::pipeline

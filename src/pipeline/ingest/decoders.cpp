@@ -1,7 +1,12 @@
 #include "pipeline/ingest/decoders.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+
+#include "pipeline/ingest/stuck_reads.hpp"
+#include "xsearch/error.hpp"
 
 namespace xsearch::pipeline {
 
@@ -22,6 +27,11 @@ JobClaim ask(const ClaimJob& claim, const Job& job, std::string& error) {
 // Failed asks for one job before it is given up (about 10 s of retries): a refusal that lasts is about
 // that file (the server will not take its row), not a passing failure.
 constexpr int kMaxClaimErrors = 20;
+
+// After a stop, how long a decoder may take to come back before it is taken for stuck in a read and left
+// behind: a decoder that is not stuck notices the stop at its next read or frame, within milliseconds, and
+// Ctrl-C must end the run within 2 s.
+constexpr std::chrono::milliseconds kStopGrace(1000);
 
 }  // namespace
 
@@ -54,7 +64,9 @@ Decoders::Decoders(const std::vector<Job>& jobs, const DecodeSettings& settings,
       queue_(queue),
       claim_(std::move(claim)),
       stall_limit_(decode_stall_seconds()),
+      backlog_cap_(backlog_cap()),
       claim_errors_(jobs.size(), 0) {
+  (void)stuck_reads::limit();  // a bad XSEARCH_MAX_STUCK_READS is said before anything starts
   const int n = std::max(1, workers);
   lookahead_ = kLookahead * static_cast<std::size_t>(n);
   std::unique_lock<std::mutex> lock(mutex_);  // the workers wait for it: they start once all are counted
@@ -85,12 +97,36 @@ void Decoders::start_worker(bool first_pass) {
   DecodeStats& stats = stats_.emplace_back();
   workers_.reserve(workers_.size() + 1);  // no throw between the thread's start and its keeping
   // The thread holds its own share of its watch: a thread left behind stuck may wake after this object is gone.
-  workers_.push_back({std::thread([this, watch, &stats, first_pass] { run(*watch, stats, first_pass); }), watch});
+  workers_.push_back({std::thread([this, watch, &stats, first_pass] {
+                        run(*watch, stats, first_pass);
+                        if (watch->given_up()) stuck_reads::came_back();  // woke after all (the count is process-wide)
+                      }),
+                      watch});
+}
+
+std::size_t Decoders::backlog_cap() {
+  const char* env = std::getenv("XSEARCH_COMMIT_BACKLOG_BYTES");
+  if (!env) return std::size_t{512} << 20;  // a few long videos' embeddings and thumbnails, on any machine
+  char* end = nullptr;
+  errno = 0;
+  const unsigned long long v = std::strtoull(env, &end, 10);
+  int shift = 0;
+  if (end != env && *end != '\0' && end[1] == '\0') shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : -1;
+  const bool bad = end == env || *env == '-' || errno == ERANGE || v < 1 || shift < 0 || (shift == 0 && *end != '\0') || v > (1ULL << 40) >> shift;
+  if (bad)
+    throw Error(std::string("XSEARCH_COMMIT_BACKLOG_BYTES must be a whole number of bytes from 1 to 1 TiB, optionally followed by K, M or G (got \"") + env + "\")");
+  return static_cast<std::size_t>(v << shift);
+}
+
+std::string Decoders::error() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return error_;
 }
 
 void Decoders::join() {
   {
     std::unique_lock<std::mutex> lock(mutex_);
+    changed_.notify_all();  // the watchdog looks again at once: after a stop, stuck decoders are left sooner
     changed_.wait(lock, [this] { return alive_ == 0; });  // meanwhile the watchdog still watches
     stop_watchdog_ = true;
   }
@@ -114,10 +150,25 @@ DecodeStats Decoders::stats() const {
 }
 
 int Decoders::handle(std::size_t j, std::unique_lock<std::mutex>& lock, DecodeStats& stats, DecodeWatch& watch) {
-  // The claim is asked, and the job numbered, under the lock: the numbers follow the order of the asks
-  // (the library serialises claims anyway, so holding the lock meanwhile costs no parallelism).
+  // The claim is a round trip to the server: asked without the lock, which the consumer (telling what is
+  // stored), the watchdog and the other workers need meanwhile. The job is numbered once every ask begun
+  // before its own is settled, so that the numbers follow the order of the asks, as under the lock.
+  const std::size_t ticket = tickets_++;
   std::string error;
-  const JobClaim c = claim_ ? ask(claim_, jobs_[j], error) : JobClaim::Mine;
+  JobClaim c = JobClaim::Mine;
+  if (claim_) {
+    lock.unlock();
+    c = ask(claim_, jobs_[j], error);
+    lock.lock();
+    // Looked at every 0.1 s for a stop: an earlier ask may never return (a server gone without a word),
+    // and the asks after it must not wait for it then. A claim won here is given back by the work's end.
+    while (settled_ != ticket) {
+      if (queue_.closed()) return kGone;
+      turn_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+  }
+  ++settled_;
+  turn_.notify_all();
   const bool given_up = !error.empty() && ++claim_errors_[j] >= kMaxClaimErrors;
   if (c == JobClaim::Taken && !given_up) return 1;
   const std::size_t seq = next_seq_++;
@@ -134,10 +185,11 @@ int Decoders::handle(std::size_t j, std::unique_lock<std::mutex>& lock, DecodeSt
   return watch.given_up() ? kGivenUp : kGone;  // given up: nothing of this object is touched any more
 }
 
-void Decoders::committed_through(std::size_t seq) {
+void Decoders::committed_through(std::size_t seq, std::size_t held_bytes) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     committed_ = std::max(committed_, seq);
+    held_bytes_ = held_bytes;
   }
   room_.notify_all();
 }
@@ -148,9 +200,13 @@ int Decoders::first_pass_step(DecodeStats& stats, DecodeWatch& watch) {
   // worker that is not here. But its last clips may sit in the model's unfinished batch, which only fills
   // if the workers go on: the waiting message makes the consumer embed them now (and again every 0.1 s
   // while there is no room). The push is made without the lock, which the consumer takes to say what is
-  // stored. A stop is noticed within 0.1 s.
+  // stored. A stop is noticed within 0.1 s. The same wait while the videos finished behind the oldest hold
+  // more bytes than the cap; the oldest itself is never held back (when none is handed out, this worker's
+  // next video is the oldest), so the run always moves on.
+  // Handed out: the videos numbered, and those whose claim is being asked (a ticket taken, not yet settled).
+  auto handed_out = [&] { return next_seq_ + (tickets_ - settled_); };
   bool tell = true;
-  while (next_ < jobs_.size() && next_seq_ >= committed_ + lookahead_) {
+  while (next_ < jobs_.size() && (handed_out() >= committed_ + lookahead_ || (handed_out() > committed_ && held_bytes_ >= backlog_cap_))) {
     if (queue_.closed()) return kGone;
     if (tell) {
       lock.unlock();
@@ -231,11 +287,15 @@ void Decoders::watch_stalls() {
   using std::chrono::milliseconds;
   const milliseconds tick = std::clamp(std::chrono::duration_cast<milliseconds>(stall_limit_) / 4, milliseconds(100), milliseconds(1000));
   std::unique_lock<std::mutex> lock(mutex_);
-  while (!changed_.wait_for(lock, tick, [this] { return stop_watchdog_; })) {
-    // After a stop, a decoder that has not come back within 2 s is stuck in a read: left behind at once
-    // rather than after the whole limit, so that the stop is not held up.
+  while (!stop_watchdog_) {
+    // After a stop (join() wakes this at once), a decoder that has not come back within kStopGrace is stuck
+    // in a read: left behind rather than after the whole limit, and looked at every 0.05 s, so that
+    // Ctrl-C ends the run well within 2 s.
+    const bool stopping = queue_.closed();
+    changed_.wait_for(lock, stopping ? milliseconds(50) : tick);
+    if (stop_watchdog_) break;
     const DecodeWatch::clock::duration limit =
-        queue_.closed() ? std::min<DecodeWatch::clock::duration>(stall_limit_, std::chrono::seconds(2)) : stall_limit_;
+        queue_.closed() ? std::min<DecodeWatch::clock::duration>(stall_limit_, kStopGrace) : stall_limit_;
     const auto now = DecodeWatch::clock::now();
     for (std::size_t w = 0; w < workers_.size(); ++w) {
       const std::shared_ptr<DecodeWatch> watch = workers_[w].watch;
@@ -250,12 +310,27 @@ void Decoders::watch_stalls() {
                   " s while decoding (a read that does not return, or a stuck decoder): given up for this run";
       end.stalled = true;
       queue_.push(std::move(end));
+      stuck_reads::left_behind();
       lock.lock();
-      try {
-        start_worker(!retrying);  // it inherits the stuck one's counts
-      } catch (const std::exception&) {
-        // No thread for its place (out of threads or memory): the counts are given back as its end would
-        // have; the other workers go on, or the run ends with what is done.
+      // After a stop no worker is needed in its place (and a stop is no error). Once too many threads are
+      // stuck, no new worker either, and no more videos: each could leave one more thread behind.
+      const bool stopped = queue_.closed();
+      if (!stopped && stuck_reads::full() && error_.empty()) {
+        error_ = stuck_reads::full_message();
+        queue_.close();
+      }
+      bool replaced = false;
+      if (!queue_.closed()) {
+        try {
+          start_worker(!retrying);  // it inherits the stuck one's counts
+          replaced = true;
+        } catch (const std::exception&) {
+          // No thread for its place (out of threads or memory): the other workers go on, or the run ends
+          // with what is done.
+        }
+      }
+      if (!replaced) {
+        // The counts are given back as its end would have.
         if (!retrying) --in_first_pass_;
         if (--alive_ == 0) queue_.close();
         changed_.notify_all();

@@ -4,10 +4,13 @@
 // consumer commits them in that order (commit.hpp), so a run stopped or killed midway has stored a prefix
 // of the plan, as with one decoder. A worker takes a new video only while fewer than kLookahead per worker
 // are handed out beyond the oldest not yet stored: the videos finished behind a long one wait with their
-// embeddings only, but a stop would throw their work away, so both are bounded.
+// embeddings only, but a stop would throw their work away, so both are bounded; so are the bytes those
+// videos hold ($XSEARCH_COMMIT_BACKLOG_BYTES, backlog_cap()). A claim (a shared library) is a round trip to
+// the server, asked without the workers' lock.
 // A watchdog thread gives up a video whose decoder has made no progress for $XSEARCH_DECODE_STALL_SECONDS
 // (decode_watch.hpp): it sends the video's end in the decoder's place (failed, `stalled`), leaves the stuck
-// thread behind and starts a new worker in its place, so that the run goes on with as many decoders.
+// thread behind and starts a new worker in its place, so that the run goes on with as many decoders, until
+// too many threads are stuck (stuck_reads.hpp): then the run stops with error().
 #pragma once
 
 #include <chrono>
@@ -16,6 +19,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -44,11 +48,18 @@ class Decoders {
   Decoders(const Decoders&) = delete;
   Decoders& operator=(const Decoders&) = delete;
 
-  // The consumer has stored every video numbered below `seq` (Committer::committed_through()): lets the
-  // workers hand out more.
-  void committed_through(std::size_t seq);
+  // The consumer has stored every video numbered below `seq` (Committer::committed_through()), and the
+  // videos finished behind the oldest hold `held_bytes` (Committer::held_bytes()): lets the workers hand
+  // out more.
+  void committed_through(std::size_t seq, std::size_t held_bytes = 0);
   // Videos per worker that may be handed out beyond the oldest not yet stored.
   static constexpr std::size_t kLookahead = 8;
+  // While the videos finished behind the oldest one not stored hold this many bytes or more (their
+  // embeddings and thumbnails), no worker takes a new video, but for the oldest itself (never a deadlock):
+  // $XSEARCH_COMMIT_BACKLOG_BYTES (a whole number of bytes, or with K, M or G), else 512 MiB.
+  static std::size_t backlog_cap();
+  // Why the workers stopped early, or empty: too many threads left stuck in reads (stuck_reads.hpp).
+  std::string error() const;
 
   // Waits for every worker (a stuck one is left behind once the watchdog gave it up); then stats() adds up
   // their work.
@@ -80,10 +91,17 @@ class Decoders {
   BlockingQueue<DecodeMessage>& queue_;
   const ClaimJob claim_;
   const std::chrono::seconds stall_limit_;
-  std::mutex mutex_;  // guards everything below
+  mutable std::mutex mutex_;  // guards everything below
   std::condition_variable room_;  // committed_ moved on
   std::condition_variable changed_;  // a worker ended, or the watchdog is to stop
+  std::condition_variable turn_;  // a claim's ticket was settled
   std::size_t next_ = 0, next_seq_ = 0, committed_ = 0, lookahead_ = kLookahead;
+  std::size_t held_bytes_ = 0;
+  const std::size_t backlog_cap_;
+  // Claims are asked without the lock (a round trip to the server); the jobs are numbered in the order
+  // their asks began: each ask takes a ticket, and is settled when every earlier ticket is.
+  std::size_t tickets_ = 0, settled_ = 0;
+  std::string error_;
   std::vector<std::size_t> later_;
   std::vector<int> claim_errors_;
   // Workers in the first pass and alive; a worker given up is never counted off: the one that takes its

@@ -8,7 +8,8 @@
 //   4. commit.cpp  each video, once all its clips are embedded, is stored in one transaction, in the order
 //                  the videos were handed out (a later video finished first waits for the earlier ones)
 //   5. sweep.cpp   videos proven gone from the walked folders leave the library
-// and finally the vector index is rebuilt from the stored embeddings. A stop request (SIGINT, SIGTERM) is
+// and finally the vector index is rebuilt from the stored embeddings. The model comes from a ModelCache
+// (model_cache.hpp): a watch's passes share one, loaded once. A stop request (SIGINT, SIGTERM) is
 // polled after the model load, at every entry of the walk and file of the plan, between messages of the
 // decoder and batches of the model, and before the sweep and the index write: the run ends with what is
 // committed, no sweep, no index write.
@@ -23,14 +24,17 @@
 #include "pipeline/paths.hpp"
 #include "pipeline/ingest/commit.hpp"
 #include "pipeline/ingest/decode.hpp"
+#include "pipeline/ingest/decode_watch.hpp"
 #include "pipeline/ingest/decoders.hpp"
 #include "pipeline/ingest/embed.hpp"
 #include "pipeline/ingest/exclusions.hpp"
+#include "pipeline/ingest/model_cache.hpp"
 #include "pipeline/ingest/plan.hpp"
 #include "pipeline/ingest/presence.hpp"
 #include "pipeline/ingest/reporter.hpp"
 #include "pipeline/ingest/roots.hpp"
 #include "pipeline/ingest/shared_work.hpp"
+#include "pipeline/ingest/stuck_reads.hpp"
 #include "pipeline/ingest/run_record.hpp"
 #include "pipeline/ingest/sweep.hpp"
 #include "pipeline/ingest/walk.hpp"
@@ -115,12 +119,22 @@ std::set<std::string> excluded_videos(const std::vector<VideoRecord>& stored, co
 }  // namespace
 
 IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
+  ModelCache models;
+  return pipeline::ingest(o, observer, models);
+}
+
+IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& observer, ModelCache& models) {
   const auto started = clock_type::now();
   IngestReport report;
   const Reporter reporter(observer, report);
   if (o.roots.empty()) throw Error("ingest: no folder or file given");
   if (o.batch < 0) throw Error("--batch must be at least 1");
   if (o.model_dir.empty()) throw Error("ingest: no model given (--model DIR, or XSEARCH_MODEL)");
+  // The settings read from the environment, each refused by name before anything is opened or written
+  // (each is read again where it is used, hours later on a large library).
+  (void)decode_stall_seconds();
+  (void)stuck_reads::limit();
+  (void)Decoders::backlog_cap();
   LibraryOpenOptions writer;
   writer.writable = writer.create = true;
   writer.wait = o.wait_for_writer;
@@ -148,7 +162,7 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   mo.dtype = o.dtype;
   mo.threads = o.threads;
   mo.parts = ModelParts::Video;
-  const Model model = Model::load(o.model_dir, mo);  // cannot be stopped midway: polled right after
+  const Model& model = models.get(o.model_dir, mo);  // a load cannot be stopped midway: polled right after
   if (stopping()) return finish("interrupted");
   const int batch_size = o.batch > 0 ? o.batch : (model.device().rfind("cuda", 0) == 0 ? 32 : 4);
   report.device = model.device();
@@ -204,6 +218,7 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   const std::vector<FoundFile> files = library.shared() ? storable_names(walk.files, reporter) : walk.files;
   const IngestPlan plan = plan_ingest(library, files, roots, presence, reporter, stopping);
   if (plan.stopped) return finish("interrupted");
+  if (!plan.stuck.empty()) throw Error(plan.stuck);  // the run is recorded as failed on the way out
   const std::vector<Job>& jobs = plan.jobs;
 
   // 2-4. Decode on the decoder workers; embed and commit here. The queue bounds what is decoded and not
@@ -225,7 +240,7 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   int64_t model_clips = 0;
   auto commit = [&] {
     std::size_t n = committer.commit_ready();
-    if (n > 0) decoders->committed_through(committer.committed_through());
+    decoders->committed_through(committer.committed_through(), committer.held_bytes());  // held bytes move without commits too
     for (; n > 0; --n) progress.file_done();
     progress.report();
   };
@@ -275,11 +290,13 @@ IngestReport ingest(const IngestOptions& o, const IngestObserver& observer) {
   queue.close();
   decoders->join();
   const DecodeStats decoded = decoders->stats();
+  const std::string decoders_error = decoders->error();
   decoders.reset();
   report.frames_decoded = decoded.frames_decoded;
   report.decode_seconds = decoded.busy_seconds;
   report.model_seconds = std::chrono::duration<double>(model_time).count();
   report.model_clips_per_second = report.model_seconds > 0 ? model_clips / report.model_seconds : 0;
+  if (fatal.empty()) fatal = decoders_error;
   if (fatal.empty()) fatal = work.error();
   work.end(!fatal.empty() ? "failed" : report.interrupted ? "interrupted" : "done");
   if (!fatal.empty()) throw Error(fatal);  // the run is recorded as failed on the way out

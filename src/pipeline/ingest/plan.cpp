@@ -1,6 +1,11 @@
 #include "pipeline/ingest/plan.hpp"
 
+#include <chrono>
+#include <string>
+
+#include "pipeline/ingest/decode_watch.hpp"
 #include "pipeline/ingest/roots.hpp"
+#include "pipeline/ingest/stuck_reads.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/fingerprint.hpp"
 
@@ -10,6 +15,11 @@ IngestPlan plan_ingest(Library& library, const std::vector<FoundFile>& found, co
                        const Presence& presence, const Reporter& reporter, const std::function<bool()>& stop) {
   RunSummary& summary = reporter.summary();
   IngestPlan plan;
+  const std::chrono::seconds stall_limit(decode_stall_seconds());
+  if (stuck_reads::full()) {
+    plan.stuck = stuck_reads::full_message();  // an earlier run in this process left too many behind
+    return plan;
+  }
   for (const auto& f : found) {
     // Each file may cost a fingerprint (3 MB read): a stop request is honoured between files.
     if (stop && stop()) {
@@ -27,13 +37,27 @@ IngestPlan plan_ingest(Library& library, const std::vector<FoundFile>& found, co
       else ++summary.unchanged;
       continue;
     }
-    std::string fp;
-    try {
-      fp = file_fingerprint(f.path);
-    } catch (const Error& e) {
-      reporter.failure(f.path, cause_of(e.what(), f.path));  // a read error: never a digest of part of it
+    // Read on its own thread under the decode watchdog's limit: a file on a dead mount can block a read
+    // for good (stuck_reads.hpp).
+    const WatchedFingerprint read = watched_fingerprint(f.path, stall_limit, stop);
+    if (read.outcome == WatchedFingerprint::Outcome::Stopped) {
+      plan.stopped = true;
+      return plan;
+    }
+    if (read.outcome == WatchedFingerprint::Outcome::Stalled) {
+      reporter.failure(f.path, "no progress for " + std::to_string(stall_limit.count()) +
+                                   " s while reading its fingerprint (a read that does not return): given up for this run");
+      if (stuck_reads::full()) {
+        plan.stuck = stuck_reads::full_message();
+        return plan;
+      }
       continue;
     }
+    if (read.outcome == WatchedFingerprint::Outcome::Failed) {
+      reporter.failure(f.path, cause_of(read.error, f.path));  // a read error: never a digest of part of it
+      continue;
+    }
+    const std::string& fp = read.fingerprint;
     if (row && row->status == "indexed" && row->fingerprint == fp) {
       library.touch_video(row->id, f.size, f.mtime_ns, f.dev);  // touched, same content
       ++summary.unchanged;

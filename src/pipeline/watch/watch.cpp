@@ -1,12 +1,15 @@
 // xsearch watch (include/xsearch/watch.hpp): inotify_tree.cpp turns events into changes, pending_changes.cpp
 // debounces them and narrows each pass to the changed folders and files, and the pass is xsearch::ingest
 // itself, which opens the library (taking its writer lock without waiting), judges, writes and lets go.
+// The model is loaded by the first pass that gets the library and kept for every later pass.
 #include "xsearch/watch.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <optional>
 
 #include "pipeline/ingest/exclusions.hpp"
+#include "pipeline/ingest/model_cache.hpp"
 #include "pipeline/ingest/roots.hpp"
 #include "pipeline/paths.hpp"
 #include "pipeline/watch/inotify_tree.hpp"
@@ -63,6 +66,7 @@ int watch(const WatchOptions& o, const WatchObserver& observer) {
 
   // One pass: an ingest of `pass_roots`. False when the library was busy (nothing done; try again later).
   std::optional<Clock::time_point> busy_until;
+  ModelCache models;
   auto run_pass = [&](const std::vector<std::string>& pass_roots, bool catch_up) {
     IngestOptions io = o.ingest;
     io.roots.assign(pass_roots.begin(), pass_roots.end());
@@ -72,7 +76,13 @@ int watch(const WatchOptions& o, const WatchObserver& observer) {
     pass.catch_up = catch_up;
     pass.roots = pass_roots;
     try {
-      pass.report = ingest(io, observer.ingest);
+      const int loads = models.loads();
+      pass.report = pipeline::ingest(io, observer.ingest, models);
+      if (models.loads() != loads) {
+        char secs[32];
+        std::snprintf(secs, sizeof secs, "%.1f", models.load_seconds());
+        note(std::string("loaded the model in ") + secs + " s; the next passes reuse it");
+      }
     } catch (const LibraryBusy& e) {
       if (!busy_until) note(std::string(e.what()) + " (watch tries again every " + std::to_string(static_cast<int>(o.retry_seconds)) + " s)");
       busy_until = Clock::now() + seconds(o.retry_seconds);

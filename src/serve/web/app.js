@@ -1,6 +1,7 @@
 // The search page: a start page (library summary, recent videos, a random sample of clips), searches by
-// text (/api/query), by a clip (/api/like) or both, with filters, grouping and "load more"; the view's
-// state lives in the URL, so that Back, reload and bookmarks give it again. Every name is shown through
+// text (/api/query), by a clip (/api/like), by a dropped image or video (/api/example) or a text with an
+// example, with filters, grouping and "load more"; the view's state lives in the URL, so that Back, reload
+// and bookmarks give it again (a dropped file only by its name: reload asks for it again). Every name is shown through
 // textContent, never as HTML: file names are hostile input.
 'use strict';
 const $ = (id) => document.getElementById(id);
@@ -10,6 +11,8 @@ let results = [];       // the hits or clips shown, in the order of the .card el
 let selected = -1;
 let stopAt = null;      // the segment's end while "playing the segment"; null after "keep watching"
 let likeHit = null;     // the example clip of the view ({clip_id, path, start}), null without one
+let dropped = null;     // the dropped file (a File) of this page's life: a URL cannot hold it
+const MAX_DROP = 512 * 1024 * 1024;  // the server's bound (serve/server.hpp kMaxExampleBytes)
 let seq = 0;            // the latest load: an older answer arriving late is dropped
 
 // As the CLI prints times (cli/common.hpp format_time): m:ss.s, h:mm:ss.s from an hour on.
@@ -42,25 +45,26 @@ function shortDir(d) {
 }
 
 // ---- state <-> URL ----------------------------------------------------------------------------------
-// q: text; clip: the example clip's id; path, min: filters; group: "video" or absent; k: results shown.
+// q: text; clip: the example clip's id; drop: the dropped file's name; w: the example's weight with a
+// text; path, min: filters; group: "video" or absent; k: results shown.
 function stateFromUrl() {
   const p = new URLSearchParams(location.search);
   const k = Math.min(MAX_K, Math.max(1, parseInt(p.get('k'), 10) || PAGE));
-  return { q: p.get('q') || '', clip: p.get('clip') || '', path: p.get('path') || '', min: p.get('min') || '',
-    group: p.get('group') === 'video' ? 'video' : '', k };
+  return { q: p.get('q') || '', clip: p.get('clip') || '', drop: p.get('drop') || '', w: p.get('w') || '',
+    path: p.get('path') || '', min: p.get('min') || '', group: p.get('group') === 'video' ? 'video' : '', k };
 }
 
 function urlOf(st) {
   const p = new URLSearchParams();
-  for (const key of ['q', 'clip', 'path', 'min', 'group']) if (st[key]) p.set(key, st[key]);
+  for (const key of ['q', 'clip', 'drop', 'w', 'path', 'min', 'group']) if (st[key]) p.set(key, st[key]);
   if (st.k !== PAGE) p.set('k', st.k);
   const s = p.toString();
   return s ? '?' + s : location.pathname;
 }
 
 function currentState() {
-  return { q: $('q').value.trim(), clip: likeHit ? String(likeHit.clip_id) : '', path: $('path').value,
-    min: $('min-score').value, group: $('group').checked ? 'video' : '', k: PAGE };
+  return { q: $('q').value.trim(), clip: likeHit ? String(likeHit.clip_id) : '', drop: !likeHit && dropped ? dropped.name : '',
+    w: $('weight').value, path: $('path').value, min: $('min-score').value, group: $('group').checked ? 'video' : '', k: PAGE };
 }
 
 let state = stateFromUrl();
@@ -78,23 +82,49 @@ function show() {
   $('path').value = state.path;
   $('min-score').value = state.min;
   $('group').checked = state.group === 'video';
+  $('weight').value = state.w;
   if (!state.clip) likeHit = null;
   else if (!likeHit || String(likeHit.clip_id) !== state.clip) likeHit = { clip_id: Number(state.clip), path: '', start: null };
   showLike();
   closePlayer();
-  if (state.q || state.clip) runSearch();
+  if (state.drop && (!dropped || dropped.name !== state.drop)) dropAgain();
+  else if (state.q || state.clip || state.drop) runSearch();
   else startPage();
 }
 
+// The view of a dropped file whose bytes this page no longer has (a reload, a bookmark): say so.
+function dropAgain() {
+  ++seq;
+  results = [];
+  $('results').textContent = '';
+  $('start').textContent = '';
+  $('more').hidden = true;
+  $('status').textContent = '';
+  const hint = $('hint');
+  hint.textContent = `This search was by the file “${state.drop}”, dropped on the page: the address cannot hold a file, ` +
+    'so drop it again (or pick it with “Image or video…”) to search with it.';
+  hint.hidden = false;
+}
+
 function showLike() {
-  $('like').hidden = !likeHit;
-  $('like-text').textContent = !likeHit ? '' : likeHit.path
+  const drop = !likeHit && state.drop ? state.drop : '';
+  $('like').hidden = !likeHit && !drop;
+  $('like-text').textContent = drop ? `like ${drop}` : !likeHit ? '' : likeHit.path
     ? `like ${baseName(likeHit.path)} ${fmtTime(likeHit.start)}` : `like clip ${likeHit.clip_id}`;
+  $('weight-box').hidden = $('like').hidden;
 }
 
 // ---- loading ----------------------------------------------------------------------------------------
 async function getJson(url) {
   const r = await fetch(url);
+  const data = await r.json();
+  if (!r.ok) throw new Error(data.error || r.statusText);
+  return data;
+}
+
+// A dropped file, sent as it is (the server reads what it is from its bytes).
+async function postFile(url, file) {
+  const r = await fetch(url, { method: 'POST', body: file, headers: { 'Content-Type': 'application/octet-stream' } });
   const data = await r.json();
   if (!r.ok) throw new Error(data.error || r.statusText);
   return data;
@@ -107,14 +137,17 @@ async function runSearch() {
   if (state.group) p.set('group', 'video');
   if (state.q) p.set('q', state.q);
   if (state.clip) p.set('clip', state.clip);
-  const url = (state.clip ? '/api/like?' : '/api/query?') + p;
+  if ((state.clip || state.drop) && state.q && state.w !== '') p.set('weight', state.w);
+  const drop = !state.clip && state.drop && dropped;
+  if (drop) p.set('name', dropped.name);
+  const url = (state.clip ? '/api/like?' : drop ? '/api/example?' : '/api/query?') + p;
   const mine = ++seq;
-  $('status').textContent = 'Searching…';
+  $('status').textContent = drop ? `Searching with ${dropped.name}…` : 'Searching…';
   $('hint').hidden = true;
   const t0 = performance.now();
   let data;
   try {
-    data = await getJson(url);
+    data = drop ? await postFile(url, dropped) : await getJson(url);
   } catch (e) {
     if (mine === seq) $('status').textContent = 'Error: ' + e.message;
     return;
@@ -127,7 +160,7 @@ async function runSearch() {
   }
   results = data.results;
   const ms = Math.round(performance.now() - t0);
-  const what = [state.q ? `“${state.q}”` : '', likeHit ? $('like-text').textContent : ''].filter(Boolean).join(' + ');
+  const what = [state.q ? `“${state.q}”` : '', $('like').hidden ? '' : $('like-text').textContent].filter(Boolean).join(' + ');
   const unit = state.group ? 'video' : 'result';
   $('status').textContent = `${results.length} ${unit}${results.length === 1 ? '' : 's'} for ${what} (${ms} ms)` +
     (data.truncated ? ' — the text was cut at the model\'s length' : '');
@@ -276,6 +309,7 @@ function renderCards(grid, items, offset) {
 // "More like this": the clip becomes the view's example (the text box is cleared: the clip is the query).
 function like(hit) {
   likeHit = { clip_id: hit.clip_id, path: hit.path, start: hit.peak !== undefined ? hit.peak : hit.start };
+  dropped = null;
   const st = currentState();
   st.q = '';
   navigate(st);
@@ -370,17 +404,55 @@ $('player').addEventListener('click', (e) => { if (e.target === $('player')) clo
 $('search').addEventListener('submit', (e) => {
   e.preventDefault();
   const st = currentState();
-  if (st.q || st.clip) navigate(st);
+  if (st.q || st.clip || st.drop) navigate(st);
 });
 $('like-clear').addEventListener('click', () => {
   likeHit = null;
+  dropped = null;
   const st = currentState();
   navigate(st);
 });
 // Grouping changes the view at once when there is a search to regroup.
 $('group').addEventListener('change', () => {
   const st = currentState();
-  if (st.q || st.clip) navigate(st);
+  if (st.q || st.clip || st.drop) navigate(st);
+});
+
+// ---- search with a file: the picker, or a drop anywhere on the page ---------------------------------
+function searchWithFile(file) {
+  if (!file) return;
+  if (file.size > MAX_DROP) {
+    $('status').textContent = `Error: ${file.name} is larger than ${MAX_DROP / 1024 / 1024} MiB: use a shorter clip or a still`;
+    return;
+  }
+  dropped = file;
+  likeHit = null;
+  const st = currentState();
+  st.drop = file.name;
+  navigate(st);
+}
+$('file').addEventListener('change', () => {
+  searchWithFile($('file').files[0]);
+  $('file').value = '';  // the same file picked again is a new search
+});
+let dragDepth = 0;  // dragenter/dragleave come for every element crossed
+const carriesFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
+document.addEventListener('dragenter', (e) => {
+  if (!carriesFiles(e)) return;
+  e.preventDefault();
+  dragDepth++;
+  $('drop-zone').hidden = false;
+});
+document.addEventListener('dragover', (e) => { if (carriesFiles(e)) e.preventDefault(); });
+document.addEventListener('dragleave', () => {
+  if (dragDepth > 0 && --dragDepth === 0) $('drop-zone').hidden = true;
+});
+document.addEventListener('drop', (e) => {
+  if (!carriesFiles(e)) return;
+  e.preventDefault();  // else the browser opens the file in place of the page
+  dragDepth = 0;
+  $('drop-zone').hidden = true;
+  searchWithFile(e.dataTransfer.files[0]);
 });
 $('more').addEventListener('click', () => {
   // The same view with more results: this history entry is updated, not a new one.
@@ -391,7 +463,8 @@ $('more').addEventListener('click', () => {
 $('home').addEventListener('click', (e) => {
   e.preventDefault();
   likeHit = null;
-  navigate({ q: '', clip: '', path: '', min: '', group: '', k: PAGE });
+  dropped = null;
+  navigate({ q: '', clip: '', drop: '', w: '', path: '', min: '', group: '', k: PAGE });
 });
 window.addEventListener('popstate', () => {
   state = stateFromUrl();
