@@ -198,8 +198,10 @@ TEST_CASE("SIGINT while a read is stuck ends the ingest well within 2 s, in plan
   test::make_video(videos / "b.mp4", "mandelbrot", 3);
   const std::string range = phase == "fingerprint" ? "0-100:" : "1500000-1750000:";
   // The default limit (300 s): only the stop may end the stuck read's wait. `timeout` (which passes the
-  // SIGINT on): a run that never ends fails the test in 30 s instead of hanging it.
-  const pid_t pid = test::spawn_shell("exec timeout -s KILL 30 env LD_PRELOAD=" + quote(XSEARCH_READ_ERROR_PRELOAD) + " XSEARCH_TEST_READ_STALL=" +
+  // SIGINT on): a run that never ends fails the test in 30 s instead of hanging it. --foreground: without it
+  // timeout sends the signal to xsearch and again to its whole process group, and a second SIGINT ends
+  // xsearch at once (_exit 130), which would pass this test whatever the stop handling does.
+  const pid_t pid = test::spawn_shell("exec timeout --foreground -s KILL 30 env LD_PRELOAD=" + quote(XSEARCH_READ_ERROR_PRELOAD) + " XSEARCH_TEST_READ_STALL=" +
                                       quote(range + stuck.string()) + " XSEARCH_TEST_READ_STALL_MARK=" + quote(mark.string()) + " " +
                                       quote(XSEARCH_BINARY) + " ingest " + quote(videos.string()) + test::db_arg(tmp / "lib.db") +
                                       test::model_arg() + " --decoders 1 --json >" + quote((tmp / "out").string()) + " 2>" +
