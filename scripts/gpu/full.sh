@@ -39,9 +39,7 @@ hide_host() {
     mkdir -p "$tmp/upper$top" "$tmp/work$top"
     mount -t overlay overlay -o "lowerdir=$top,upperdir=$tmp/upper$top,workdir=$tmp/work$top" "$top"
   done
-  # Debian's OpenMP OpenBLAS folder: CMakeLists.txt puts it first in every RUNPATH when it exists, which the
-  # GPU machine's does not (the first rehearsal's xsearch-full took its libopenblas from here).
-  for p in /usr/lib/postgresql /usr/share/postgresql /usr/share/zoneinfo /usr/lib/$ma/openblas-openmp; do
+  for p in /usr/lib/postgresql /usr/share/postgresql /usr/share/zoneinfo; do
     if [ -d "$p" ]; then mount --bind "$tmp/empty" "$p"; fi
   done
   echo "gpu-check: hid $hidden of this machine's files (headers, .pc, CMake packages, libraries, programs), its PostgreSQL and tzdata"
@@ -203,6 +201,11 @@ tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], **kw)' "$bundle" "$pre
       if [ "$path" = "not" ]; then
         bad+=" $exe:$soname(not found)"
       elif [ -e "$lib/$soname" ]; then
+        # Rehearsing with Debian's LibTorch (no PyTorch): it needs the host's BLAS (the alternatives' libblas.so.3,
+        # in Debian's openblas-openmp folder, which CMakeLists.txt then puts first in every RUNPATH), so its
+        # OpenBLAS and libgfortran are the host's by design; hiding that folder breaks the LibTorch link. The GPU
+        # machine has neither the folder nor Debian's LibTorch.
+        if [ -z "$torch_prefix" ] && [[ $soname == libopenblas.so.0 || $soname == libgfortran.so.5 || $soname == libquadmath.so.0 ]]; then continue; fi
         case $path in "$prefix"/*) inside=$((inside + 1)) ;; *) bad+=" $exe:$soname=>$path" ;; esac
       fi
     done < <(ldd "$build/$exe")
