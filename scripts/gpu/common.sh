@@ -37,7 +37,7 @@ ffmpeg_decoders=h264,hevc,vp8,vp9,libaom_av1,mpeg4,mpeg1video,mpeg2video,h263,h2
 ffmpeg_encoders=libx264,libx265,libvpx_vp8,libvpx_vp9,libaom_av1,mpeg4,mpeg2video,mjpeg,png,gif,ffv1,rawvideo,wrapped_avframe,aac,libmp3lame,pcm_s16le,flac
 ffmpeg_demuxers=mov,matroska,avi,mpegts,mpegps,flv,ogg,mp3,aac,wav,flac,image2,image_png_pipe,image_jpeg_pipe,image_bmp_pipe,image_webp_pipe,gif,h264,hevc,m4v,mjpeg,rawvideo,ivf,nut,asf,yuv4mpegpipe,mpegvideo,obu,concat,ac3,w64
 ffmpeg_muxers=gif,mp4,mov,ipod,matroska,webm,avi,mpegts,image2,rawvideo,null,mp3,adts,wav,flac,ogg,nut,framemd5,md5,framecrc,crc,h264,hevc,ivf,yuv4mpegpipe
-ffmpeg_filters=buffer,buffersink,abuffer,abuffersink,format,aformat,scale,aresample,null,anull,copy,setpts,asetpts,setsar,setdar,hstack,vstack,geq,crop,drawbox,pad,trim,atrim,fps,transpose,hflip,vflip,rotate,settb,asettb,split,asplit,testsrc,testsrc2,smptebars,smptehdbars,color,nullsrc,rgbtestsrc,sine,anullsrc,concat,overlay,fifo,afifo,apad,volume,select,aselect,showinfo,framerate,tpad,scale2ref,colorspace
+ffmpeg_filters=buffer,buffersink,abuffer,abuffersink,format,aformat,scale,aresample,null,anull,copy,setpts,asetpts,setsar,setdar,hstack,vstack,geq,crop,drawbox,pad,trim,atrim,fps,transpose,hflip,vflip,rotate,settb,asettb,split,asplit,testsrc,testsrc2,smptebars,smptehdbars,color,nullsrc,rgbtestsrc,sine,anullsrc,concat,overlay,fifo,afifo,apad,volume,select,aselect,showinfo,framerate,tpad,scale2ref,colorspace,life,cellauto,mandelbrot,noise
 ffmpeg_configure=(
   --prefix=/usr --libdir=/usr/lib/$ma --shlibdir=/usr/lib/$ma --incdir=/usr/include
   --enable-shared --disable-static --enable-gpl --disable-doc --disable-autodetect --disable-network
