@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "serve_client.hpp"
+#include "raw_http.hpp"
 
 using namespace xsearch;
 using test::fs::path;
@@ -20,13 +20,7 @@ namespace {
 // to the end (the server closes after a drop).
 test::Reply http_post(int port, const std::string& target, const std::string& body, const std::string& headers,
                       const std::string& content_length = "") {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  const int fd = test::connect_loopback(port);
   const std::string head = "POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n" + headers +
                            "Content-Length: " + (content_length.empty() ? std::to_string(body.size()) : content_length) +
                            "\r\nConnection: close\r\n\r\n";
