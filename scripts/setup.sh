@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Installs every Debian package xsearch needs to build, test and run (idempotent: only what is missing
 # is installed, and `apt-get update` runs at most once). Needs root (or sudo) when something is missing.
+#   scripts/setup.sh --check   installs nothing: lists what a run would install and exits 1 when anything
+#                              is missing (the README test asks it before running scripts/run.sh, which
+#                              cannot install on a machine without apt access, such as the GPU machine)
 set -euo pipefail
+check_only=0
+if [ "${1:-}" = --check ]; then check_only=1; fi
+web=$(dirname "$0")/../tests/web
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
@@ -32,6 +38,14 @@ done
 # (NodeSource's nodejs package) carries its own npm and conflicts with Debian's, so ask only when missing.
 if ! command -v npm >/dev/null; then missing+=(npm); fi
 
+if ((check_only)); then
+  if ! cmp -s "$web/package-lock.json" "$web/node_modules/.package-lock.json.installed" 2>/dev/null; then
+    missing+=("tests/web/node_modules (npm ci)")
+  fi
+  if ((${#missing[@]})); then echo "setup: missing: ${missing[*]}" >&2; exit 1; fi
+  exit 0
+fi
+
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   sudo_cmd=()
@@ -49,7 +63,6 @@ fi
 
 # The browser test of `xsearch serve` drives chromium with puppeteer-core, pinned by tests/web/package-lock.json
 # (installed again only when the lock file changed since the last install).
-web=$(dirname "$0")/../tests/web
 if ! cmp -s "$web/package-lock.json" "$web/node_modules/.package-lock.json.installed" 2>/dev/null; then
   (cd "$web" && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.installed)
 fi

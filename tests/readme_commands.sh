@@ -110,7 +110,11 @@ for n in $(cut -f1 <<<"$blocks" | sort -nu); do
     where=
     for e in "${elsewhere[@]}"; do [[ "$cmd" == "${e%%|*}"* ]] && where=${e#*|}; done
     if [[ "$cmd" == scripts/run.sh* ]]; then
-      if grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt" &&
+      # run.sh starts with setup.sh, which installs what is missing: where something is (a machine with no
+      # apt access, such as the GPU machine's image), the block cannot run, and says why.
+      if ! setup_missing=$("$src/scripts/setup.sh" --check 2>&1); then
+        echo "readme_commands: not run on this machine, setup.sh would install packages first: $cmd ($setup_missing)" >&2
+      elif grep -q '^CMAKE_BUILD_TYPE:STRING=Release$' "$build/CMakeCache.txt" &&
         ! grep -qE '^CMAKE_CXX_FLAGS:STRING=.*-fsanitize|^XSEARCH_SANITIZE:[A-Z]*=.' "$build/CMakeCache.txt"; then
         echo "echo '+ $cmd' >&2; (cd '$src' && XSEARCH_BUILD_DIR='$build' $cmd) | tee '$tmp/out'" >>"$script"
         echo "test -s '$tmp/out'" >>"$script"
