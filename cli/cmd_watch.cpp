@@ -25,7 +25,7 @@ namespace {
 struct WatchArgs {
   IngestArgs ingest;
   std::string roots_from;  // a file listing folders, one per line (the systemd unit's watch.list)
-  double debounce = 5, max_wait = 60, retry = 10;
+  double debounce = 5, max_wait = 60, retry = 10, keep_model = 600;
 };
 
 // The folders listed in `file`, one per line; blank lines and lines starting with # are skipped, a
@@ -81,6 +81,7 @@ int run_watch(WatchArgs w) {
   o.debounce_seconds = w.debounce;
   o.max_wait_seconds = std::max(w.max_wait, w.debounce);
   o.retry_seconds = w.retry;
+  o.keep_model_seconds = w.keep_model;
   install_stop_handlers();
   o.ingest.stop_requested = [] { return stop_signal(); };
   const bool show_progress = stderr_is_terminal() && !a.quiet && !a.json;
@@ -148,12 +149,16 @@ void add_watch_command(CLI::App& app, Runner& run) {
   cmd->add_option("--max-wait", w->max_wait, "Under changes that never pause, seconds after which a pass runs anyway")
       ->capture_default_str();
   cmd->add_option("--retry", w->retry, "Seconds between tries while another xsearch is writing the library")->capture_default_str();
+  cmd->add_option("--keep-model", w->keep_model,
+                  "Seconds without a pass after which the model's memory is let go (the next pass loads it again; 0: after every pass)")
+      ->capture_default_str();
   cmd->add_flag("--json", w->ingest.json, "One JSON line per pass on stdout");
   cmd->callback([w, &run] {
     check_ingest_settings(w->ingest);
     require_at_least("--debounce", w->debounce, 0.0);
     require_at_least("--max-wait", w->max_wait, 0.0);
     require_above("--retry", w->retry, 0.0);
+    require_at_least("--keep-model", w->keep_model, 0.0);
     if (w->ingest.paths.empty() && w->roots_from.empty()) throw CLI::ValidationError("watch: give folders, or --roots-from FILE");
     run = [w] { return XSEARCH_FULL_ONLY(run_watch(*w)); };
   });

@@ -7,6 +7,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -30,6 +31,15 @@ namespace {
 pipeline::Job missing_job(const fs::path& dir, int i) {
   const std::string p = (dir / ("missing" + std::to_string(i) + ".mp4")).string();
   return pipeline::Job{pipeline::FoundFile{p, 1, 1}, p};
+}
+
+// The next message, or the end (the queue closed and drained). A deadlock fails the test instead of
+// hanging it: the workers answer missing files in milliseconds, and 60 s leaves a loaded machine room.
+std::optional<DecodeMessage> pop_within(BlockingQueue<DecodeMessage>& queue) {
+  bool timed_out = false;
+  auto message = queue.pop_for(std::chrono::seconds(60), timed_out);
+  if (timed_out) FAIL("no message from the decoder workers within 60 s: they wait for each other");
+  return message;
 }
 
 }  // namespace
@@ -97,7 +107,7 @@ TEST_CASE("decoder workers stop taking videos while those finished behind the ol
     pipeline::Decoders decoders(jobs, settings, queue, {}, workers);
     std::set<std::size_t> finished;  // not yet stored
     std::size_t stored = 0, peak = 0, count = 0;
-    while (auto m = queue.pop()) {
+    while (auto m = pop_within(queue)) {
       if (auto* end = std::get_if<pipeline::VideoFinished>(&*m)) {
         finished.insert(end->seq);
         ++count;
@@ -163,7 +173,7 @@ TEST_CASE("a claim asked slowly holds up neither the consumer nor the other work
   std::map<std::size_t, std::size_t> seq_of;
   std::size_t stored = 0;
   std::set<std::size_t> seqs;
-  while (auto msg = queue.pop()) {
+  while (auto msg = pop_within(queue)) {
     if (auto* end = std::get_if<pipeline::VideoFinished>(&*msg)) {
       seq_of[end->job] = end->seq;
       seqs.insert(end->seq);

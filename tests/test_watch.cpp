@@ -167,6 +167,47 @@ TEST_CASE("watch loads the model once and reuses it for every later pass", "[cli
   CHECK(xsearch_run("query 'a test pattern' -k 2" + db_arg(db)).status == 0);
 }
 
+TEST_CASE("watch lets go of the model after --keep-model seconds without a pass and loads it again for the next", "[cli][watch]") {
+  TempDir tmp;
+  const fs::path videos = tmp / "videos";
+  fs::create_directories(videos);
+  make_video(tmp / "staging" / "a.mp4", "testsrc2", 2);
+  make_video(tmp / "staging" / "b.mp4", "mandelbrot", 2);
+  const auto db = tmp / "lib.db";
+  Watch w(tmp, quote(videos.string()) + db_arg(db) + model_arg() + " --keep-model 1");
+  REQUIRE(w.pass(1)["indexed"] == 0);
+  copy_in(tmp / "staging" / "a.mp4", videos / "a.mp4");
+  CHECK(w.pass(2)["indexed"] == 1);
+  const auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  // Whether the catch-up's model was let go before pass 2 depends on timing; what follows pass 2 does not.
+  const std::size_t lets_before = count(w.err(), "let go of the model"), loads_before = count(w.err(), "loaded the model");
+  REQUIRE(loads_before >= 1);
+  // The note comes 1 s after pass 2; kPassWait bounds the wait as it bounds a pass.
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(kPassWait);
+  while (count(w.err(), "let go of the model") == lets_before && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polled: another process writes it
+  REQUIRE(count(w.err(), "let go of the model") == lets_before + 1);
+  copy_in(tmp / "staging" / "b.mp4", videos / "b.mp4");
+  CHECK(w.pass(3)["indexed"] == 1);
+  // Pass 3 loaded the model again.
+  const std::string err = w.err();
+  INFO(err);
+  CHECK(count(err, "loaded the model") == loads_before + 1);
+  CHECK(w.stop().status == 0);
+  CHECK(videos_in(db) == 2);
+}
+
+TEST_CASE("watch refuses a negative --keep-model", "[cli][watch]") {
+  TempDir tmp;
+  const auto r = xsearch_run("watch " + quote(tmp.path().string()) + " --keep-model -1" + db_arg(tmp / "lib.db"));
+  CHECK(r.status == 2);
+  CHECK_THAT(r.err, Catch::Contains("--keep-model"));
+}
+
 TEST_CASE("watch takes a rename inside the root as a move: the same video id and clips, nothing embedded again", "[cli][watch]") {
   TempDir tmp;
   const fs::path videos = tmp / "videos";

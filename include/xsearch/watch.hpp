@@ -4,7 +4,8 @@
 // ingest, same rules: removal only on proof, offline places kept). The library's writer lock is held only
 // during a pass: a user's ingest, remove or query runs meanwhile; a pass that finds the library busy waits
 // and tries again. The model is loaded by the first pass that gets the library and kept for every later
-// pass (one load per watch; a model changed on disk meanwhile is used from the next watch on). The stages
+// pass while passes keep coming; once no pass has run for keep_model_seconds it is let go (its memory
+// returned) and the next pass loads it again (a model changed on disk meanwhile is used then). The stages
 // are in src/pipeline/watch/.
 #pragma once
 
@@ -23,6 +24,7 @@ struct WatchOptions {
   double debounce_seconds = 5;   // a pass starts once no change has come for this long
   double max_wait_seconds = 60;  // under changes that never pause, a pass starts once the oldest waited this long
   double retry_seconds = 10;     // the library busy (another writer): the next try
+  double keep_model_seconds = 600;  // no pass for this long: the model is let go until the next pass
 };
 
 struct WatchPass {

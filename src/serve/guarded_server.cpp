@@ -234,7 +234,7 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
     strm.begin_head();
     close_requested = false;
     bool connection_closed = false;
-    ret = process_request(strm, left == 1, connection_closed, [&strm](httplib::Request&) { strm.end_head(); });
+    ret = process_one(*this, strm, left == 1, connection_closed, [&strm](httplib::Request&) { strm.end_head(); }, 0);
     if (!ret || connection_closed || strm.refused() || close_requested) break;
   }
   close_requested = false;

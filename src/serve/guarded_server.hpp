@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <ctime>
+#include <functional>
+#include <string>
 
 namespace xsearch::serve {
 
@@ -43,6 +45,27 @@ class GuardedServer : public httplib::Server {
 
  private:
   bool process_and_close_socket(socket_t sock) override;
+
+  // Reads and answers one request. cpp-httplib 0.11 (Debian 12) takes the stream and the keep-alive
+  // state; later versions (0.18 in Debian 13) also take the connection's two addresses. The overload the
+  // installed httplib has is the one that compiles (the int argument prefers the newer one).
+  template <class Self>
+  static auto process_one(Self& self, httplib::Stream& strm, bool close, bool& closed,
+                          const std::function<void(httplib::Request&)>& setup, int)
+      -> decltype(self.process_request(strm, std::string(), 0, std::string(), 0, close, closed, setup)) {
+    std::string remote_addr, local_addr;
+    int remote_port = 0, local_port = 0;
+    strm.get_remote_ip_and_port(remote_addr, remote_port);
+    strm.get_local_ip_and_port(local_addr, local_port);
+    return self.process_request(strm, remote_addr, remote_port, local_addr, local_port, close, closed, setup);
+  }
+  template <class Self>
+  static auto process_one(Self& self, httplib::Stream& strm, bool close, bool& closed,
+                          const std::function<void(httplib::Request&)>& setup, long)
+      -> decltype(self.process_request(strm, close, closed, setup)) {
+    return self.process_request(strm, close, closed, setup);
+  }
+
   ConnectionLimits limits_;
 };
 

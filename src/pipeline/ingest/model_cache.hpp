@@ -27,6 +27,9 @@ class ModelCache {
     }
     return *model_;
   }
+  // Lets go of the model held (watch, after its passes have been quiet a while); the next get() loads again.
+  void release() { model_.reset(); }
+  bool holds() const { return model_.has_value(); }
   // How many times a model was loaded, and the last load's seconds (for watch's note).
   int loads() const { return loads_; }
   double load_seconds() const { return model_ ? model_->load_seconds() : 0; }

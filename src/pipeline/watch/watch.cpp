@@ -1,12 +1,16 @@
 // xsearch watch (include/xsearch/watch.hpp): inotify_tree.cpp turns events into changes, pending_changes.cpp
 // debounces them and narrows each pass to the changed folders and files, and the pass is xsearch::ingest
 // itself, which opens the library (taking its writer lock without waiting), judges, writes and lets go.
-// The model is loaded by the first pass that gets the library and kept for every later pass.
+// The model is loaded by the first pass that gets the library and kept while passes keep coming.
 #include "xsearch/watch.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <optional>
+#include <string>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "pipeline/ingest/exclusions.hpp"
 #include "pipeline/ingest/model_cache.hpp"
@@ -24,6 +28,20 @@ using namespace pipeline;
 using Clock = std::chrono::steady_clock;
 
 Clock::duration seconds(double s) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); }
+
+std::string seconds_text(double s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", s);
+  return text;
+}
+
+// Hands the heap's free pages back to the system: a model's weights are freed in many pieces, and glibc
+// keeps what lies below its top unless asked.
+void release_free_memory() {
+#ifdef __GLIBC__
+  ::malloc_trim(0);
+#endif
+}
 
 // The library's videos and exclusions as they are now, read without the writer lock; a library that does
 // not exist yet (or cannot be read now) holds nothing, and the pass itself says why.
@@ -49,6 +67,7 @@ int watch(const WatchOptions& o, const WatchObserver& observer) {
   if (o.ingest.roots.empty()) throw Error("watch: no folder given");
   if (!(o.debounce_seconds >= 0) || !(o.max_wait_seconds >= o.debounce_seconds) || !(o.retry_seconds > 0))
     throw Error("watch: the debounce, the longest wait and the retry must be 0 <= debounce <= max wait, retry > 0");
+  if (!(o.keep_model_seconds >= 0)) throw Error("watch: the time the model is kept must be 0 or more seconds");
   auto stop = [&] { return o.ingest.stop_requested ? o.ingest.stop_requested() : 0; };
   auto note = [&](const std::string& m) { if (observer.on_note) observer.on_note(m); };
   const std::vector<std::string> roots = normalize_roots(o.ingest.roots, o.ingest.include_hidden);
@@ -67,6 +86,7 @@ int watch(const WatchOptions& o, const WatchObserver& observer) {
   // One pass: an ingest of `pass_roots`. False when the library was busy (nothing done; try again later).
   std::optional<Clock::time_point> busy_until;
   ModelCache models;
+  Clock::time_point last_pass = Clock::now();
   auto run_pass = [&](const std::vector<std::string>& pass_roots, bool catch_up) {
     IngestOptions io = o.ingest;
     io.roots.assign(pass_roots.begin(), pass_roots.end());
@@ -81,7 +101,8 @@ int watch(const WatchOptions& o, const WatchObserver& observer) {
       if (models.loads() != loads) {
         char secs[32];
         std::snprintf(secs, sizeof secs, "%.1f", models.load_seconds());
-        note(std::string("loaded the model in ") + secs + " s; the next passes reuse it");
+        note(std::string("loaded the model in ") + secs + " s; the next passes reuse it until " + seconds_text(o.keep_model_seconds) +
+             " s pass without one");
       }
     } catch (const LibraryBusy& e) {
       if (!busy_until) note(std::string(e.what()) + " (watch tries again every " + std::to_string(static_cast<int>(o.retry_seconds)) + " s)");
@@ -90,6 +111,7 @@ int watch(const WatchOptions& o, const WatchObserver& observer) {
     }
     if (busy_until) note("the library is free again");
     busy_until.reset();
+    last_pass = Clock::now();
     tree.set_rules(ExcludeRules(read_library(o.ingest.db).exclusions));
     if (observer.on_pass) observer.on_pass(pass);
     return true;
@@ -109,6 +131,13 @@ int watch(const WatchOptions& o, const WatchObserver& observer) {
         for (const auto& r : roots) tree.add_tree(r);
       }
       pending.add(c, now);
+    }
+    // A model held through a long quiet spell is memory the user's other programs could use (about
+    // 1.2 GB for base-patch32 on a CPU): it goes, and the next pass pays one load again.
+    if (models.holds() && std::chrono::duration<double>(now - last_pass).count() >= o.keep_model_seconds) {
+      models.release();
+      release_free_memory();
+      note("let go of the model after " + seconds_text(o.keep_model_seconds) + " s without a pass; the next pass loads it again");
     }
     if (busy_until && now < *busy_until) continue;
     if (const int sig = stop()) return sig;
