@@ -76,7 +76,8 @@ int run_serve(const ServeArgs& a) {
 #ifdef XSEARCH_FULL
   o.embedder = example_embedder();
 #else
-  o.embedder = helper_example_embedder(o.db);  // the vision model runs in xsearch-full, as a child
+  // The vision model runs in xsearch-full, as a child, within a time limit (a bad value stops serve here).
+  o.embedder = helper_example_embedder(o.db, example_helper_seconds(std::getenv(kExampleSecondsVariable)));
 #endif
   serve::run_server(o, [&](const std::string& url) {
     if (!a.port_given && url.find(":" + std::to_string(kDefaultPort) + "/") == std::string::npos)

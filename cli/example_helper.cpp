@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,8 +38,23 @@ std::string slurp(const fs::path& p) {
   return s.str();
 }
 
-// The helper's exit status; its stdout and stderr go to the files `out` and `err`.
-int run_helper(std::vector<std::string> args, const fs::path& out, const fs::path& err) {
+// Waits for child `pid` at most until `deadline`: true with its wait status in `status` once it has
+// ended (reaped), false at the deadline (it still runs). A child's end cannot be waited for with a time
+// limit through waitpid, so it is polled: every 10 ms costs nothing next to a model's run of seconds.
+bool wait_until(pid_t pid, std::chrono::steady_clock::time_point deadline, int& status) {
+  for (;;) {
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return true;
+    if (r < 0 && errno != EINTR) throw Error("the model's helper: " + std::string(std::strerror(errno)));
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// The helper's exit status; its stdout and stderr go to the files `out` and `err`. At `seconds` it is
+// killed (SIGKILL: a decoder stuck in a loop on a hostile file may ignore anything milder), reaped, and
+// ExampleTimedOut is thrown.
+int run_helper(std::vector<std::string> args, const fs::path& out, const fs::path& err, int seconds) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -50,8 +68,13 @@ int run_helper(std::vector<std::string> args, const fs::path& out, const fs::pat
   posix_spawn_file_actions_destroy(&actions);
   if (r != 0) throw Error(args[0] + ": cannot start the model's helper: " + std::strerror(r));
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw Error(args[0] + ": " + std::strerror(errno));
+  if (!wait_until(pid, std::chrono::steady_clock::now() + std::chrono::seconds(seconds), status)) {
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    throw ExampleTimedOut("the model's helper took longer than " + std::to_string(seconds) +
+                          " s with the example and was stopped (" + std::string(kExampleSecondsVariable) + ")");
+  }
   if (WIFSIGNALED(status)) throw Error(args[0] + ": ended by signal " + std::to_string(WTERMSIG(status)) + " while embedding the example");
   return WEXITSTATUS(status);
 }
@@ -68,8 +91,16 @@ std::vector<float> read_vector(const fs::path& npy) {
 
 }  // namespace
 
-ExampleEmbedder helper_example_embedder(const fs::path& db) {
-  return [db](const ExampleRequest& r) {
+int example_helper_seconds(const char* value) {
+  if (!value || !*value) return kDefaultExampleSeconds;
+  const std::string v = value;
+  if (v.size() > 5 || v.find_first_not_of("0123456789") != std::string::npos || std::stoi(v) < 1 || std::stoi(v) > 86400)
+    throw Error(std::string(kExampleSecondsVariable) + ": expected a whole number of seconds from 1 to 86400, got \"" + v.substr(0, 40) + "\"");
+  return std::stoi(v);
+}
+
+ExampleEmbedder helper_example_embedder(const fs::path& db, int seconds) {
+  return [db, seconds](const ExampleRequest& r) {
     const fs::path npy = r.path.string() + ".npy", out = r.path.string() + ".out", err = r.path.string() + ".err";
     char at[64];
     std::snprintf(at, sizeof at, "@%.6f", r.seconds);
@@ -78,7 +109,7 @@ ExampleEmbedder helper_example_embedder(const fs::path& db) {
                                      "--threads", std::to_string(r.threads)};
     if (!r.model_dir.empty()) args.insert(args.end(), {"--model", r.model_dir.string()});
     args.insert(args.end(), {r.image ? "--image" : "--video", r.image ? r.path.string() : r.path.string() + at});
-    const int status = run_helper(args, out, err);
+    const int status = run_helper(args, out, err, seconds);
     if (status != 0 && status != 1) {  // 1: no results, the vector was written all the same
       std::string why = slurp(err);
       while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();

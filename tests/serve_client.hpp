@@ -46,9 +46,9 @@ inline Reply http_get(int port, const std::string& target, const std::string& ex
 struct Server {
   pid_t pid = -1;
   int port = 0;
-  // `shell_prefix`: shell commands run first (e.g. "export TMPDIR=...; ").
-  Server(const fs::path& db, const fs::path& out, const std::string& shell_prefix = "") {
-    pid = spawn_shell(shell_prefix + "exec " + quote(XSEARCH_BINARY) + " serve --db " + quote(db.string()) + " --port 0 >" + quote(out.string()));
+  // `shell_prefix`: shell commands run first (e.g. "export TMPDIR=...; "); `binary`: the xsearch that serves.
+  Server(const fs::path& db, const fs::path& out, const std::string& shell_prefix = "", const fs::path& binary = XSEARCH_BINARY) {
+    pid = spawn_shell(shell_prefix + "exec " + quote(binary.string()) + " serve --db " + quote(db.string()) + " --port 0 >" + quote(out.string()));
     const std::regex url(R"(http://127\.0\.0\.1:(\d+)/)");
     for (int i = 0; i < 600 && port == 0; ++i) {  // up to 60 s: xsearch-full starts slowly on a loaded machine
       std::smatch m;

@@ -114,6 +114,13 @@ TEST_CASE("serve: ranges, refusals, thumbnails, a read-only library", "[serve]")
     const Reply page = http_get(port, "/");
     CHECK(page.status == 200);
     CHECK_THAT(page.body, Catch::Contains("/app.js"));
+    // The drop zone is a script of its own, loaded by the page and served as the others are.
+    CHECK_THAT(page.body, Catch::Contains("<script src=\"/drop.js\">"));
+    const Reply drop_js = http_get(port, "/drop.js");
+    CHECK(drop_js.status == 200);
+    CHECK_THAT(drop_js.headers, Catch::Contains("Content-Type: text/javascript"));
+    CHECK_THAT(drop_js.headers, Catch::Contains("Content-Security-Policy: default-src 'self'"));
+    CHECK_THAT(drop_js.body, Catch::Contains("function searchWithFile"));
   }
   // Nothing written to the library: the same bytes, the same time.
   CHECK(test::read_file(db) == db_before);

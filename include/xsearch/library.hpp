@@ -143,8 +143,11 @@ class Library {
 
   // Shared ingest (no-ops on SQLite, where the writer lock already makes one writer). begin_work registers
   // this process as a worker with a lease (seconds; $XSEARCH_LEASE_SECONDS, else 60); claims then go
-  // through a connection of their own, so that the decoder thread may ask while videos are stored.
-  void begin_work(int lease_seconds);
+  // through a connection of their own, so that the decoder thread may ask while videos are stored. Each
+  // round trip on it (claim, heartbeat, give back) must be answered within the lease, and within 0.5 s
+  // once `stop` says yes: else the connection is given up and they all fail with "no answer from the
+  // PostgreSQL server within N s".
+  void begin_work(int lease_seconds, std::function<bool()> stop = {});
   enum class Claim { Mine, Taken, Done };
   // Mine: this worker holds the path now (it was free, its lease lapsed, or ours). Taken: a live worker
   // holds it. Done: the library already holds this very file (size, mtime and fingerprint).

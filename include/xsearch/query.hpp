@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "xsearch/error.hpp"
+
 namespace xsearch {
 
 struct QueryOptions;
@@ -41,6 +43,12 @@ struct ExampleEmbedding {
   double duration = 0;            // video: the file's (first frame to end of last)
 };
 using ExampleEmbedder = std::function<ExampleEmbedding(const ExampleRequest&)>;
+// What an embedder throws when it gave up on an example at its time limit (serve's model helper, a
+// decoder stuck on a hostile file): serve answers it 504, not as the example's fault.
+class ExampleTimedOut : public Error {
+ public:
+  using Error::Error;
+};
 // Needs LibTorch and FFmpeg: the full pipeline provides it; without one, --image and --video are refused.
 ExampleEmbedder example_embedder();
 

@@ -4,7 +4,9 @@
 // placeholders; the PostgreSQL side numbers them. Errors become xsearch::Error naming the database.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -92,6 +94,11 @@ class Connection {
 std::unique_ptr<Connection> open_sqlite(const std::string& path, Mode mode);
 // PostgreSQL: a `postgresql://` URI or a libpq key=value string.
 std::unique_ptr<Connection> open_postgres(const std::string& conninfo);
+// The same, each wait for the server's answer bounded (postgres.hpp's limit_round_trips): past `limit`, or
+// soon after `stop` says yes, the connection is given up and its statements fail with "no answer from the
+// PostgreSQL server within N s". application_name: how pg_stat_activity shows it.
+std::unique_ptr<Connection> open_postgres_bounded(const std::string& conninfo, const char* application_name, std::chrono::milliseconds limit,
+                                                  std::function<bool()> stop);
 // Whether a --db value names a PostgreSQL server rather than a file.
 bool is_postgres_uri(const std::string& db);
 

@@ -1,9 +1,11 @@
 #include "postgres.hpp"
 
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "pg_round_trip.hpp"
 #include "xsearch/error.hpp"
 
 namespace xsearch::db {
@@ -54,15 +56,6 @@ void end_copy(PGconn* conn, ExecStatusType st) {
   if (st == PGRES_COPY_IN) PQputCopyEnd(conn, "COPY is not supported by xsearch");
   if (st == PGRES_COPY_OUT)
     for (char* buf = nullptr; PQgetCopyData(conn, &buf, 0) > 0; buf = nullptr) PQfreemem(buf);
-}
-
-// Reads and drops results until the connection is idle again.
-void drain(PGconn* conn) noexcept {
-  while (PGresult* r = PQgetResult(conn)) {
-    const ExecStatusType st = PQresultStatus(r);
-    PQclear(r);
-    end_copy(conn, st);
-  }
 }
 
 bool is_ident(char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '$' || (ch & 0x80); }
@@ -128,7 +121,7 @@ bool reads_only(const std::string& sql) {
 
 }  // namespace
 
-PgConnection::PgConnection(const std::string& conninfo) {
+PgConnection::PgConnection(const std::string& conninfo, const char* application_name) {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
   if (!opts) {
@@ -153,7 +146,7 @@ PgConnection::PgConnection(const std::string& conninfo) {
   // gone) fails within about a minute instead of blocking a worker's heartbeat forever. (Unix sockets ignore them.)
   const char* keys[] = {"connect_timeout", "client_encoding", "fallback_application_name", "keepalives", "keepalives_idle",
                         "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
-  const char* values[] = {has_timeout ? nullptr : "10", "UTF8", "xsearch", "1", "30", "10", "3", "60000", conninfo.c_str(), nullptr};
+  const char* values[] = {has_timeout ? nullptr : "10", "UTF8", application_name, "1", "30", "10", "3", "60000", conninfo.c_str(), nullptr};
   conn_ = PQconnectdbParams(has_timeout ? keys + 1 : keys, has_timeout ? values + 1 : values, 1);
   if (!conn_) throw Error("cannot connect to PostgreSQL: out of memory");
   path_ = describe(conn_);
@@ -172,6 +165,7 @@ PgConnection::PgConnection(const std::string& conninfo) {
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
 void PgConnection::fail(const std::string& what) const {
+  if (!given_up_.empty()) throw Error(path_ + ": " + given_up_);
   const std::string why = one_line(PQerrorMessage(conn_));  // empty after a statement that did not fail
   throw Error(path_ + ": " + what + (why.empty() ? "" : ": " + why));
 }
@@ -179,6 +173,7 @@ void PgConnection::fail(const std::string& what) const {
 void PgConnection::fail_result(const std::string& what, PGresult* r) const {
   const std::string msg = server_message(r, conn_);
   PQclear(r);
+  if (!given_up_.empty()) throw Error(path_ + ": " + given_up_);
   throw Error(path_ + ": " + what + ": " + msg);
 }
 
@@ -186,6 +181,65 @@ std::string PgConnection::excerpt(const std::string& sql) {
   std::string out = one_line(sql.c_str());
   if (out.size() >= 80) out.resize(80), out += "...";
   return out;
+}
+
+void PgConnection::limit_round_trips(std::chrono::milliseconds limit, std::function<bool()> stop) {
+  limit_ = limit;
+  stop_ = std::move(stop);
+}
+
+bool PgConnection::await_answer() noexcept {
+  if (limit_.count() <= 0) return true;
+  if (!given_up_.empty()) return false;
+  const AnswerWait w = wait_for_answer(conn_, std::chrono::steady_clock::now() + limit_, stop_);
+  if (w == AnswerWait::Ready) return true;
+  const auto seconds = [](std::chrono::milliseconds ms) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g s", static_cast<double>(ms.count()) / 1000);
+    return std::string(buf);
+  };
+  given_up_ = w == AnswerWait::Stopped
+                  ? "no answer from the PostgreSQL server within " + seconds(kStopGrace) + " of the stop request: the connection is given up"
+                  : "no answer from the PostgreSQL server within " + seconds(limit_) +
+                        " (its server process is stopped or hung, or waits on a lock): the connection is given up";
+  shut_down(conn_);  // what it still owes is never read: every libpq call on it now fails at once
+  return false;
+}
+
+PGresult* PgConnection::exec_result(const char* sql) noexcept {
+  if (limit_.count() <= 0) return PQexec(conn_, sql);
+  if (!given_up_.empty() || !PQsendQuery(conn_, sql)) return nullptr;
+  PGresult* kept = nullptr;  // as PQexec: the last result, but an error over the ones after it
+  for (;;) {
+    await_answer();
+    PGresult* r = PQgetResult(conn_);
+    if (!r) break;
+    const ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {  // as PQexec: returned at once, the caller ends the copy
+      PQclear(kept);
+      return r;
+    }
+    if (kept && PQresultStatus(kept) == PGRES_FATAL_ERROR) {
+      PQclear(r);
+    } else {
+      PQclear(kept);
+      kept = r;
+    }
+  }
+  if (given_up_.empty()) return kept;
+  PQclear(kept);
+  return nullptr;
+}
+
+void PgConnection::drain() noexcept {
+  for (;;) {
+    await_answer();  // given up: libpq's calls fail at once
+    PGresult* r = PQgetResult(conn_);
+    if (!r) break;
+    const ExecStatusType st = PQresultStatus(r);
+    PQclear(r);
+    end_copy(conn_, st);
+  }
 }
 
 void PgConnection::settle() {
@@ -200,12 +254,12 @@ void PgConnection::note_changes(const PGresult* r) {
 
 std::string PgConnection::exec_tag(const std::string& sql) {
   settle();
-  PGresult* r = PQexec(conn_, sql.c_str());
+  PGresult* r = exec_result(sql.c_str());
   const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
   if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT) {
     PQclear(r);
     end_copy(conn_, st);
-    drain(conn_);
+    drain();
     throw Error(path_ + ": \"" + excerpt(sql) + "\": COPY is not supported");
   }
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) fail_result("\"" + excerpt(sql) + "\"", r);
@@ -219,7 +273,7 @@ void PgConnection::exec(const std::string& sql) { exec_tag(sql); }
 
 void PgConnection::exec_quietly(const char* sql) noexcept {
   settle();
-  PQclear(PQexec(conn_, sql));
+  PQclear(exec_result(sql));
 }
 
 PgStatement PgConnection::prepare(const std::string& sql) { return PgStatement(*this, sql); }
@@ -263,6 +317,7 @@ void PgStatement::start() {
     values.push_back(p.null ? nullptr : p.bytes.data());
     lengths.push_back(static_cast<int>(p.bytes.size()));
   }
+  if (!c_->given_up_.empty()) c_->fail("");
   PGconn* conn = c_->conn_;
   cancellable_ = PQtransactionStatus(conn) == PQTRANS_IDLE && reads_only(sql_);
   if (!PQsendQueryParams(conn, pg_sql_.c_str(), static_cast<int>(params_.size()), types.data(), values.data(), lengths.data(),
@@ -294,6 +349,12 @@ bool PgStatement::step() {
     throw Error(e);
   }
   PGconn* conn = c_->conn_;
+  if (!c_->await_answer()) {
+    c_->drain();
+    c_->streaming_ = nullptr;
+    state_ = State::Done;
+    c_->fail("");
+  }
   PGresult* r = PQgetResult(conn);
   const ExecStatusType st = r ? PQresultStatus(r) : PGRES_COMMAND_OK;
   if (st == PGRES_SINGLE_TUPLE) {
@@ -305,7 +366,7 @@ bool PgStatement::step() {
   if (r) c_->note_changes(r);
   PQclear(r);
   end_copy(conn, st);
-  drain(conn);
+  c_->drain();
   c_->streaming_ = nullptr;
   state_ = State::Done;
   if (!ok) throw Error(c_->path() + ": \"" + PgConnection::excerpt(sql_) + "\": " + msg);
@@ -316,7 +377,10 @@ void PgStatement::buffer_rest() noexcept {
   PGconn* conn = c_->conn_;
   c_->streaming_ = nullptr;
   state_ = State::Buffered;
-  while (PGresult* r = PQgetResult(conn)) {
+  for (;;) {
+    if (!c_->await_answer() && pending_error_.empty()) pending_error_ = c_->path() + ": " + c_->given_up_;
+    PGresult* r = PQgetResult(conn);
+    if (!r) break;
     const ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_SINGLE_TUPLE && pending_error_.empty()) {
       try {
@@ -351,14 +415,14 @@ void PgStatement::discard_rest() noexcept {
       }
     // The rest of a long read-only query is not worth transferring. A query that writes, or one inside a
     // transaction (a cancel would abort it), is read to its end instead.
-    if (!finished && cancellable_) {
+    if (!finished && cancellable_ && c_->limit_.count() <= 0) {
       if (PGcancel* k = PQgetCancel(conn)) {
         char buf[256];
         PQcancel(k, buf, sizeof buf);
         PQfreeCancel(k);
       }
     }
-    drain(conn);
+    c_->drain();
     c_->streaming_ = nullptr;
   }
   clear_results();

@@ -21,8 +21,10 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,8 +35,9 @@ class PgStatement;
 class PgConnection {
  public:
   // conninfo: a postgresql:// URI or a "key=value ..." string. A connect_timeout of 10 s applies unless the
-  // string (or PGCONNECT_TIMEOUT) sets one.
-  explicit PgConnection(const std::string& conninfo);
+  // string (or PGCONNECT_TIMEOUT) sets one. application_name: what pg_stat_activity shows, unless the
+  // string sets one.
+  explicit PgConnection(const std::string& conninfo, const char* application_name = "xsearch");
   ~PgConnection();
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -53,6 +56,11 @@ class PgConnection {
   static std::string excerpt(const std::string& sql);
   // Throws "path: what: <the connection's last error>".
   [[noreturn]] void fail(const std::string& what) const;
+  // Bounds every wait for the server's answer from now on (pg_round_trip.hpp): past `limit`, or 0.5 s after
+  // `stop` (which must not throw) first says yes, the connection is given up, and that statement and every
+  // one after it fail with "no answer from the PostgreSQL server within N s". A read-only query abandoned
+  // midway is then read to its end (bounded too) rather than cancelled: PQcancel has no time limit.
+  void limit_round_trips(std::chrono::milliseconds limit, std::function<bool()> stop);
 
  private:
   friend class PgStatement;
@@ -66,11 +74,20 @@ class PgConnection {
   void exec_quietly(const char* sql) noexcept;
   [[noreturn]] void fail_result(const std::string& what, PGresult* r) const;
   void note_changes(const PGresult* r);
+  // Waits for the answer within the limit (at once true without one); false once the connection is given up.
+  bool await_answer() noexcept;
+  // PQexec, its waits bounded as await_answer's; nullptr once the connection is given up.
+  PGresult* exec_result(const char* sql) noexcept;
+  // Reads and drops results until the connection is idle again.
+  void drain() noexcept;
 
   PGconn* conn_ = nullptr;
   std::string path_;
   int changes_ = 0;
   PgStatement* streaming_ = nullptr;  // the statement whose rows the connection is delivering, if any
+  std::chrono::milliseconds limit_{0};  // 0: waits unbounded (libpq's own)
+  std::function<bool()> stop_;
+  std::string given_up_;  // why the connection was given up ("" while it is in use)
 };
 
 class PgStatement {

@@ -33,7 +33,7 @@ class PostgresStatement : public StatementImpl {
 
 class PostgresConnection : public Connection {
  public:
-  explicit PostgresConnection(const std::string& conninfo) : pg_(conninfo) {}
+  explicit PostgresConnection(const std::string& conninfo, const char* application_name = "xsearch") : pg_(conninfo, application_name) {}
   ~PostgresConnection() override {
     write_.reset();
     read_.reset();
@@ -69,6 +69,7 @@ class PostgresConnection : public Connection {
     read_.reset();
   }
   [[noreturn]] void fail(const std::string& what) const override { pg_.fail(what); }
+  PgConnection& pg() { return pg_; }
 
  private:
   PgConnection pg_;
@@ -79,5 +80,12 @@ class PostgresConnection : public Connection {
 }  // namespace
 
 std::unique_ptr<Connection> open_postgres(const std::string& conninfo) { return std::make_unique<PostgresConnection>(conninfo); }
+
+std::unique_ptr<Connection> open_postgres_bounded(const std::string& conninfo, const char* application_name, std::chrono::milliseconds limit,
+                                                  std::function<bool()> stop) {
+  auto c = std::make_unique<PostgresConnection>(conninfo, application_name);
+  c->pg().limit_round_trips(limit, std::move(stop));
+  return c;
+}
 
 }  // namespace xsearch::db

@@ -244,7 +244,6 @@ Library::Saved Library::save_video(const VideoRecord& video, const std::vector<C
   // First: the generation's row lock orders the writers of a shared library, so that clip ids are given
   // in commit order (an index refreshed up to some id never misses a clip committed later below it).
   impl_->bump_generation();
-  impl_->finish_claim(video.path);
   const int64_t id = upsert_video(c, video, video.status == "partial" ? "partial" : "indexed");
   Saved saved;
   saved.video_id = id;
@@ -261,6 +260,10 @@ Library::Saved Library::save_video(const VideoRecord& video, const std::vector<C
   }
   if (!clips.empty() && !clips[0].prompt_tokens.empty())
     impl_->set_meta("prompt_tokens", std::to_string(clips[0].prompt_tokens.size() / std::max<std::size_t>(1, clips[0].embedding.size())));
+  // Last: the claim's row and the worker's row stay locked from here to the commit, and the heartbeat
+  // (another connection, its round trips bounded by the lease) renews them. Taken first, a long video's
+  // clip inserts on a distant server would hold the heartbeat past the lease.
+  impl_->finish_claim(video.path);
   t.commit();  drop_video_cache(media_base(), id);  // its old clips' thumbnails and renditions (new clips, new ids)
   return saved;
 }

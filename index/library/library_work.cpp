@@ -42,12 +42,15 @@ void Library::Impl::finish_claim(const std::string& video_path) {
 }
 std::filesystem::path Library::media_base() const { return impl_->local_base; }
 
-void Library::begin_work(int lease_seconds) {
+void Library::begin_work(int lease_seconds, std::function<bool()> stop) {
   auto& impl = *impl_;
   if (!impl.shared) return;
   if (!impl.writable) throw Error(impl.path.string() + ": an ingest needs a writable library");
   impl.lease_seconds = std::max(2, lease_seconds);
-  impl.claims = db::open_postgres(impl.conninfo);
+  // A server that never answers (a stopped or hung backend: TCP keepalives do not see it) must not hang the
+  // worker: an answer later than the lease comes after the claims lapsed anyway. The name lets an
+  // administrator (and the tests) find this connection's backend in pg_stat_activity.
+  impl.claims = db::open_postgres_bounded(impl.conninfo, "xsearch claims", std::chrono::seconds(impl.lease_seconds), std::move(stop));
   impl.worker = host_name() + ":" + std::to_string(::getpid()) + ":" + std::to_string(std::random_device{}() % 1000000);
   impl.conn->prepare(std::string("INSERT INTO workers (id, host, pid, started_at, last_seen, status) VALUES (?, ?, ?, ") + kNow + ", " +
                      kNow + ", 'running')")

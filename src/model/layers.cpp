@@ -11,7 +11,12 @@ LinearImpl::LinearImpl(int64_t in_features, int64_t out_features, bool has_bias)
   if (has_bias) bias = register_parameter("bias", torch::empty({out_features}));
 }
 
-torch::Tensor LinearImpl::forward(const torch::Tensor& x) { return at::linear(x, weight, bias); }
+torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
+  if (int8) return int8->forward(x);
+  return at::linear(x, weight, bias);
+}
+
+void LinearImpl::quantize_int8() { int8 = std::make_shared<const Int8DynamicLinear>(weight, bias); }
 
 LayerNormImpl::LayerNormImpl(int64_t dim, double eps_) : eps(eps_) {
   weight = register_parameter("weight", torch::empty({dim}));

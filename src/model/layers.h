@@ -4,10 +4,13 @@
 // loading down.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
+
+#include "model/int8_linear.h"
 
 namespace xsearch::model {
 
@@ -16,7 +19,11 @@ class LinearImpl : public torch::nn::Module {
  public:
   LinearImpl(int64_t in_features, int64_t out_features, bool bias = true);
   torch::Tensor forward(const torch::Tensor& x);
+  // From now on forward runs in dynamic int8 from a copy of the current weights (a later change to
+  // `weight` is not seen); throws xsearch::Error where that is impossible (see Int8DynamicLinear).
+  void quantize_int8();
   torch::Tensor weight, bias;
+  std::shared_ptr<const Int8DynamicLinear> int8;
 };
 TORCH_MODULE(Linear);
 

@@ -16,7 +16,16 @@ XCLIPAttentionImpl::XCLIPAttentionImpl(int64_t embed_dim, int64_t heads)
   out_proj = register_module("out_proj", Linear(embed_dim, embed_dim));
 }
 
+void XCLIPAttentionImpl::quantize_int8() {
+  int8_qkv_ = std::make_shared<const Int8DynamicLinear>(at::cat({q_proj->weight, k_proj->weight, v_proj->weight}, 0),
+                                                        at::cat({q_proj->bias, k_proj->bias, v_proj->bias}, 0));
+}
+
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> XCLIPAttentionImpl::project_qkv(const torch::Tensor& x) {
+  if (int8_qkv_) {
+    const auto parts = int8_qkv_->forward(x).chunk(3, -1);
+    return {parts[0], parts[1], parts[2]};
+  }
   if (at::GradMode::is_enabled()) return {q_proj(x), k_proj(x), v_proj(x)};
   std::vector<std::pair<const void*, int64_t>> sources;
   for (const Linear& l : {q_proj, k_proj, v_proj}) {

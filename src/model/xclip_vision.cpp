@@ -99,6 +99,16 @@ EncoderOutput XCLIPVisionEncoderImpl::forward(const torch::Tensor& inputs_embeds
   return out;
 }
 
+// The message token's layers (message_fc, message_attn) stay in float32: they see one row per frame
+// against the 50 of the self-attention and MLP, so int8 would buy nothing there but error.
+void XCLIPVisionEncoderImpl::quantize_int8() {
+  for (const auto& layer : *layers) {
+    auto& l = *layer->as<XCLIPVisionEncoderLayer>();
+    l.self_attn->quantize_int8();
+    l.mlp->quantize_int8();
+  }
+}
+
 XCLIPVisionTransformerImpl::XCLIPVisionTransformerImpl(const XCLIPVisionConfig& c) : num_frames(c.num_frames) {
   embeddings = register_module("embeddings", XCLIPVisionEmbeddings(c));
   pre_layernorm = register_module("pre_layernorm", LayerNorm(c.hidden_size, c.layer_norm_eps));

@@ -205,7 +205,19 @@ json Api::run(QueryOptions q) {
   QueryResult r;
   {
     // One query at a time: the text encoder uses every core already.
-    std::lock_guard<std::mutex> lock(query_mutex_);
+    std::unique_lock<std::mutex> lock(query_mutex_);
+    if (q.embedder) {
+      // Except while a dropped example is embedded (the model's helper: seconds, up to its time limit):
+      // text queries keep answering meanwhile. serve lets few drops embed at once (ExampleSlots).
+      q.embedder = [embed = std::move(q.embedder), &lock](const ExampleRequest& request) {
+        lock.unlock();
+        struct Relock {
+          std::unique_lock<std::mutex>& lock;
+          ~Relock() { lock.lock(); }
+        } relock{lock};
+        return embed(request);
+      };
+    }
     r = query(q);
   }
   const Library lib = library();

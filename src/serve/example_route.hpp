@@ -5,7 +5,9 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -18,6 +20,28 @@ namespace xsearch::serve {
 // Content-Length, 413 over kMaxExampleBytes, 415 for a Content-Type other than application/octet-stream:
 // a cross-site form cannot send that type without a preflight, which serve refuses).
 std::pair<int, std::string> example_refusal(const httplib::Request& req);
+
+// How many drops may be embedded at once: each runs the vision model (its memory, every core) outside
+// the query lock, so that text queries keep answering meanwhile. A drop beyond that is answered 503 with
+// Retry-After (before its body when it can be, else once it has been read).
+inline constexpr int kMaxExamplesAtOnce = 1;
+inline constexpr const char* kExampleRetrySeconds = "5";
+
+class ExampleSlots {
+ public:
+  // A slot held until it goes out of scope; empty when none was free.
+  using Slot = std::unique_ptr<ExampleSlots, void (*)(ExampleSlots*)>;
+  bool full() const { return free_.load() <= 0; }
+  Slot take() {
+    int n = free_.load();
+    while (n > 0 && !free_.compare_exchange_weak(n, n - 1)) {
+    }
+    return Slot(n > 0 ? this : nullptr, [](ExampleSlots* s) { s->free_.fetch_add(1); });
+  }
+
+ private:
+  std::atomic<int> free_{kMaxExamplesAtOnce};
+};
 
 // A drop being handled: its files in the upload folder, all removed when this goes out of scope.
 class ReceivedExample {

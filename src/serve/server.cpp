@@ -152,8 +152,52 @@ QueryOptions query_params(const httplib::Request& req) {
   return q;
 }
 
+bool is_drop(const httplib::Request& req) { return req.method == "POST" && req.path == "/api/example"; }
+
+// A drop's parameters as a query (q, weight, k, ...) and the time `t` of a video; BadParameter when one
+// is out of bounds.
+std::pair<QueryOptions, double> drop_query(const httplib::Request& req) {
+  QueryOptions q = query_params(req);
+  q.text = req.get_param_value("q");
+  if (req.has_param("weight")) q.weight = number_param(req, "weight");
+  if (!(q.weight >= 0 && q.weight <= 1)) throw BadParameter("weight must be between 0 and 1");
+  const double t = req.has_param("t") ? number_param(req, "t") : 0;
+  if (t < 0) throw BadParameter("t: a time in seconds, 0 or more");
+  return {q, t};
+}
+
+struct DropRefusal {
+  int status = 0;  // 0: none
+  std::string message;
+  bool busy = false;  // answered with Retry-After
+};
+
+DropRefusal drop_busy() {
+  return {503, "another dropped file is being searched with: drop this one again in a moment", true};
+}
+
+// A drop's own checks before its body is read: its parameters, a model helper, the private folder, a free
+// slot. Run by its route, and before "100 Continue" (run_server).
+DropRefusal drop_refusal(const httplib::Request& req, const Api& api, const UploadFolder* uploads, const std::string& no_uploads,
+                         const ExampleSlots& slots) {
+  try {
+    drop_query(req);
+  } catch (const BadParameter& e) {
+    return {400, e.what()};
+  }
+  if (!api.options().embedder) return {501, "this server cannot embed examples (no model helper)"};
+  if (!uploads) return {503, "dropped files cannot be stored: " + no_uploads};
+  if (slots.full()) return drop_busy();
+  return {};
+}
+
+void send_refusal(httplib::Response& res, const DropRefusal& r) {
+  if (r.busy) res.set_header("Retry-After", kExampleRetrySeconds);
+  send_error(res, r.status, r.message);
+}
+
 void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api, const std::shared_ptr<UploadFolder>& uploads,
-                const std::string& no_uploads) {
+                const std::string& no_uploads, const std::shared_ptr<ExampleSlots>& slots) {
   auto guarded = [](auto handler) {
     return [handler](const httplib::Request& req, httplib::Response& res) {
       try {
@@ -208,18 +252,13 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api, const std
           }));
   // A dropped image or video (the pre-routing handler checked its length and type): searched with as
   // `query --image` or `--video FILE@t` would, optionally with the text q weighed as /api/like weighs it.
-  svr.Post("/api/example", [api, uploads, no_uploads, guarded](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+  svr.Post("/api/example", [api, uploads, no_uploads, slots, guarded](const httplib::Request& req, httplib::Response& res,
+                                                                      const httplib::ContentReader& reader) {
     // Whatever the answer, the connection ends with it: a refusal leaves the body unread.
     GuardedServer::close_after_reply(res);
     guarded([&](const httplib::Request&, httplib::Response&) {
-      QueryOptions q = query_params(req);
-      q.text = req.get_param_value("q");
-      if (req.has_param("weight")) q.weight = number_param(req, "weight");
-      if (!(q.weight >= 0 && q.weight <= 1)) throw BadParameter("weight must be between 0 and 1");
-      const double t = req.has_param("t") ? number_param(req, "t") : 0;
-      if (t < 0) throw BadParameter("t: a time in seconds, 0 or more");
-      if (!api->options().embedder) return send_error(res, 501, "this server cannot embed examples (no model helper)");
-      if (!uploads) return send_error(res, 503, "dropped files cannot be stored: " + no_uploads);
+      if (const DropRefusal r = drop_refusal(req, *api, uploads.get(), no_uploads, *slots); r.status != 0) return send_refusal(res, r);
+      auto [q, t] = drop_query(req);
       const std::string name = shown_example_name(req.get_param_value("name"));
       const ReceivedExample upload(*uploads, reader);
       if (upload.too_slow()) return send_error(res, 408, "the file came too slowly (under 16 KiB/s): drop it again");
@@ -229,9 +268,14 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api, const std
       std::snprintf(at, sizeof at, "@%.6f", t);
       (upload.kind() == MediaKind::image ? q.image : q.video) = upload.file().string() + (upload.kind() == MediaKind::image ? "" : at);
       q.embedder = api->options().embedder;
+      // Another drop may have taken the model since the check before the body.
+      const ExampleSlots::Slot slot = slots->take();
+      if (!slot) return send_refusal(res, drop_busy());
       json j;
       try {
         j = api->run(q);
+      } catch (const ExampleTimedOut& e) {
+        return send_error(res, 504, name + ": " + e.what());
       } catch (const Error& e) {
         // The helper's message names the private file: the user knows the file by its name.
         std::string why = e.what();
@@ -295,6 +339,7 @@ void add_routes(httplib::Server& svr, const std::shared_ptr<Api>& api, const std
   };
   svr.Get("/", page("index.html"));
   svr.Get("/app.js", page("app.js"));
+  svr.Get("/drop.js", page("drop.js"));
   svr.Get("/style.css", page("style.css"));
 }
 
@@ -342,7 +387,7 @@ void run_server(const ServeOptions& options, const std::function<void(const std:
                                             "[::1]:" + std::to_string(port)};
   // DNS rebinding: a page from another site that resolves its own name to us carries its name in Host.
   // Paths: no file is ever named by a URL, and a `..` is refused before routing all the same.
-  svr.set_pre_routing_handler([allowed, port](const httplib::Request& req, httplib::Response& res) {
+  auto before_body = [allowed, port](const httplib::Request& req, httplib::Response& res) {
     // Nothing we serve may be framed, sniffed into another type, or read by another site's page.
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("X-Frame-Options", "DENY");
@@ -351,7 +396,7 @@ void run_server(const ServeOptions& options, const std::function<void(const std:
     // Only GET and HEAD are served, and never with a body, except a dropped example (POST /api/example):
     // refused before a byte of it is read, and the connection closed (its unread body cannot be taken for
     // the next request).
-    const bool drop = req.method == "POST" && req.path == "/api/example";
+    const bool drop = is_drop(req);
     const bool body = req.has_header("Transfer-Encoding") || (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
     auto refuse = [&](int status, const std::string& message) {
       if (body || drop) GuardedServer::close_after_reply(res);
@@ -380,11 +425,28 @@ void run_server(const ServeOptions& options, const std::function<void(const std:
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
+  };
+  svr.set_pre_routing_handler(before_body);
+  auto slots = std::make_shared<ExampleSlots>();
+  // httplib answers "Expect: 100-continue" (curl sends it with a large file) before routing: told to
+  // continue, the client sends the whole body even when the answer is a refusal. The checks that refuse a
+  // request before its body run here first, and a refusal is the answer instead of "100 Continue".
+  svr.set_expect_100_continue_handler([before_body, api, uploads, no_uploads, slots](const httplib::Request& req, httplib::Response& res) {
+    httplib::Response refusal;  // when the request goes on, routing runs before_body again on `res`
+    if (before_body(req, refusal) == httplib::Server::HandlerResponse::Unhandled) {
+      if (!is_drop(req)) return 100;
+      const DropRefusal r = drop_refusal(req, *api, uploads.get(), no_uploads, *slots);
+      if (r.status == 0) return 100;
+      GuardedServer::close_after_reply(refusal);
+      send_refusal(refusal, r);
+    }
+    res = std::move(refusal);
+    return res.status;
   });
   svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) send_error(res, res.status, res.status == 404 ? "not found" : "error");
   });
-  add_routes(svr, api, uploads, no_uploads);
+  add_routes(svr, api, uploads, no_uploads, slots);
   running = &svr;
   std::signal(SIGINT, stop_on_signal);
   std::signal(SIGTERM, stop_on_signal);

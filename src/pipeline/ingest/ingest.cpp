@@ -227,8 +227,9 @@ IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& obse
   BlockingQueue<DecodeMessage> queue(static_cast<std::size_t>(2 * batch_size + 2 * split.decoders + 2));
 
   // A shared library: this process is one of its workers. It claims each video before decoding it and
-  // renews its claims from a heartbeat thread; a server lost for good stops the run.
-  SharedWork work(library, jobs);
+  // renews its claims from a heartbeat thread; a server lost for good (or that does not answer within the
+  // lease) stops the run. The stop request is kept by value: the claims connection outlives this function.
+  SharedWork work(library, jobs, [stop = o.stop_requested] { return stop && stop() != 0; });
   work.start([&queue] { queue.close(); });
   std::optional<Decoders> decoders;
   decoders.emplace(jobs, settings, queue, work.claimer(), split.decoders);
@@ -298,7 +299,14 @@ IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& obse
   report.model_clips_per_second = report.model_seconds > 0 ? model_clips / report.model_seconds : 0;
   if (fatal.empty()) fatal = decoders_error;
   if (fatal.empty()) fatal = work.error();
-  work.end(!fatal.empty() ? "failed" : report.interrupted ? "interrupted" : "done");
+  try {
+    work.end(!fatal.empty() ? "failed" : report.interrupted ? "interrupted" : "done");
+  } catch (const std::exception& e) {
+    // The claims' server gone or not answering fails the give-back too, and the claims lapse with their
+    // lease: after a failure, the run says the first one; after a stop request, it still ends as stopped.
+    if (fatal.empty() && !report.interrupted && !stopping()) throw;
+    if (fatal.empty() && observer.on_warning) observer.on_warning(std::string(e.what()) + " (the claims lapse with their lease)");
+  }
   if (!fatal.empty()) throw Error(fatal);  // the run is recorded as failed on the way out
   // Stopped, also after the last batch: the videos in progress were never written, and nothing is swept
   // (an interrupted run removes nothing); the index catches up on the next run that writes it (queries

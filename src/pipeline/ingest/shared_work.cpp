@@ -57,10 +57,11 @@ int lease_seconds() {
   return static_cast<int>(std::clamp<long>(v, 2, 86400));
 }
 
-SharedWork::SharedWork(Library& library, const std::vector<Job>& jobs) : library_(library), shared_(library.shared()) {
+SharedWork::SharedWork(Library& library, const std::vector<Job>& jobs, std::function<bool()> stop)
+    : library_(library), shared_(library.shared()) {
   if (!shared_) return;
   lease_seconds_ = lease_seconds();
-  library_.begin_work(lease_seconds_);
+  library_.begin_work(lease_seconds_, std::move(stop));
   std::vector<std::string> paths;
   for (const auto& job : jobs) paths.push_back(job.file.path);
   library_.plan_work(paths);

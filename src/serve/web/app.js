@@ -1,5 +1,5 @@
 // The search page: a start page (library summary, recent videos, a random sample of clips), searches by
-// text (/api/query), by a clip (/api/like), by a dropped image or video (/api/example) or a text with an
+// text (/api/query), by a clip (/api/like), by a dropped image or video (/api/example, drop.js) or a text with an
 // example, with filters, grouping and "load more"; the view's state lives in the URL, so that Back, reload
 // and bookmarks give it again (a dropped file only by its name: reload asks for it again). Every name is shown through
 // textContent, never as HTML: file names are hostile input.
@@ -12,7 +12,6 @@ let selected = -1;
 let stopAt = null;      // the segment's end while "playing the segment"; null after "keep watching"
 let likeHit = null;     // the example clip of the view ({clip_id, path, start}), null without one
 let dropped = null;     // the dropped file (a File) of this page's life: a URL cannot hold it
-const MAX_DROP = 512 * 1024 * 1024;  // the server's bound (serve/server.hpp kMaxExampleBytes)
 let seq = 0;            // the latest load: an older answer arriving late is dropped
 
 // As the CLI prints times (cli/common.hpp format_time): m:ss.s, h:mm:ss.s from an hour on.
@@ -92,20 +91,6 @@ function show() {
   else startPage();
 }
 
-// The view of a dropped file whose bytes this page no longer has (a reload, a bookmark): say so.
-function dropAgain() {
-  ++seq;
-  results = [];
-  $('results').textContent = '';
-  $('start').textContent = '';
-  $('more').hidden = true;
-  $('status').textContent = '';
-  const hint = $('hint');
-  hint.textContent = `This search was by the file “${state.drop}”, dropped on the page: the address cannot hold a file, ` +
-    'so drop it again (or pick it with “Image or video…”) to search with it.';
-  hint.hidden = false;
-}
-
 function showLike() {
   const drop = !likeHit && state.drop ? state.drop : '';
   $('like').hidden = !likeHit && !drop;
@@ -117,14 +102,6 @@ function showLike() {
 // ---- loading ----------------------------------------------------------------------------------------
 async function getJson(url) {
   const r = await fetch(url);
-  const data = await r.json();
-  if (!r.ok) throw new Error(data.error || r.statusText);
-  return data;
-}
-
-// A dropped file, sent as it is (the server reads what it is from its bytes).
-async function postFile(url, file) {
-  const r = await fetch(url, { method: 'POST', body: file, headers: { 'Content-Type': 'application/octet-stream' } });
   const data = await r.json();
   if (!r.ok) throw new Error(data.error || r.statusText);
   return data;
@@ -418,42 +395,6 @@ $('group').addEventListener('change', () => {
   if (st.q || st.clip || st.drop) navigate(st);
 });
 
-// ---- search with a file: the picker, or a drop anywhere on the page ---------------------------------
-function searchWithFile(file) {
-  if (!file) return;
-  if (file.size > MAX_DROP) {
-    $('status').textContent = `Error: ${file.name} is larger than ${MAX_DROP / 1024 / 1024} MiB: use a shorter clip or a still`;
-    return;
-  }
-  dropped = file;
-  likeHit = null;
-  const st = currentState();
-  st.drop = file.name;
-  navigate(st);
-}
-$('file').addEventListener('change', () => {
-  searchWithFile($('file').files[0]);
-  $('file').value = '';  // the same file picked again is a new search
-});
-let dragDepth = 0;  // dragenter/dragleave come for every element crossed
-const carriesFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
-document.addEventListener('dragenter', (e) => {
-  if (!carriesFiles(e)) return;
-  e.preventDefault();
-  dragDepth++;
-  $('drop-zone').hidden = false;
-});
-document.addEventListener('dragover', (e) => { if (carriesFiles(e)) e.preventDefault(); });
-document.addEventListener('dragleave', () => {
-  if (dragDepth > 0 && --dragDepth === 0) $('drop-zone').hidden = true;
-});
-document.addEventListener('drop', (e) => {
-  if (!carriesFiles(e)) return;
-  e.preventDefault();  // else the browser opens the file in place of the page
-  dragDepth = 0;
-  $('drop-zone').hidden = true;
-  searchWithFile(e.dataTransfer.files[0]);
-});
 $('more').addEventListener('click', () => {
   // The same view with more results: this history entry is updated, not a new one.
   state = Object.assign({}, state, { k: Math.min(MAX_K, state.k + PAGE) });
@@ -505,4 +446,5 @@ document.addEventListener('keydown', (e) => {
   }
 });
 
-show();
+// drop.js, loaded after this file, adds the drop zone: the first view is shown once both have run.
+document.addEventListener('DOMContentLoaded', show);

@@ -1,0 +1,37 @@
+#include "pg_round_trip.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace xsearch::db {
+
+AnswerWait wait_for_answer(PGconn* conn, std::chrono::steady_clock::time_point deadline, const std::function<bool()>& stop) {
+  using namespace std::chrono;
+  bool stopped = false;
+  for (;;) {
+    // Read what arrived first, also without poll() saying so: with TLS, bytes already decrypted wait
+    // in OpenSSL's buffer, invisible to poll(). (A failed read leaves its error for PQgetResult.)
+    if (!PQconsumeInput(conn) || !PQisBusy(conn)) return AnswerWait::Ready;
+    const auto now = steady_clock::now();
+    if (!stopped && stop && stop()) {
+      stopped = true;
+      deadline = std::min(deadline, now + kStopGrace);
+    }
+    if (now >= deadline) return stopped ? AnswerWait::Stopped : AnswerWait::TimedOut;
+    // Short waits, so that a stop request is seen within 0.1 s.
+    const auto wait = std::clamp(duration_cast<milliseconds>(deadline - now), milliseconds(1), milliseconds(100));
+    pollfd p{PQsocket(conn), POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(wait.count()));
+    if (n < 0 && errno != EINTR) return AnswerWait::Ready;  // (cannot happen with one valid descriptor)
+  }
+}
+
+void shut_down(PGconn* conn) noexcept {
+  const int fd = PQsocket(conn);
+  if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+}
+
+}  // namespace xsearch::db

@@ -1,0 +1,214 @@
+// Issue 22 on a real PostgreSQL server (pg_server.hpp): the backend serving an ingest worker's claims
+// connection stops answering while staying alive at the TCP level (SIGSTOP: what a hung server or a long
+// lock wait looks like to the client, and what TCP keepalives never see). Every round trip on that
+// connection is bounded by the lease: the run ends with a clear error instead of hanging, Ctrl-C still ends
+// it within 2 s, and what it committed stays while its unfinished video is left for the next run.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "db/postgres.hpp"
+#include "helpers.hpp"
+#include "library_backends.hpp"
+#include "library_helpers.hpp"
+#include "xsearch/error.hpp"
+
+using namespace xsearch;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A shared ingest of three videos in the background, its stdout and stderr in files. The worker is still
+// busy with busy.mp4 when its claims backend is stopped: with `stall`, the decoder's read in the middle of
+// that file never returns (read_error_preload.cpp), so that the video can never be stored by this run;
+// else it is 150 s long (stored seconds later: enough for a stop request).
+struct BackgroundIngest {
+  test::TempDir tmp;
+  std::string db;
+  fs::path videos = tmp / "videos";
+  std::string busy_path = (videos / "busy.mp4").string();
+  std::string env;
+  pid_t pid = 0;
+
+  explicit BackgroundIngest(bool stall) {
+    ::setenv("XDG_CACHE_HOME", (tmp / "cache").c_str(), 1);
+    test::make_video(videos / "a.mp4", "testsrc", 3);
+    test::make_video(videos / "b.mp4", "smptebars", 3);
+    if (stall) {
+      // Noise: several megabytes in 3 s, so that the stalled bytes (1.5 to 1.75 MB) lie outside the three
+      // megabytes the fingerprint reads (first, middle, last), and only the decoder meets them.
+      test::ffmpeg("-f lavfi -i " + test::quote("nullsrc=s=320x240:r=25,geq=random(1)*255:128:128") + " -t 3 -c:v mpeg4 -q:v 1 " + test::quote(busy_path));
+      REQUIRE(fs::file_size(busy_path) > 5000000);
+      env = "env LD_PRELOAD=" + test::quote(XSEARCH_READ_ERROR_PRELOAD) + " XSEARCH_TEST_READ_STALL=" + test::quote("1500000-1750000:" + busy_path) + " ";
+    } else {
+      test::ffmpeg("-f lavfi -i testsrc=size=320x240:rate=25 -t 150 -c:v libx264 -preset ultrafast -pix_fmt yuv420p " + test::quote(busy_path));
+    }
+    db = test::new_library("postgres", tmp.path());
+  }
+  std::string ingest() const {
+    return "ingest " + test::quote(videos.string()) + " --db " + test::quote(db) + test::model_arg() + " --json";
+  }
+  void start() {
+    pid = test::spawn_shell("exec " + env + test::quote(XSEARCH_BINARY) + " " + ingest() + " >" + test::quote((tmp / "out").string()) + " 2>" +
+                            test::quote((tmp / "err").string()));
+  }
+  std::string err() const { return test::read_file(tmp / "err"); }
+  ~BackgroundIngest() {  // a test that failed before it waited for the run
+    if (pid <= 0) return;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+};
+
+// The claims backend of the ingest, stopped with SIGSTOP while idle, and always let go on again (SIGCONT)
+// when this goes: a failing test must never leave a stopped postgres behind.
+struct StoppedBackend {
+  pid_t pid = 0;
+  ~StoppedBackend() { resume(); }
+  void resume() {
+    if (pid > 0) ::kill(pid, SIGCONT);
+    pid = 0;
+  }
+  // Waits (bounded) for busy.mp4's claim, then stops the backend of the connection named "xsearch
+  // claims". Only while it is idle: a backend stopped inside a statement may hold row locks on the claims
+  // that the worker's other connection then waits for, which is another issue (a lock wait on the main
+  // connection). pg_stat_activity says 'idle' only once the statement's transaction has ended.
+  void stop(const BackgroundIngest& run) {
+    std::string backend;
+    for (int i = 0; i < 1200 && backend.empty(); ++i) {  // up to 60 s for the walk, the model and the first claims
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      try {
+        if (test::sql_value(run.db, "SELECT count(*) FROM claims WHERE path = '" + run.busy_path + "'") == "1")
+          backend = test::sql_value(run.db, "SELECT pid FROM pg_stat_activity WHERE application_name = 'xsearch claims' AND datname = current_database()");
+      } catch (const Error&) {
+        // the tables may not exist yet
+      }
+    }
+    REQUIRE_FALSE(backend.empty());
+    const pid_t target = static_cast<pid_t>(std::stoll(backend));
+    for (int i = 0; i < 200; ++i) {  // a renewal takes a millisecond every half second: a few tries at most
+      REQUIRE(::kill(target, SIGSTOP) == 0);
+      pid = target;
+      if (test::sql_value(run.db, "SELECT state FROM pg_stat_activity WHERE pid = " + backend) == "idle") return;
+      resume();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL("the claims backend was never idle");
+  }
+};
+
+// Waits for the run up to `limit` seconds: its exit status (128 + N when killed by signal N), or -1 if it
+// still runs then (it is then killed, its backend let go on first). *seconds gets the time waited.
+int wait_child_within(BackgroundIngest& run, double limit, double* seconds, StoppedBackend& backend) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    int raw = 0;
+    const pid_t r = ::waitpid(run.pid, &raw, WNOHANG);
+    *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (r == run.pid) {
+      run.pid = 0;
+      return WIFEXITED(raw) ? WEXITSTATUS(raw) : WIFSIGNALED(raw) ? 128 + WTERMSIG(raw) : -1;
+    }
+    if (*seconds > limit) {
+      backend.resume();
+      ::kill(run.pid, SIGKILL);
+      ::waitpid(run.pid, &raw, 0);
+      run.pid = 0;
+      return -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // fine against the bounds below
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a PostgreSQL connection with bounded round trips gives a statement up when the server does not answer in time, then fails at once", "[postgres]") {
+  const std::string conninfo = test::PgServer::shared().create_database();
+  std::atomic<bool> stop{false};
+  db::PgConnection c(conninfo, "xsearch bounded test");
+  c.limit_round_trips(std::chrono::milliseconds(1500), [&] { return stop.load(); });
+  CHECK(c.prepare("SELECT 41 + 1").step());  // answered in time: as without a limit
+  // A statement the server takes 30 s over (pg_sleep: a lock wait or a hung server, seen from here).
+  auto elapsed = [start = std::chrono::steady_clock::now()] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  CHECK_THROWS_WITH(c.prepare("SELECT pg_sleep(30)").step(),
+                    Catch::Contains("no answer from the PostgreSQL server within 1.5 s") && Catch::Contains(c.path()));
+  // 1.5 s, then a shutdown that returns at once; 10 s leaves room on a loaded machine, far below 30 s.
+  CHECK(elapsed() < 10);
+  CHECK(elapsed() >= 1.4);
+  // Given up for good: the next statements (prepared or not) fail at once with the same cause.
+  CHECK_THROWS_WITH(c.prepare("SELECT 1").step(), Catch::Contains("no answer from the PostgreSQL server within 1.5 s"));
+  CHECK_THROWS_WITH(c.exec("SELECT 1"), Catch::Contains("no answer from the PostgreSQL server within 1.5 s"));
+  CHECK(elapsed() < 10);
+
+  // A stop request: a statement answered at once still is; one that waits gets 0.5 s more, not the limit.
+  db::PgConnection d(conninfo, "xsearch bounded test");
+  d.limit_round_trips(std::chrono::seconds(60), [&] { return stop.load(); });
+  stop = true;
+  d.exec("SELECT 1");
+  const auto t = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH(d.exec("SELECT pg_sleep(30)"), Catch::Contains("no answer from the PostgreSQL server within 0.5 s of the stop request"));
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count() < 5);  // 0.5 s, and room for a loaded machine
+}
+
+TEST_CASE("a shared ingest whose claims backend stops answering (SIGSTOP) fails within a bound, and a second ingest finishes its videos", "[cli][postgres]") {
+  test::ScopedEnv lease("XSEARCH_LEASE_SECONDS", "2");
+  BackgroundIngest run(true);
+  run.start();
+  StoppedBackend backend;
+  backend.stop(run);
+  // The next renewal (every quarter lease) or claim waits for an answer for a lease (2 s), then the
+  // connection is given up and the heartbeat says the claims are lost at once (nothing renewed them for a
+  // lease); the decoders stop (the stuck one is left behind 1 s after) and the run is recorded. About 4 s;
+  // 20 s leaves room on a loaded machine. Without the deadline the run never ends.
+  double seconds = 0;
+  const int status = wait_child_within(run, 20, &seconds, backend);
+  const std::string err = run.err();
+  INFO(err);
+  WARN("the ingest ended " << seconds << " s after its claims backend was stopped");
+  CHECK(status == 2);
+  CHECK(err.find("no answer from the PostgreSQL server within 2 s") != std::string::npos);
+  CHECK(err.find(run.db.substr(0, run.db.find('?'))) != std::string::npos);  // the server is named
+  backend.resume();
+
+  // Every video is either stored (and counted as the worker's) or still to do, busy.mp4 surely.
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending WHERE path = '" + run.busy_path + "'") == "1");
+  const std::string stored_before = test::sql_value(run.db, "SELECT count(*) FROM videos");
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending") == std::to_string(3 - std::stoi(stored_before)));
+  CHECK(test::sql_value(run.db, "SELECT done FROM workers") == stored_before);  // the one worker so far
+  // A second worker takes the lapsed claims over (2 s after the last renewal) and finishes the videos,
+  // each stored once.
+  const auto second = test::xsearch_run(run.ingest());
+  INFO(second.err);
+  CHECK(second.status == 0);
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM videos WHERE status = 'indexed'") == "3");
+  CHECK(test::sql_value(run.db, "SELECT sum(done) FROM workers") == "3");
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM claims") == "0");
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending") == "0");
+}
+
+TEST_CASE("Ctrl-C ends a shared ingest within 2 s while its claims backend does not answer (SIGSTOP)", "[cli][postgres]") {
+  // A long lease: the round trip that waits is cut by the stop request, not by its deadline.
+  test::ScopedEnv lease("XSEARCH_LEASE_SECONDS", "60");
+  BackgroundIngest run(false);
+  run.start();
+  StoppedBackend backend;
+  backend.stop(run);
+  // Whichever round trip waits for its answer at the stop (a claim, a renewal, else the claims given back
+  // at the end) gets 0.5 s more, not the lease.
+  REQUIRE(::kill(run.pid, SIGINT) == 0);
+  double seconds = 0;
+  const int status = wait_child_within(run, 10, &seconds, backend);
+  const std::string err = run.err();
+  INFO(err);
+  WARN("the ingest stopped " << seconds << " s after SIGINT");
+  CHECK(status == 130);
+  CHECK(seconds < 2.0);
+  CHECK(err.find("no answer from the PostgreSQL server within 0.5 s of the stop request") != std::string::npos);
+  backend.resume();
+  CHECK(test::sql_value(run.db, "SELECT status FROM runs ORDER BY id DESC LIMIT 1") == "interrupted");
+  const std::string stored = test::sql_value(run.db, "SELECT count(*) FROM videos");
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending") == std::to_string(3 - std::stoi(stored)));
+}
