@@ -21,6 +21,8 @@ packages=(
   # python3-numpy, python3-faiss: the test that loads export --embeddings outside xsearch
   python3-numpy python3-faiss
   libcpp-httplib-dev chromium nodejs
+  # curl: the README test asks the running page for its API (Debian 13's minimal root has no curl)
+  curl
   # systemd: the test that runs the watch units under a real user manager (tests/check_systemd_units.sh)
   systemd
   # libclang-rt-dev: the sanitizer and libFuzzer runtimes of the default clang (14 on Debian 12, 19 on 13)

@@ -139,8 +139,11 @@ for n in $(cut -f1 <<<"$blocks" | sort -nu); do
     case "$cmd" in
       "xsearch serve"*)
         # A server runs until stopped: it must print its address, answer it, and hand it to the opener.
-        echo "($cmd) 2>'$tmp/serve.err' & pid=\$!" >>"$script"
-        echo "for i in \$(seq 100); do grep -q 'serving' '$tmp/serve.err' && break; sleep 0.1; done" >>"$script"
+        # exec: $pid is the server itself, whether or not this bash execs a subshell's last command (Debian
+        # 13's did not, and the TERM below reached only the subshell: the server outlived the test).
+        echo "(exec $cmd) 2>'$tmp/serve.err' & pid=\$!" >>"$script"
+        echo "trap 'kill -KILL \$pid 2>/dev/null || true' EXIT  # a failing line below must not leave it running" >>"$script"
+        echo "for i in \$(seq 100); do grep -q 'http://' '$tmp/serve.err' && break; sleep 0.1; done" >>"$script"
         echo "url=\$(grep -o 'http://[^ ]*/' '$tmp/serve.err' | head -1); test -n \"\$url\"" >>"$script"
         echo "curl -fsS \"\${url}api/info\" >/dev/null" >>"$script"
         echo "for i in \$(seq 50); do grep -q \"xdg-open \$url\" '$tmp/opened' 2>/dev/null && break; sleep 0.1; done" >>"$script"
@@ -149,7 +152,8 @@ for n in $(cut -f1 <<<"$blocks" | sort -nu); do
       "xsearch watch"*)
         # Runs until stopped: it must start watching and finish its catch-up pass (the summary, on stdout),
         # then stop cleanly on SIGTERM (status 0).
-        echo "($cmd) >'$tmp/watch.out' 2>'$tmp/watch.err' & pid=\$!" >>"$script"
+        echo "(exec $cmd) >'$tmp/watch.out' 2>'$tmp/watch.err' & pid=\$!" >>"$script"
+        echo "trap 'kill -KILL \$pid 2>/dev/null || true' EXIT" >>"$script"
         echo "for i in \$(seq 600); do grep -q '^xsearch: watch: watching' '$tmp/watch.err' && grep -q '^indexed' '$tmp/watch.out' && break; kill -0 \$pid || break; sleep 0.1; done" >>"$script"
         echo "grep -q '^xsearch: watch: watching' '$tmp/watch.err' && grep -q '^indexed' '$tmp/watch.out' || { kill -KILL \$pid; cat '$tmp/watch.out' '$tmp/watch.err' >&2; exit 1; }" >>"$script"
         echo "kill -TERM \$pid; wait \$pid" >>"$script"

@@ -74,6 +74,8 @@ class LimitedStream : public httplib::Stream {
     in_head_ = true;
     head_bytes_ = 0;
     head_lines_ = 0;
+    line_bytes_ = 0;
+    head_ended_ = false;
     sending_ = false;
     head_deadline_ = Clock::now() + std::chrono::seconds(limits_.head_seconds);
   }
@@ -111,9 +113,19 @@ class LimitedStream : public httplib::Stream {
     }
     const std::size_t n = std::min(size, len_ - off_);
     if (in_head_) {
-      // The request line and the blank line that ends the head are lines too.
-      head_lines_ += static_cast<std::size_t>(std::count(buf_ + off_, buf_ + off_ + n, '\n'));
-      if (head_lines_ > limits_.head_lines + 2) {
+      // The request line and the header lines, up to the blank line that ends the head (what follows it in
+      // the same read is the body), each counted as soon as its end is read and before httplib sees it:
+      // cpp-httplib 0.18 refuses a 101st header line itself, with a bare 400.
+      for (std::size_t i = off_; i < off_ + n && !head_ended_; ++i) {
+        if (buf_[i] == '\n') {
+          if (line_bytes_ > 0) ++head_lines_;
+          else if (head_lines_ > 0) head_ended_ = true;  // (an empty line before the request line is skipped)
+          line_bytes_ = 0;
+        } else if (buf_[i] != '\r') {
+          ++line_bytes_;
+        }
+      }
+      if (head_lines_ > limits_.head_lines + 1) {
         refuse(431, "Request Header Fields Too Large", "the request has more than " + std::to_string(limits_.head_lines) + " header lines");
         return -1;
       }
@@ -187,7 +199,8 @@ class LimitedStream : public httplib::Stream {
   char buf_[4096];
   std::size_t off_ = 0, len_ = 0;
   bool in_head_ = false, refused_ = false;
-  std::size_t head_bytes_ = 0, head_lines_ = 0;
+  std::size_t head_bytes_ = 0, head_lines_ = 0, line_bytes_ = 0;
+  bool head_ended_ = false;  // the blank line that ends the head was read
   Clock::time_point head_deadline_;
   // The reply being written (is_writable() is const in httplib's interface, hence mutable).
   mutable bool sending_ = false;
