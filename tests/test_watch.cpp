@@ -22,6 +22,13 @@ namespace {
 // a parallel test run without letting a hung watch hold the suite.
 constexpr double kPassWait = 60;
 
+// How many times `what` occurs in `text` (a note on watch's stderr).
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 int videos_in(const fs::path& db) { return std::atoi(sqlite_value(db, "SELECT count(*) FROM videos").c_str()); }
 std::string video_id(const fs::path& db, const fs::path& path) {
   return sqlite_value(db, "SELECT id FROM videos WHERE path = '" + path.string() + "'");
@@ -160,9 +167,7 @@ TEST_CASE("watch loads the model once and reuses it for every later pass", "[cli
   // One load, said once on stderr, for three passes (each pass used to load the model again).
   const std::string err = w.err();
   INFO(err);
-  std::size_t loads = 0;
-  for (std::size_t at = err.find("loaded the model"); at != std::string::npos; at = err.find("loaded the model", at + 1)) ++loads;
-  CHECK(loads == 1);
+  CHECK(occurrences(err, "loaded the model") == 1);
   // The library answers a query with the clips those passes embedded.
   CHECK(xsearch_run("query 'a test pattern' -k 2" + db_arg(db)).status == 0);
 }
@@ -178,25 +183,20 @@ TEST_CASE("watch lets go of the model after --keep-model seconds without a pass 
   REQUIRE(w.pass(1)["indexed"] == 0);
   copy_in(tmp / "staging" / "a.mp4", videos / "a.mp4");
   CHECK(w.pass(2)["indexed"] == 1);
-  const auto count = [](const std::string& text, const std::string& what) {
-    std::size_t n = 0;
-    for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-  };
   // Whether the catch-up's model was let go before pass 2 depends on timing; what follows pass 2 does not.
-  const std::size_t lets_before = count(w.err(), "let go of the model"), loads_before = count(w.err(), "loaded the model");
+  const std::size_t lets_before = occurrences(w.err(), "let go of the model"), loads_before = occurrences(w.err(), "loaded the model");
   REQUIRE(loads_before >= 1);
   // The note comes 1 s after pass 2; kPassWait bounds the wait as it bounds a pass.
   const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(kPassWait);
-  while (count(w.err(), "let go of the model") == lets_before && std::chrono::steady_clock::now() < until)
+  while (occurrences(w.err(), "let go of the model") == lets_before && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polled: another process writes it
-  REQUIRE(count(w.err(), "let go of the model") == lets_before + 1);
+  REQUIRE(occurrences(w.err(), "let go of the model") == lets_before + 1);
   copy_in(tmp / "staging" / "b.mp4", videos / "b.mp4");
   CHECK(w.pass(3)["indexed"] == 1);
   // Pass 3 loaded the model again.
   const std::string err = w.err();
   INFO(err);
-  CHECK(count(err, "loaded the model") == loads_before + 1);
+  CHECK(occurrences(err, "loaded the model") == loads_before + 1);
   CHECK(w.stop().status == 0);
   CHECK(videos_in(db) == 2);
 }
