@@ -21,10 +21,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// What busy.mp4 is: a read in its middle never returns (read_error_preload.cpp), so that the video can
+// never be stored by the run; 150 s long (stored seconds later: enough for a stop request); or as short
+// as the others.
+enum class Busy { stalls, long_video, short_video };
+
 // A shared ingest of three videos in the background, its stdout and stderr in files. The worker is still
-// busy with busy.mp4 when its claims backend is stopped: with `stall`, the decoder's read in the middle of
-// that file never returns (read_error_preload.cpp), so that the video can never be stored by this run;
-// else it is 150 s long (stored seconds later: enough for a stop request).
+// busy with busy.mp4 when its claims backend is stopped.
 struct BackgroundIngest {
   test::TempDir tmp;
   std::string db;
@@ -33,11 +36,13 @@ struct BackgroundIngest {
   std::string env;
   pid_t pid = 0;
 
-  explicit BackgroundIngest(bool stall) {
+  explicit BackgroundIngest(Busy busy) {
     ::setenv("XDG_CACHE_HOME", (tmp / "cache").c_str(), 1);
     test::make_video(videos / "a.mp4", "testsrc", 3);
     test::make_video(videos / "b.mp4", "smptebars", 3);
-    if (stall) {
+    if (busy == Busy::short_video) {
+      test::make_video(busy_path, "rgbtestsrc", 3);
+    } else if (busy == Busy::stalls) {
       // Noise: several megabytes in 3 s, so that the stalled bytes (1.5 to 1.75 MB) lie outside the three
       // megabytes the fingerprint reads (first, middle, last), and only the decoder meets them.
       test::ffmpeg("-f lavfi -i " + test::quote("nullsrc=s=320x240:r=25,geq=random(1)*255:128:128") + " -t 3 -c:v mpeg4 -q:v 1 " + test::quote(busy_path));
@@ -151,11 +156,32 @@ TEST_CASE("a PostgreSQL connection with bounded round trips gives a statement up
   const auto t = std::chrono::steady_clock::now();
   CHECK_THROWS_WITH(d.exec("SELECT pg_sleep(30)"), Catch::Contains("no answer from the PostgreSQL server within 0.5 s of the stop request"));
   CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count() < 5);  // 0.5 s, and room for a loaded machine
+
+  // A server slow on every statement after the stop, each answered within the 0.5 s: the connection's
+  // statements since the stop still end 1.5 s after the first of them, not 0.5 s after the last.
+  db::PgConnection e(conninfo, "xsearch bounded test");
+  e.limit_round_trips(std::chrono::seconds(60), [&] { return stop.load(); });
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string failure;
+  int answered = 0;
+  for (int i = 0; i < 10 && failure.empty(); ++i) {  // 10 x 0.3 s = 3 s without the total
+    try {
+      e.exec("SELECT pg_sleep(0.3)");
+      ++answered;
+    } catch (const Error& ex) {
+      failure = ex.what();
+    }
+  }
+  const double spent = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(answered << " statements answered in " << spent << " s");
+  // 1.5 s in all; or 0.5 s for one statement when the machine is so loaded that a 0.3 s sleep takes longer.
+  CHECK_THAT(failure, Catch::Contains("within 1.5 s of the stop request") || Catch::Contains("within 0.5 s of the stop request"));
+  CHECK(spent < 2.5);  // 1.5 s and room for a loaded machine; 3 s without the total
 }
 
 TEST_CASE("a shared ingest whose claims backend stops answering (SIGSTOP) fails within a bound, and a second ingest finishes its videos", "[cli][postgres]") {
   test::ScopedEnv lease("XSEARCH_LEASE_SECONDS", "2");
-  BackgroundIngest run(true);
+  BackgroundIngest run(Busy::stalls);
   run.start();
   StoppedBackend backend;
   backend.stop(run);
@@ -192,7 +218,7 @@ TEST_CASE("a shared ingest whose claims backend stops answering (SIGSTOP) fails 
 TEST_CASE("Ctrl-C ends a shared ingest within 2 s while its claims backend does not answer (SIGSTOP)", "[cli][postgres]") {
   // A long lease: the round trip that waits is cut by the stop request, not by its deadline.
   test::ScopedEnv lease("XSEARCH_LEASE_SECONDS", "60");
-  BackgroundIngest run(false);
+  BackgroundIngest run(Busy::long_video);
   run.start();
   StoppedBackend backend;
   backend.stop(run);
@@ -211,4 +237,89 @@ TEST_CASE("Ctrl-C ends a shared ingest within 2 s while its claims backend does 
   CHECK(test::sql_value(run.db, "SELECT status FROM runs ORDER BY id DESC LIMIT 1") == "interrupted");
   const std::string stored = test::sql_value(run.db, "SELECT count(*) FROM videos");
   CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending") == std::to_string(3 - std::stoi(stored)));
+}
+
+namespace {
+
+// The test's own connection holding the videos table in EXCLUSIVE mode, in a transaction left open: reads
+// of it pass, and every write waits. To a worker this is what another worker's backend stopped in the
+// middle of its save looks like: its turn to store never comes. Creates the library's tables first (an
+// ingest of an empty folder) so that there is a table to lock.
+struct HeldVideosLock {
+  std::unique_ptr<db::PgConnection> c;
+  explicit HeldVideosLock(const BackgroundIngest& run) {
+    fs::create_directories(run.tmp / "empty");
+    const auto made = test::xsearch_run("ingest " + test::quote((run.tmp / "empty").string()) + " --db " + test::quote(run.db) + test::model_arg());
+    INFO(made.err);
+    REQUIRE(made.status == 0);
+    c = std::make_unique<db::PgConnection>(run.db, "xsearch test lock");
+    c->exec("BEGIN");
+    c->exec("LOCK TABLE videos IN EXCLUSIVE MODE");
+  }
+  void release() { c.reset(); }  // the connection's end rolls its transaction back
+};
+
+// Waits (bounded) until a backend of the library's database waits for a lock: the worker's save.
+void wait_for_a_lock_wait(const std::string& db) {
+  for (int i = 0; i < 1200; ++i) {  // up to 60 s for the walk, the model and the first video
+    if (test::sql_value(db, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()") != "0") return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  FAIL("no save ever waited for the lock");
+}
+
+}  // namespace
+
+TEST_CASE("a shared ingest whose turn to store never comes (another backend holds the lock) fails after ten leases, and a second ingest stores every video once", "[cli][postgres]") {
+  test::ScopedEnv lease("XSEARCH_LEASE_SECONDS", "2");
+  BackgroundIngest run(Busy::short_video);
+  HeldVideosLock lock(run);
+  run.start();
+  wait_for_a_lock_wait(run.db);
+  // The save's statement waits for the lock for ten leases (20 s), then the storing connection is given
+  // up and the run ends. Without the bound it waits for as long as the lock is held: forever here.
+  StoppedBackend none;
+  double seconds = 0;
+  const int status = wait_child_within(run, 90, &seconds, none);  // 20 s, and room for a loaded machine
+  const std::string err = run.err();
+  INFO(err);
+  WARN("the ingest ended " << seconds << " s after its save began to wait");
+  CHECK(status == 2);
+  CHECK(err.find("no answer from the PostgreSQL server within 20 s") != std::string::npos);
+  CHECK(seconds >= 15);  // ten leases, less the time the save's wait had already run when it was seen
+  lock.release();
+
+  // Nothing was stored (every save waited); the claims went back at the run's end; all still to do.
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM videos") == "0");
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending") == "3");
+  const auto second = test::xsearch_run(run.ingest());
+  INFO(second.err);
+  CHECK(second.status == 0);
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM videos WHERE status = 'indexed'") == "3");
+  CHECK(test::sql_value(run.db, "SELECT sum(done) FROM workers") == "3");
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM claims") == "0");
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending") == "0");
+}
+
+TEST_CASE("Ctrl-C ends a shared ingest within 2 s while its save waits for a lock that another backend holds", "[cli][postgres]") {
+  test::ScopedEnv lease("XSEARCH_LEASE_SECONDS", "60");  // ten leases: the stop, not the bound, ends the wait
+  BackgroundIngest run(Busy::short_video);
+  HeldVideosLock lock(run);
+  run.start();
+  wait_for_a_lock_wait(run.db);
+  REQUIRE(::kill(run.pid, SIGINT) == 0);
+  StoppedBackend none;
+  double seconds = 0;
+  const int status = wait_child_within(run, 10, &seconds, none);
+  const std::string err = run.err();
+  INFO(err);
+  WARN("the ingest stopped " << seconds << " s after SIGINT");
+  CHECK(status == 130);
+  CHECK(seconds < 2.0);
+  CHECK(err.find("of the stop request") != std::string::npos);
+  lock.release();
+  // The claims went back (their connection answers): the videos are free for the next run at once.
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM claims") == "0");
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM videos") == "0");
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending") == "3");
 }

@@ -86,6 +86,12 @@ class Connection {
   virtual void commit() = 0;
   virtual void rollback() noexcept = 0;
   [[noreturn]] virtual void fail(const std::string& what) const = 0;
+  // PostgreSQL: bounds every wait for the server's answer from now on, as open_postgres_bounded below.
+  // SQLite: nothing (a local file; its lock waits have their own busy timeout).
+  virtual void limit_round_trips(std::chrono::milliseconds limit, std::function<bool()> stop) {
+    (void)limit;
+    (void)stop;
+  }
   // The first 80 characters of a statement, on one line, for error messages.
   static std::string excerpt(const std::string& sql);
 };

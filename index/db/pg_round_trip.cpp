@@ -8,9 +8,10 @@
 
 namespace xsearch::db {
 
-AnswerWait wait_for_answer(PGconn* conn, std::chrono::steady_clock::time_point deadline, const std::function<bool()>& stop) {
+AnswerWait wait_for_answer(PGconn* conn, std::chrono::steady_clock::time_point deadline, const std::function<bool()>& stop, StopSeen& seen) {
   using namespace std::chrono;
   bool stopped = false;
+  bool in_all = false;  // the connection's total after the stop is the nearer bound
   for (;;) {
     // Read what arrived first, also without poll() saying so: with TLS, bytes already decrypted wait
     // in OpenSSL's buffer, invisible to poll(). (A failed read leaves its error for PQgetResult.)
@@ -18,9 +19,14 @@ AnswerWait wait_for_answer(PGconn* conn, std::chrono::steady_clock::time_point d
     const auto now = steady_clock::now();
     if (!stopped && stop && stop()) {
       stopped = true;
+      if (!seen.seen) seen = {true, now};
       deadline = std::min(deadline, now + kStopGrace);
+      if (seen.at + kStopTotal < deadline) {
+        deadline = seen.at + kStopTotal;
+        in_all = true;
+      }
     }
-    if (now >= deadline) return stopped ? AnswerWait::Stopped : AnswerWait::TimedOut;
+    if (now >= deadline) return !stopped ? AnswerWait::TimedOut : in_all ? AnswerWait::StoppedInAll : AnswerWait::Stopped;
     // Short waits, so that a stop request is seen within 0.1 s.
     const auto wait = std::clamp(duration_cast<milliseconds>(deadline - now), milliseconds(1), milliseconds(100));
     pollfd p{PQsocket(conn), POLLIN, 0};

@@ -191,15 +191,17 @@ void PgConnection::limit_round_trips(std::chrono::milliseconds limit, std::funct
 bool PgConnection::await_answer() noexcept {
   if (limit_.count() <= 0) return true;
   if (!given_up_.empty()) return false;
-  const AnswerWait w = wait_for_answer(conn_, std::chrono::steady_clock::now() + limit_, stop_);
+  const AnswerWait w = wait_for_answer(conn_, std::chrono::steady_clock::now() + limit_, stop_, stop_seen_);
   if (w == AnswerWait::Ready) return true;
   const auto seconds = [](std::chrono::milliseconds ms) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%g s", static_cast<double>(ms.count()) / 1000);
     return std::string(buf);
   };
-  given_up_ = w == AnswerWait::Stopped
-                  ? "no answer from the PostgreSQL server within " + seconds(kStopGrace) + " of the stop request: the connection is given up"
+  given_up_ = w == AnswerWait::Stopped ? "no answer from the PostgreSQL server within " + seconds(kStopGrace) + " of the stop request: the connection is given up"
+              : w == AnswerWait::StoppedInAll
+                  ? "no answer from the PostgreSQL server within " + seconds(kStopTotal) +
+                        " of the stop request (its statements since took that long in all): the connection is given up"
                   : "no answer from the PostgreSQL server within " + seconds(limit_) +
                         " (its server process is stopped or hung, or waits on a lock): the connection is given up";
   shut_down(conn_);  // what it still owes is never read: every libpq call on it now fails at once

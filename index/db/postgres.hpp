@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "pg_round_trip.hpp"
+
 namespace xsearch::db {
 
 class PgStatement;
@@ -87,6 +89,7 @@ class PgConnection {
   PgStatement* streaming_ = nullptr;  // the statement whose rows the connection is delivering, if any
   std::chrono::milliseconds limit_{0};  // 0: waits unbounded (libpq's own)
   std::function<bool()> stop_;
+  StopSeen stop_seen_;  // the stop's total (kStopTotal) counts across this connection's round trips
   std::string given_up_;  // why the connection was given up ("" while it is in use)
 };
 

@@ -69,6 +69,7 @@ class PostgresConnection : public Connection {
     read_.reset();
   }
   [[noreturn]] void fail(const std::string& what) const override { pg_.fail(what); }
+  void limit_round_trips(std::chrono::milliseconds limit, std::function<bool()> stop) override { pg_.limit_round_trips(limit, std::move(stop)); }
   PgConnection& pg() { return pg_; }
 
  private:

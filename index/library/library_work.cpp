@@ -50,7 +50,12 @@ void Library::begin_work(int lease_seconds, std::function<bool()> stop) {
   // A server that never answers (a stopped or hung backend: TCP keepalives do not see it) must not hang the
   // worker: an answer later than the lease comes after the claims lapsed anyway. The name lets an
   // administrator (and the tests) find this connection's backend in pg_stat_activity.
-  impl.claims = db::open_postgres_bounded(impl.conninfo, "xsearch claims", std::chrono::seconds(impl.lease_seconds), std::move(stop));
+  impl.claims = db::open_postgres_bounded(impl.conninfo, "xsearch claims", std::chrono::seconds(impl.lease_seconds), stop);
+  // The storing connection too, more loosely: its statements wait their turn behind other workers' saves
+  // (the generation's row lock orders them), and a long video's save to a distant server may hold that
+  // turn for minutes. Ten leases is far past that, and still ends a run whose turn never comes (a worker's
+  // backend stopped while holding the lock) with a clear error instead of a hang.
+  impl.conn->limit_round_trips(std::chrono::seconds(impl.lease_seconds) * 10, std::move(stop));
   impl.worker = host_name() + ":" + std::to_string(::getpid()) + ":" + std::to_string(std::random_device{}() % 1000000);
   impl.conn->prepare(std::string("INSERT INTO workers (id, host, pid, started_at, last_seen, status) VALUES (?, ?, ?, ") + kNow + ", " +
                      kNow + ", 'running')")

@@ -151,7 +151,14 @@ IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& obse
     // A file named as a root that turned out not to be a video (by its name, probe or decoder) is a bad root.
     for (const auto& [path, cause] : report.not_videos)
       if (std::find(roots.begin(), roots.end(), path) != roots.end()) report.bad_roots.emplace_back(path, cause);
-    run.finish(status);
+    try {
+      run.finish(status);
+    } catch (const std::exception& e) {
+      // After a stop request a PostgreSQL server slow to answer is given up (0.5 s: a stop ends the run
+      // within 2 s): the run still ends as stopped, and the next run marks its row (library.cpp).
+      if (!report.interrupted) throw;
+      if (observer.on_warning) observer.on_warning(std::string(e.what()) + " (the run's record is left to the next run)");
+    }
     report.seconds = std::chrono::duration<double>(clock_type::now() - started).count();
     report.clips_per_second = report.seconds > 0 ? report.summary.clips / report.seconds : 0;
     return report;
@@ -286,7 +293,10 @@ IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& obse
     }
     if (!report.interrupted) run_batch();
   } catch (const std::exception& e) {
-    fatal = e.what();
+    // A save cut short by the stop request (its server given up 0.5 s after it) is the stop's doing: the
+    // run ends as stopped, and that video is stored by the next run.
+    if (!stopping()) fatal = e.what();
+    else if (observer.on_warning) observer.on_warning(std::string(e.what()) + " (the video being stored is left to the next run)");
   }
   queue.close();
   decoders->join();
