@@ -110,6 +110,7 @@ void print_summary(const IngestReport& r, const IngestArgs& a) {
     j["decode_seconds"] = r.decode_seconds;
     j["model_seconds"] = r.model_seconds;
     j["model_clips_per_second"] = r.model_clips_per_second;
+    j["backlog_waits"] = r.backlog_waits;
     write_json(j);
     return;
   }

@@ -74,7 +74,8 @@ print(f"--decoders {n} (batch {d['batch']}, {d['device']} {d['dtype']}): {d['cli
 print(f"  end to end   {d['clips'] / s:8.2f} clips/s   model alone {d['model_clips_per_second']:8.2f} clips/s")
 print(f"  decoded      {d['frames_decoded'] / s:8.1f} frames/s, {d['frames_decoded']} of {frames} frames ({100 * d['frames_decoded'] / frames:.1f}%)")
 print(f"  busy         decoders {d['decode_seconds']:.2f} s ({100 * d['decode_seconds'] / (n * s):.0f}% of {n} x wall), "
-      f"model {d['model_seconds']:.2f} s ({100 * d['model_seconds'] / s:.0f}% of wall)")
+      f"model {d['model_seconds']:.2f} s ({100 * d['model_seconds'] / s:.0f}% of wall), "
+      f"{d['backlog_waits']} waits for a long video's turn")
 print(f"  vs ffmpeg    {ffmpeg_s / s:.2f}x the speed of ffmpeg's full decoding ({ffmpeg_s:.2f} s); "
       f"CPU {cpu:.2f} s, {cpu / ffmpeg_cpu:.2f}x ffmpeg's ({cpu / d['clips']:.2f} s per clip)")
 EOF

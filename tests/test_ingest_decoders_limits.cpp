@@ -197,6 +197,9 @@ TEST_CASE("with a commit backlog cap below one video two decoders store the same
   ScopedEnv cap("XSEARCH_COMMIT_BACKLOG_BYTES", "1");
   const auto two = run_json(common + db_arg(tmp / "two.db") + " --decoders 2", 0);
   CHECK(two["indexed"] == 5);
+  // The cap was reached: the second decoder finished short videos behind the long first one and waited.
+  CHECK(two["backlog_waits"].get<int64_t>() > 0);
+  CHECK(one["backlog_waits"] == 0);  // one decoder: nothing is ever finished behind the oldest
   CHECK(two["clips"] == one["clips"]);
   const std::string rows = "SELECT group_concat(path || ' ' || duration || ' ' || status, '|') FROM (SELECT * FROM videos ORDER BY id)";
   CHECK(sqlite_value(tmp / "two.db", rows) == sqlite_value(tmp / "one.db", rows));

@@ -81,6 +81,9 @@ struct IngestReport {
   double decode_seconds = 0;
   double model_seconds = 0;
   double model_clips_per_second = 0;
+  // How often a decoder waited because the videos finished behind the oldest one not yet stored held more
+  // than $XSEARCH_COMMIT_BACKLOG_BYTES: a long video holding the others back.
+  int64_t backlog_waits = 0;
   // Videos stored with the clips before a read or decode error (status "partial"; retried next time).
   std::vector<std::pair<std::string, std::string>> partials;  // path, cause
   // Roots, and folders under them, that were offline (path, cause), and the library's videos kept there

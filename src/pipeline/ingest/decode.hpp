@@ -70,6 +70,7 @@ struct DecodeSettings {
 struct DecodeStats {
   int64_t frames_decoded = 0;  // frames the decoder decoded (selective decoding leaves some out)
   double busy_seconds = 0;     // opening, decoding and preprocessing; waits for room in the queue left out
+  int64_t backlog_waits = 0;   // times it waited for the videos finished behind the oldest to be stored (the cap)
 };
 
 // Whether this process should decode a job now (a shared library's claims; always Mine otherwise).

@@ -145,6 +145,7 @@ DecodeStats Decoders::stats() const {
   for (const auto& s : stats_) {
     total.frames_decoded += s.frames_decoded;
     total.busy_seconds += s.busy_seconds;
+    total.backlog_waits += s.backlog_waits;
   }
   return total;
 }
@@ -206,8 +207,13 @@ int Decoders::first_pass_step(DecodeStats& stats, DecodeWatch& watch) {
   // Handed out: the videos numbered, and those whose claim is being asked (a ticket taken, not yet settled).
   auto handed_out = [&] { return next_seq_ + (tickets_ - settled_); };
   bool tell = true;
+  bool counted = false;
   while (next_ < jobs_.size() && (handed_out() >= committed_ + lookahead_ || (handed_out() > committed_ && held_bytes_ >= backlog_cap_))) {
     if (queue_.closed()) return kGone;
+    if (!counted && handed_out() < committed_ + lookahead_) {  // held back by the bytes, not the count: once a wait
+      ++stats.backlog_waits;
+      counted = true;
+    }
     if (tell) {
       lock.unlock();
       const bool pushed = queue_.push(DecoderWaiting{});

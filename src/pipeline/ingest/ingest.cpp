@@ -304,6 +304,7 @@ IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& obse
   const std::string decoders_error = decoders->error();
   decoders.reset();
   report.frames_decoded = decoded.frames_decoded;
+  report.backlog_waits = decoded.backlog_waits;
   report.decode_seconds = decoded.busy_seconds;
   report.model_seconds = std::chrono::duration<double>(model_time).count();
   report.model_clips_per_second = report.model_seconds > 0 ? model_clips / report.model_seconds : 0;
