@@ -102,6 +102,7 @@ TEST_CASE("re-ingest skips touched files, re-embeds changed ones, follows rename
   const auto first = run_json(ingest + " --batch 3", 0);
   CHECK(first["indexed"] == 3);
   CHECK(first["batch"] == 3);  // --batch wins over the device's default
+  CHECK(first["device"] == "cpu");
   const auto first_ids = sqlite_value(tmp / "lib.db", "SELECT group_concat(id) FROM clips WHERE video_id = (SELECT id FROM videos WHERE path LIKE '%c.mp4')");
 
   fs::last_write_time(videos / "a.mp4", fs::file_time_type::clock::now() + std::chrono::hours(1));  // touched only
@@ -119,6 +120,9 @@ TEST_CASE("re-ingest skips touched files, re-embeds changed ones, follows rename
   s = run_json(ingest, 0);
   CHECK(s["removed"] == 1);
   CHECK(s["indexed"] == 0);
+  // Nothing to embed: the model was never loaded (its device and batch are those of a run without one).
+  CHECK(s["device"] == "");
+  CHECK(s["batch"] == 0);
   const auto info = run_json("info" + db, 0);
   CHECK(info["videos"] == 2);
   CHECK(info["clips"] == 1 + 2);  // b: 4 s, one clip; c: 8 s, two

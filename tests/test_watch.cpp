@@ -157,6 +157,8 @@ TEST_CASE("watch loads the model once and reuses it for every later pass", "[cli
   const auto db = tmp / "lib.db";
   Watch w(tmp, quote(videos.string()) + db_arg(db) + model_arg());
   REQUIRE(w.pass(1)["indexed"] == 0);
+  // Nothing to embed at the catch-up: no model loaded yet (its note comes before the pass's line).
+  CHECK(occurrences(w.err(), "loaded the model") == 0);
   copy_in(tmp / "staging" / "a.mp4", videos / "a.mp4");
   CHECK(w.pass(2)["indexed"] == 1);
   copy_in(tmp / "staging" / "b.mp4", videos / "later" / "b.mp4");

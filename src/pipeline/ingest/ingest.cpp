@@ -9,8 +9,9 @@
 //                  the videos were handed out (a later video finished first waits for the earlier ones)
 //   5. sweep.cpp   videos proven gone from the walked folders leave the library
 // and finally the vector index is rebuilt from the stored embeddings. The model comes from a ModelCache
-// (model_cache.hpp): a watch's passes share one, loaded once. A stop request (SIGINT, SIGTERM) is
-// polled after the model load, at every entry of the walk and file of the plan, between messages of the
+// (model_cache.hpp): a watch's passes share one, loaded once, and only by a run that has something to
+// embed (a run that finds nothing new, such as a watch's catch-up, reads the model's config.json alone).
+// A stop request (SIGINT, SIGTERM) is polled after the model load, at every entry of the walk and file of the plan, between messages of the
 // decoder and batches of the model, and before the sweep and the index write: the run ends with what is
 // committed, no sweep, no index write.
 #include <algorithm>
@@ -164,25 +165,16 @@ IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& obse
     return report;
   };
 
-  ModelOptions mo;
-  mo.device = o.device;
-  mo.dtype = o.dtype;
-  mo.threads = o.threads;
-  mo.parts = ModelParts::Video;
-  const Model& model = models.get(o.model_dir, mo);  // a load cannot be stopped midway: polled right after
-  if (stopping()) return finish("interrupted");
-  const int batch_size = o.batch > 0 ? o.batch : (model.device().rfind("cuda", 0) == 0 ? 32 : 4);
-  report.device = model.device();
-  report.dtype = model.dtype();
-  report.batch = batch_size;
-  const ModelIdentity identity = model_identity(o.model_dir, model.config().projection_dim, o.model_name);
+  // The model's shape from its config.json, before the weights load (only when there is something to embed).
+  const XCLIPConfig config = load_xclip_config(o.model_dir / "config.json");
+  const ModelIdentity identity = model_identity(o.model_dir, config.projection_dim, o.model_name);
   library.claim_model(identity);
   report.model = identity.name;
   DecodeSettings settings;
   settings.preprocessor = PreprocessorConfig::load(o.model_dir);
   if (!settings.preprocessor.do_center_crop)
     throw Error((o.model_dir / "preprocessor_config.json").string() + ": clips need do_center_crop (frames of one size)");
-  settings.num_frames = static_cast<int>(model.config().vision_config.num_frames);
+  settings.num_frames = static_cast<int>(config.vision_config.num_frames);
   settings.windows.window = o.window;
   settings.windows.stride = o.stride > 0 ? o.stride : o.window;
   if (o.decoders < 0) throw Error("--decoders must be at least 1 (or 0 for the automatic choice)");
@@ -228,6 +220,21 @@ IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& obse
   if (!plan.stuck.empty()) throw Error(plan.stuck);  // the run is recorded as failed on the way out
   const std::vector<Job>& jobs = plan.jobs;
 
+  const Model* model = nullptr;
+  if (!jobs.empty()) {
+    ModelOptions mo;
+    mo.device = o.device;
+    mo.dtype = o.dtype;
+    mo.threads = o.threads;
+    mo.parts = ModelParts::Video;
+    model = &models.get(o.model_dir, mo);  // a load cannot be stopped midway: polled right after
+    if (stopping()) return finish("interrupted");
+    report.device = model->device();
+    report.dtype = model->dtype();
+  }
+  const int batch_size = o.batch > 0 ? o.batch : (model && model->device().rfind("cuda", 0) == 0 ? 32 : 4);
+  if (model) report.batch = batch_size;
+
   // 2-4. Decode on the decoder workers; embed and commit here. The queue bounds what is decoded and not
   // yet embedded, for all the workers together: two batches, and a clip or two per worker. Declared before
   // `work`, whose heartbeat thread closes it: on any way out, the heartbeat ends before the queue goes.
@@ -240,7 +247,8 @@ IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& obse
   work.start([&queue] { queue.close(); });
   std::optional<Decoders> decoders;
   decoders.emplace(jobs, settings, queue, work.claimer(), split.decoders);
-  const Embedder embedder(model, settings, o.store_prompts);
+  std::optional<Embedder> embedder;  // a batch is never run without jobs, nor jobs without the model
+  if (model) embedder.emplace(*model, settings, o.store_prompts);
   Committer committer(library, jobs, reporter);
   ProgressCounter progress(observer, static_cast<int64_t>(jobs.size()), started);
   std::vector<ClipItem> batch;
@@ -255,7 +263,7 @@ IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& obse
   auto run_batch = [&] {
     if (batch.empty()) return;
     const auto t = clock_type::now();
-    std::vector<ClipData> clips = embedder.embed(batch);
+    std::vector<ClipData> clips = embedder->embed(batch);
     model_time += clock_type::now() - t;
     model_clips += static_cast<int64_t>(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) committer.embedded(batch[i].job, batch[i].clip, std::move(clips[i]));
