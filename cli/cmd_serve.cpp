@@ -73,12 +73,10 @@ int run_serve(const ServeArgs& a) {
   o.port = a.port;
   o.port_tries = a.port_given ? 1 : kDefaultPortTries;  // a port asked for is that port or an error
   o.threads = a.threads;
-#ifdef XSEARCH_FULL
-  o.embedder = example_embedder();
-#else
-  // The vision model runs in xsearch-full, as a child, within a time limit (a bad value stops serve here).
+  // The vision model runs in xsearch-full, as a child, within a time limit (a bad value stops serve here):
+  // also when this is xsearch-full itself, since a thread stuck on a hostile file cannot be stopped, and a
+  // crash in a child is that drop's error, not the server's end.
   o.embedder = helper_example_embedder(o.db, example_helper_seconds(std::getenv(kExampleSecondsVariable)));
-#endif
   serve::run_server(o, [&](const std::string& url) {
     if (!a.port_given && url.find(":" + std::to_string(kDefaultPort) + "/") == std::string::npos)
       fmt::print(stderr, "xsearch: port {} is taken; using the next free one\n", kDefaultPort);

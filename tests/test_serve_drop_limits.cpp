@@ -113,6 +113,11 @@ TEST_CASE("serve stops a model helper that hangs at its time limit, and answers 
                                      quote(db.string()) + " --port 0 >/dev/null 2>" + quote((tmp / "bad.err").string()));
   CHECK(bad == 2);
   CHECK_THAT(test::read_file(tmp / "bad.err"), Catch::Contains("XSEARCH_SERVE_EXAMPLE_SECONDS: expected a whole number of seconds"));
+  // xsearch-full's own serve runs the model in a helper too (itself, as a child), within the same limit.
+  const int bad_full = test::shell_status("XSEARCH_SERVE_EXAMPLE_SECONDS=2m timeout 20 " + quote((path(XSEARCH_BINARY).parent_path() / "xsearch-full").string()) + " serve --db " +
+                                          quote(db.string()) + " --port 0 >/dev/null 2>" + quote((tmp / "bad-full.err").string()));
+  CHECK(bad_full == 2);
+  CHECK_THAT(test::read_file(tmp / "bad-full.err"), Catch::Contains("XSEARCH_SERVE_EXAMPLE_SECONDS: expected a whole number of seconds"));
 
   // serve from a copy of xsearch-media, which runs the xsearch-full beside it (cli/full_exec.hpp): here a
   // fake one that writes its pid, hangs the first time (as a decoder stuck on a hostile file would; the
