@@ -128,6 +128,42 @@ int wait_child_within(BackgroundIngest& run, double limit, double* seconds, Stop
   }
 }
 
+// How the run ended: its status as above, the seconds waited, its stderr.
+struct Ended {
+  int status = -1;
+  double seconds = 0;
+  std::string err;
+};
+Ended wait_end(BackgroundIngest& run, double limit, StoppedBackend& backend, const char* since) {
+  Ended e;
+  e.status = wait_child_within(run, limit, &e.seconds, backend);
+  e.err = run.err();
+  WARN("the ingest ended " << e.seconds << " s after " << since);
+  return e;
+}
+
+// SIGINT to the run: it ends as stopped (130) within 2 s, as after any stop request.
+Ended interrupt(BackgroundIngest& run, StoppedBackend& backend) {
+  REQUIRE(::kill(run.pid, SIGINT) == 0);
+  Ended e = wait_end(run, 10, backend, "SIGINT");
+  INFO(e.err);
+  CHECK(e.status == 130);
+  CHECK(e.seconds < 2.0);
+  return e;
+}
+
+// A second ingest of the folder finishes what the first left: every video stored once and counted once
+// over the workers, nothing left claimed or pending.
+void second_ingest_finishes(const BackgroundIngest& run) {
+  const auto second = test::xsearch_run(run.ingest());
+  INFO(second.err);
+  CHECK(second.status == 0);
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM videos WHERE status = 'indexed'") == "3");
+  CHECK(test::sql_value(run.db, "SELECT sum(done) FROM workers") == "3");
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM claims") == "0");
+  CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending") == "0");
+}
+
 }  // namespace
 
 TEST_CASE("a PostgreSQL connection with bounded round trips gives a statement up when the server does not answer in time, then fails at once", "[postgres]") {
@@ -189,14 +225,11 @@ TEST_CASE("a shared ingest whose claims backend stops answering (SIGSTOP) fails 
   // connection is given up and the heartbeat says the claims are lost at once (nothing renewed them for a
   // lease); the decoders stop (the stuck one is left behind 1 s after) and the run is recorded. About 4 s;
   // 20 s leaves room on a loaded machine. Without the deadline the run never ends.
-  double seconds = 0;
-  const int status = wait_child_within(run, 20, &seconds, backend);
-  const std::string err = run.err();
-  INFO(err);
-  WARN("the ingest ended " << seconds << " s after its claims backend was stopped");
-  CHECK(status == 2);
-  CHECK(err.find("no answer from the PostgreSQL server within 2 s") != std::string::npos);
-  CHECK(err.find(run.db.substr(0, run.db.find('?'))) != std::string::npos);  // the server is named
+  const Ended end = wait_end(run, 20, backend, "its claims backend was stopped");
+  INFO(end.err);
+  CHECK(end.status == 2);
+  CHECK(end.err.find("no answer from the PostgreSQL server within 2 s") != std::string::npos);
+  CHECK(end.err.find(run.db.substr(0, run.db.find('?'))) != std::string::npos);  // the server is named
   backend.resume();
 
   // Every video is either stored (and counted as the worker's) or still to do, busy.mp4 surely.
@@ -204,15 +237,8 @@ TEST_CASE("a shared ingest whose claims backend stops answering (SIGSTOP) fails 
   const std::string stored_before = test::sql_value(run.db, "SELECT count(*) FROM videos");
   CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending") == std::to_string(3 - std::stoi(stored_before)));
   CHECK(test::sql_value(run.db, "SELECT done FROM workers") == stored_before);  // the one worker so far
-  // A second worker takes the lapsed claims over (2 s after the last renewal) and finishes the videos,
-  // each stored once.
-  const auto second = test::xsearch_run(run.ingest());
-  INFO(second.err);
-  CHECK(second.status == 0);
-  CHECK(test::sql_value(run.db, "SELECT count(*) FROM videos WHERE status = 'indexed'") == "3");
-  CHECK(test::sql_value(run.db, "SELECT sum(done) FROM workers") == "3");
-  CHECK(test::sql_value(run.db, "SELECT count(*) FROM claims") == "0");
-  CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending") == "0");
+  // A second worker takes the lapsed claims over (2 s after the last renewal) and finishes the videos.
+  second_ingest_finishes(run);
 }
 
 TEST_CASE("Ctrl-C ends a shared ingest within 2 s while its claims backend does not answer (SIGSTOP)", "[cli][postgres]") {
@@ -224,15 +250,8 @@ TEST_CASE("Ctrl-C ends a shared ingest within 2 s while its claims backend does 
   backend.stop(run);
   // Whichever round trip waits for its answer at the stop (a claim, a renewal, else the claims given back
   // at the end) gets 0.5 s more, not the lease.
-  REQUIRE(::kill(run.pid, SIGINT) == 0);
-  double seconds = 0;
-  const int status = wait_child_within(run, 10, &seconds, backend);
-  const std::string err = run.err();
-  INFO(err);
-  WARN("the ingest stopped " << seconds << " s after SIGINT");
-  CHECK(status == 130);
-  CHECK(seconds < 2.0);
-  CHECK(err.find("no answer from the PostgreSQL server within 0.5 s of the stop request") != std::string::npos);
+  const Ended end = interrupt(run, backend);
+  CHECK(end.err.find("no answer from the PostgreSQL server within 0.5 s of the stop request") != std::string::npos);
   backend.resume();
   CHECK(test::sql_value(run.db, "SELECT status FROM runs ORDER BY id DESC LIMIT 1") == "interrupted");
   const std::string stored = test::sql_value(run.db, "SELECT count(*) FROM videos");
@@ -279,26 +298,17 @@ TEST_CASE("a shared ingest whose turn to store never comes (another backend hold
   // The save's statement waits for the lock for ten leases (20 s), then the storing connection is given
   // up and the run ends. Without the bound it waits for as long as the lock is held: forever here.
   StoppedBackend none;
-  double seconds = 0;
-  const int status = wait_child_within(run, 90, &seconds, none);  // 20 s, and room for a loaded machine
-  const std::string err = run.err();
-  INFO(err);
-  WARN("the ingest ended " << seconds << " s after its save began to wait");
-  CHECK(status == 2);
-  CHECK(err.find("no answer from the PostgreSQL server within 20 s") != std::string::npos);
-  CHECK(seconds >= 15);  // ten leases, less the time the save's wait had already run when it was seen
+  const Ended end = wait_end(run, 90, none, "its save began to wait");  // 20 s, and room for a loaded machine
+  INFO(end.err);
+  CHECK(end.status == 2);
+  CHECK(end.err.find("no answer from the PostgreSQL server within 20 s") != std::string::npos);
+  CHECK(end.seconds >= 15);  // ten leases, less the time the save's wait had already run when it was seen
   lock.release();
 
   // Nothing was stored (every save waited); the claims went back at the run's end; all still to do.
   CHECK(test::sql_value(run.db, "SELECT count(*) FROM videos") == "0");
   CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending") == "3");
-  const auto second = test::xsearch_run(run.ingest());
-  INFO(second.err);
-  CHECK(second.status == 0);
-  CHECK(test::sql_value(run.db, "SELECT count(*) FROM videos WHERE status = 'indexed'") == "3");
-  CHECK(test::sql_value(run.db, "SELECT sum(done) FROM workers") == "3");
-  CHECK(test::sql_value(run.db, "SELECT count(*) FROM claims") == "0");
-  CHECK(test::sql_value(run.db, "SELECT count(*) FROM pending") == "0");
+  second_ingest_finishes(run);
 }
 
 TEST_CASE("Ctrl-C ends a shared ingest within 2 s while its save waits for a lock that another backend holds", "[cli][postgres]") {
@@ -307,16 +317,9 @@ TEST_CASE("Ctrl-C ends a shared ingest within 2 s while its save waits for a loc
   HeldVideosLock lock(run);
   run.start();
   wait_for_a_lock_wait(run.db);
-  REQUIRE(::kill(run.pid, SIGINT) == 0);
   StoppedBackend none;
-  double seconds = 0;
-  const int status = wait_child_within(run, 10, &seconds, none);
-  const std::string err = run.err();
-  INFO(err);
-  WARN("the ingest stopped " << seconds << " s after SIGINT");
-  CHECK(status == 130);
-  CHECK(seconds < 2.0);
-  CHECK(err.find("of the stop request") != std::string::npos);
+  const Ended end = interrupt(run, none);
+  CHECK(end.err.find("of the stop request") != std::string::npos);
   lock.release();
   // The claims went back (their connection answers): the videos are free for the next run at once.
   CHECK(test::sql_value(run.db, "SELECT count(*) FROM claims") == "0");
