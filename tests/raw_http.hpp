@@ -16,6 +16,9 @@
 
 namespace xsearch::test {
 
+// The header line of a dropped file sent as raw bytes (serve's /api/example reads the type from the bytes).
+inline const std::string kOctets = "Content-Type: application/octet-stream\r\n";
+
 inline int connect_loopback(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);

@@ -16,6 +16,7 @@
 #include "cli_runner.hpp"
 #include "helpers.hpp"
 #include "library_backends.hpp"
+#include "decoder_folders.hpp"
 #include "library_helpers.hpp"
 #include "pipeline/ingest/commit.hpp"
 #include "pipeline/ingest/decoders.hpp"
@@ -27,35 +28,6 @@ using pipeline::BlockingQueue;
 using pipeline::DecodeMessage;
 
 namespace {
-
-// One video per name, the first (in the plan's sorted order) much longer than the others: with two or
-// more decoders the short ones finish first, so an ingest that committed videos as they became ready
-// would store them before it.
-std::vector<fs::path> make_folder(const fs::path& dir) {
-  std::vector<fs::path> paths;
-  const char* sources[] = {"testsrc2", "mandelbrot", "smptebars", "rgbtestsrc", "yuvtestsrc"};
-  for (int i = 0; i < 5; ++i) {
-    paths.push_back(dir / ("v" + std::to_string(i) + ".mp4"));
-    make_video(paths.back(), sources[i], i == 0 ? 24 : 3);
-  }
-  return paths;
-}
-
-std::string stored_rows(const fs::path& db) {
-  return sqlite_value(db, "SELECT group_concat(path || ' ' || duration || ' ' || fps || ' ' || width || 'x' || height || ' ' || status, '|') "
-                          "FROM (SELECT * FROM videos ORDER BY id)");
-}
-
-// Every stored clip's path, times and embedding, in the library's order (video id, then start).
-std::vector<nlohmann::json> embeddings(const fs::path& db) {
-  const Result r = xsearch_run("dev embeddings --db " + quote(db.string()));
-  INFO(r.err);
-  REQUIRE(r.status == 0);
-  std::vector<nlohmann::json> lines;
-  std::istringstream out(r.out);
-  for (std::string line; std::getline(out, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
 
 std::vector<std::string> committed_in_order(const fs::path& db) {
   std::vector<std::string> paths;

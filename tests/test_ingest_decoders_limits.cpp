@@ -16,6 +16,7 @@
 #include "cli_runner.hpp"
 #include "helpers.hpp"
 #include "library_backends.hpp"
+#include "decoder_folders.hpp"
 #include "library_helpers.hpp"
 #include "pipeline/ingest/commit.hpp"
 #include "pipeline/ingest/decoders.hpp"
@@ -190,8 +191,7 @@ TEST_CASE("with a commit backlog cap below one video two decoders store the same
   TempDir tmp;
   // The first video much longer than the others: the second decoder finishes short ones behind it, and
   // with a cap of 1 byte must wait after the first.
-  const char* sources[] = {"testsrc2", "mandelbrot", "smptebars", "rgbtestsrc", "yuvtestsrc"};
-  for (int i = 0; i < 5; ++i) make_video(tmp / "videos" / ("v" + std::to_string(i) + ".mp4"), sources[i], i == 0 ? 16 : 3);
+  make_folder(tmp / "videos", 16);
   const std::string common = "ingest " + quote((tmp / "videos").string()) + model_arg() + " --batch 1 --threads 1";
   const auto one = run_json(common + db_arg(tmp / "one.db") + " --decoders 1", 0);
   ScopedEnv cap("XSEARCH_COMMIT_BACKLOG_BYTES", "1");
@@ -201,12 +201,6 @@ TEST_CASE("with a commit backlog cap below one video two decoders store the same
   CHECK(two["backlog_waits"].get<int64_t>() > 0);
   CHECK(one["backlog_waits"] == 0);  // one decoder: nothing is ever finished behind the oldest
   CHECK(two["clips"] == one["clips"]);
-  const std::string rows = "SELECT group_concat(path || ' ' || duration || ' ' || status, '|') FROM (SELECT * FROM videos ORDER BY id)";
-  CHECK(sqlite_value(tmp / "two.db", rows) == sqlite_value(tmp / "one.db", rows));
-  auto embeddings = [](const fs::path& db) {
-    const Result r = xsearch_run("dev embeddings --db " + quote(db.string()));
-    REQUIRE(r.status == 0);
-    return r.out;
-  };
+  CHECK(stored_rows(tmp / "two.db") == stored_rows(tmp / "one.db"));
   CHECK(embeddings(tmp / "two.db") == embeddings(tmp / "one.db"));
 }

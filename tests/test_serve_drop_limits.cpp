@@ -15,13 +15,13 @@
 
 using namespace xsearch;
 using test::fs::path;
+using test::kOctets;
 using test::quote;
 using test::Reply;
 using test::Server;
 
 namespace {
 
-const std::string kOctets = "Content-Type: application/octet-stream\r\n";
 // Recognised as a PNG by its first bytes (serve/media_sniff.hpp); no model ever reads it here.
 const std::string kPngBytes = std::string("\x89PNG\r\n\x1A\n", 8) + std::string(200, 'x');
 

@@ -11,6 +11,7 @@
 
 using namespace xsearch;
 using test::fs::path;
+using test::kOctets;
 using test::quote;
 using test::Server;
 
@@ -44,7 +45,6 @@ test::Reply http_post(int port, const std::string& target, const std::string& bo
   return r;
 }
 
-const std::string kOctets = "Content-Type: application/octet-stream\r\n";
 
 // Regular files anywhere under `dir`.
 int files_under(const path& dir) {
