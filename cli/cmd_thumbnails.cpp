@@ -1,15 +1,14 @@
 // `xsearch thumbnails [CLIP_ID...] [--all]`: make (or find) clips' thumbnails in the media cache and print
 // where they are. Needs FFmpeg: the light `xsearch` hands it to `xsearch-media`.
 #include <fmt/core.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
-#include <fcntl.h>
-
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <map>
 
+#include "cli/child_process.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/full_exec.hpp"
@@ -19,8 +18,6 @@
 #include "media/thumbnail.hpp"
 #endif
 #include "xsearch/media_cache.hpp"
-
-extern char** environ;
 
 namespace xsearch::cli {
 
@@ -115,25 +112,15 @@ std::vector<std::string> hit_thumbnails(const std::filesystem::path& db, const s
     // xsearch-media thumbnails ID... with the library in $XSEARCH_DB (not on its command line, which every
     // local user can read: a server's URI may hold a password): stdout goes nowhere, warnings to our stderr.
     std::vector<std::string> args = {helper_path("xsearch-media").string(), "thumbnails"};
-    std::vector<std::string> env_strings = {"XSEARCH_DB=" + db.string()};
-    for (char** e = environ; *e; ++e)
-      if (std::strncmp(*e, "XSEARCH_DB=", 11) != 0) env_strings.emplace_back(*e);
-    std::vector<char*> env;
-    for (auto& s : env_strings) env.push_back(s.data());
-    env.push_back(nullptr);
     for (int64_t id : missing) args.push_back(std::to_string(id));
-    std::vector<char*> argv;
-    for (auto& s : args) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    pid_t pid = 0;
-    const int r = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), env.data());
-    posix_spawn_file_actions_destroy(&actions);
-    int raw = 0;
-    if (r != 0) fmt::print(stderr, "xsearch: warning: no thumbnails: cannot run {} ({})\n", args[0], std::strerror(r));
-    else ::waitpid(pid, &raw, 0);
+    try {
+      const pid_t pid = spawn_with_library(args, db.string());
+      int raw = 0;
+      while (::waitpid(pid, &raw, 0) < 0 && errno == EINTR) {
+      }
+    } catch (const Error& e) {
+      fmt::print(stderr, "xsearch: warning: no thumbnails: {}\n", e.what());
+    }
 #endif
   }
   for (auto& f : files) {

@@ -1,7 +1,5 @@
 #include "cli/example_helper.hpp"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,12 +16,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/child_process.hpp"
 #include "cli/full_exec.hpp"
 #include "xsearch/error.hpp"
 #include "xsearch/fingerprint.hpp"
 #include "xsearch/npy.hpp"
-
-extern char** environ;
 
 namespace xsearch::cli {
 
@@ -54,19 +51,8 @@ bool wait_until(pid_t pid, std::chrono::steady_clock::time_point deadline, int& 
 // The helper's exit status; its stdout and stderr go to the files `out` and `err`. At `seconds` it is
 // killed (SIGKILL: a decoder stuck in a loop on a hostile file may ignore anything milder), reaped, and
 // ExampleTimedOut is thrown.
-int run_helper(std::vector<std::string> args, const fs::path& out, const fs::path& err, int seconds) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  pid_t pid = 0;
-  const int r = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (r != 0) throw Error(args[0] + ": cannot start the model's helper: " + std::strerror(r));
+int run_helper(std::vector<std::string> args, const fs::path& db, const fs::path& out, const fs::path& err, int seconds) {
+  const pid_t pid = spawn_with_library(args, db.string(), out, err);
   int status = 0;
   if (!wait_until(pid, std::chrono::steady_clock::now() + std::chrono::seconds(seconds), status)) {
     ::kill(pid, SIGKILL);
@@ -104,12 +90,12 @@ ExampleEmbedder helper_example_embedder(const fs::path& db, int seconds) {
     const fs::path npy = r.path.string() + ".npy", out = r.path.string() + ".out", err = r.path.string() + ".err";
     char at[64];
     std::snprintf(at, sizeof at, "@%.6f", r.seconds);
-    std::vector<std::string> args = {helper_path("xsearch-full").string(), "query", "--db", db.string(), "-k", "1", "--json",
+    std::vector<std::string> args = {helper_path("xsearch-full").string(), "query", "-k", "1", "--json",
                                      "--no-thumbnails", "--vector-out", npy.string(), "--device", r.device,
                                      "--threads", std::to_string(r.threads)};
     if (!r.model_dir.empty()) args.insert(args.end(), {"--model", r.model_dir.string()});
     args.insert(args.end(), {r.image ? "--image" : "--video", r.image ? r.path.string() : r.path.string() + at});
-    const int status = run_helper(args, out, err, seconds);
+    const int status = run_helper(args, db, out, err, seconds);
     if (status != 0 && status != 1) {  // 1: no results, the vector was written all the same
       std::string why = slurp(err);
       while (!why.empty() && (why.back() == '\n' || why.back() == '\r')) why.pop_back();

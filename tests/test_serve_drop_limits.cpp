@@ -121,11 +121,13 @@ TEST_CASE("serve stops a model helper that hangs at its time limit, and answers 
 
   // serve from a copy of xsearch-media, which runs the xsearch-full beside it (cli/full_exec.hpp): here a
   // fake one that writes its pid, hangs the first time (as a decoder stuck on a hostile file would; the
-  // sleep, exec'd, keeps that pid), and fails at once after that.
-  const path bin = tmp / "bin", hang = tmp / "hang", pids = tmp / "helper.pids";
+  // sleep, exec'd, keeps that pid), and fails at once after that. It also writes its arguments and the
+  // library it was given in $XSEARCH_DB.
+  const path bin = tmp / "bin", hang = tmp / "hang", pids = tmp / "helper.pids", seen = tmp / "helper.seen";
   test::fs::create_directories(bin);
   test::fs::copy_file(path(XSEARCH_BINARY).parent_path() / "xsearch-media", bin / "xsearch-media");
-  test::write_file(bin / "xsearch-full", "#!/bin/sh\necho $$ >> " + quote(pids.string()) + "\nif rm " + quote(hang.string()) +
+  test::write_file(bin / "xsearch-full", "#!/bin/sh\necho \"$* | $XSEARCH_DB\" >> " + quote(seen.string()) + "\necho $$ >> " +
+                                             quote(pids.string()) + "\nif rm " + quote(hang.string()) +
                                              " 2>/dev/null; then exec sleep 60; fi\necho 'xsearch: fake helper: cannot read the example' >&2\nexit 2\n");
   test::fs::permissions(bin / "xsearch-full", test::fs::perms::owner_all);
   test::write_file(hang, "");
@@ -147,6 +149,13 @@ TEST_CASE("serve stops a model helper that hangs at its time limit, and answers 
   }
   REQUIRE(!pid_text.empty());
   const pid_t helper = std::stoi(pid_text);
+  // The library reaches the helper in its environment, never on its command line, which every local user
+  // can read (a PostgreSQL library's URI may hold a password).
+  const std::string helper_saw = test::read_file(seen);
+  INFO(helper_saw);
+  CHECK(helper_saw.find("query -k 1 --json") != std::string::npos);
+  CHECK(helper_saw.find(" | " + db.string() + "\n") != std::string::npos);
+  CHECK(helper_saw.find(db.string()) == helper_saw.find(" | " + db.string()) + 3);  // once: after the bar only
 
   {  // while the helper runs: a text query is answered, and another drop is refused, before its body if it can be
     const Reply q = test::get_bounded(port, "/api/query?q=colour%20bars&k=1", 20);
