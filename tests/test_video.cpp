@@ -405,6 +405,19 @@ void check_same_frames(const Chosen& selective, const Chosen& full, const std::v
   }
 }
 
+// Opening (the probe): the same first and last frame times, and the same early end, when the last
+// stretch is decoded selectively as when it is decoded in full; fewer frames decoded where the codec lets
+// the decoder drop some (`drops`), the same number otherwise.
+void check_same_probe(const fs::path& path, bool drops) {
+  VideoReader selective(path), full(path, 0, {}, false);
+  CHECK(selective.info().start == full.info().start);
+  CHECK(selective.info().end == full.info().end);
+  CHECK(selective.read_error() == full.read_error());
+  CHECK(selective.good_until() == full.good_until());
+  if (drops) CHECK(selective.probe_frames_decoded() < full.probe_frames_decoded());
+  else CHECK(selective.probe_frames_decoded() == full.probe_frames_decoded());
+}
+
 std::vector<double> clip_targets(const fs::path& path, double window, int num_frames) {
   VideoReader r(path);
   ClipWindowOptions o;
@@ -452,6 +465,7 @@ TEST_CASE("selective decoding picks a full decode's frames byte for byte and dec
       for (std::size_t i = 3; i < times.size(); i += 11) dense.push_back(times[i]);  // exactly on frames
       std::sort(dense.begin(), dense.end());
     }
+    check_same_probe(path, c.drops);
     const auto ingest_targets = clip_targets(path, 4.0, 8);
     const std::vector<double>* target_sets[] = {&ingest_targets, &dense};
     for (const std::vector<double>* targets : target_sets) {
@@ -488,11 +502,13 @@ TEST_CASE("selective decoding with seeks, and on a damaged file, still gives a f
     CHECK(seeking.frames[k].rgb == through.frames[k].rgb);
   }
   check_same_frames(choose_frames(gaps, sparse, true, false), through, sparse);  // indices too, without seeks
+  check_same_probe(gaps, true);  // 30 s: the probe seeks to the last 5 s and decodes from there
 
   // Damage in the middle: the decoder meets errors, selective decoding gives up and decodes in full.
   const fs::path good = tmp / "good.mkv";
   test::ffmpeg("-f lavfi -i testsrc2=size=128x96:rate=25:duration=8 -pix_fmt yuv420p -c:v libx264 " + good.string());
   std::string bytes = test::read_file(good);
+  const std::string bytes_of_good = bytes;
   for (std::size_t i = bytes.size() / 2; i < bytes.size() / 2 + 3000; i += 7) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
   const fs::path damaged = tmp / "damaged.mkv";
   test::write_file(damaged, bytes);
@@ -501,4 +517,23 @@ TEST_CASE("selective decoding with seeks, and on a damaged file, still gives a f
   CHECK(full.errors > 0);
   CHECK(selective.errors == full.errors);  // counted once
   check_same_frames(selective, full, targets);
+  {  // its probe decodes to the end through the damage: the same times and early end either way
+    VideoReader s(damaged), f(damaged, 0, {}, false);
+    CHECK(s.info().end == f.info().end);
+    CHECK(s.read_error() == f.read_error());
+  }
+  // Cut short at many points near its end (the last frames' packets lost or cut in half): what the probe
+  // finds as the last frame and the early end are a full decode's.
+  for (std::size_t cut = 40; cut < 1400; cut += 45) {
+    INFO("cut " << cut << " bytes before the end");
+    const fs::path cut_path = tmp / ("cut" + std::to_string(cut) + ".mkv");
+    test::write_file(cut_path, bytes_of_good.substr(0, bytes_of_good.size() - cut));
+    try {
+      VideoReader s(cut_path), f(cut_path, 0, {}, false);
+      CHECK(s.info().end == f.info().end);
+      CHECK(s.read_error() == f.read_error());
+    } catch (const Error&) {
+      CHECK_THROWS_AS(VideoReader(cut_path, 0, {}, false), Error);  // refused both ways
+    }
+  }
 }

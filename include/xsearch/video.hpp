@@ -68,8 +68,9 @@ class VideoReader {
   // for a file that is missing, empty, not media, without a video stream, a single image, or undecodable.
   // `interrupted` (may be empty) is asked at each read from the file (FFmpeg's interrupt callback): once
   // it returns true, reading ends as at a read error, so that a consumer that has gone need not wait for
-  // the file to be decoded (an ingest stopped by Ctrl-C).
-  explicit VideoReader(const std::filesystem::path& path, int threads = 0, std::function<bool()> interrupted = {});
+  // the file to be decoded (an ingest stopped by Ctrl-C). `selective`: as set_selective_decoding below, for
+  // the probe's decoding of the last stretch too (it needs the last frame only).
+  explicit VideoReader(const std::filesystem::path& path, int threads = 0, std::function<bool()> interrupted = {}, bool selective = true);
   ~VideoReader();
   VideoReader(const VideoReader&) = delete;
   VideoReader& operator=(const VideoReader&) = delete;
@@ -98,6 +99,8 @@ class VideoReader {
   // RGB, for benchmarks and tests.
   int64_t frames_decoded() const;
   int64_t frames_converted() const;
+  // Frames the probe decoded when opening (not counted in frames_decoded()).
+  int64_t probe_frames_decoded() const;
   // Decoding problems met and skipped (corrupt packets); a non-zero count deserves a warning.
   int64_t decode_errors() const;
   // Why frames end early (a read error; the file cut short; see video_reader.cpp), "" for a normal end.

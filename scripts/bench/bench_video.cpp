@@ -77,6 +77,16 @@ std::pair<Timing, int64_t> decode_for_targets(const std::string& path, const std
   return {{wall, cpu_seconds(RUSAGE_SELF) - cpu0}, reader.frames_decoded()};
 }
 
+// Opening alone (the probe: the first frame, and the last one decoded from the last keyframe before the
+// final 5 s, or from the start on a video of 10 s or less): the time and the frames the probe decoded.
+std::pair<Timing, int64_t> open_probe(const std::string& path, bool selective) {
+  const double cpu0 = cpu_seconds(RUSAGE_SELF);
+  const auto t0 = std::chrono::steady_clock::now();
+  xsearch::VideoReader reader(path, 1, {}, selective);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return {{wall, cpu_seconds(RUSAGE_SELF) - cpu0}, reader.probe_frames_decoded()};
+}
+
 // Medians of wall and CPU times.
 Timing median(const std::vector<Timing>& runs) {
   std::vector<double> wall, cpu;
@@ -136,8 +146,8 @@ int main(int argc, char** argv) {
   // Full against selective decoding, one thread as `ffmpeg -threads 1`, runs interleaved (the machine may
   // be shared), medians of `repeats`.
   const int repeats = 3;
-  std::vector<Timing> t_full, t_selective, t_ff, t_ff_noref;
-  int64_t n_full = 0, n_selective = 0;
+  std::vector<Timing> t_full, t_selective, t_ff, t_ff_noref, t_probe_full, t_probe_selective;
+  int64_t n_full = 0, n_selective = 0, n_probe_full = 0, n_probe_selective = 0;
   const std::string ff = "ffmpeg -nostdin -loglevel error -threads 1 ";
   for (int r = 0; r < repeats; ++r) {
     const auto full = decode_for_targets(path, targets, 1, false);
@@ -146,6 +156,11 @@ int main(int argc, char** argv) {
     t_selective.push_back(selective.first);
     n_full = full.second;
     n_selective = selective.second;
+    const auto probe_full = open_probe(path, false), probe_selective = open_probe(path, true);
+    t_probe_full.push_back(probe_full.first);
+    t_probe_selective.push_back(probe_selective.first);
+    n_probe_full = probe_full.second;
+    n_probe_selective = probe_selective.second;
     t_ff.push_back(run_timed(ff + "-i '" + path + "' -f null -"));
     t_ff_noref.push_back(run_timed(ff + "-skip_frame noref -i '" + path + "' -f null -"));
   }
@@ -164,5 +179,10 @@ int main(int argc, char** argv) {
   std::printf("  ffmpeg -threads 1 -skip_frame noref -f null:  %.2f (%.2f) s; selective / ffmpeg noref %.2f (%.2f); ffmpeg's speed-up %.2fx (%.2fx)\n",
               ff_noref.wall, ff_noref.cpu, selective.wall / ff_noref.wall, selective.cpu / ff_noref.cpu, ff_all.wall / ff_noref.wall,
               ff_all.cpu / ff_noref.cpu);
+  const Timing probe_full = median(t_probe_full), probe_selective = median(t_probe_selective);
+  std::printf("opening (the probe finds the last frame), 1 thread: in full %.2f (%.2f) s, %lld frames decoded; selectively %.2f (%.2f) s, "
+              "%lld frames; speed-up %.2fx (%.2fx)\n",
+              probe_full.wall, probe_full.cpu, static_cast<long long>(n_probe_full), probe_selective.wall, probe_selective.cpu,
+              static_cast<long long>(n_probe_selective), probe_full.wall / probe_selective.wall, probe_full.cpu / probe_selective.cpu);
   return 0;
 }

@@ -43,7 +43,7 @@ struct VideoReader::Impl {
   bool eof_sent = false;
   bool finished = false;
   int64_t next_index = 0;  // index of the next frame out of the decoder, or -1 after a seek
-  int64_t decoded = 0, converted = 0, errors = 0;
+  int64_t decoded = 0, converted = 0, errors = 0, probe_decoded = 0;
   double last_time = -std::numeric_limits<double>::infinity();
   double frame_step = 1.0 / 30;
   // Early ends (see read_error()): a read error that ended the current pass over the file, what the probe
@@ -237,10 +237,11 @@ struct VideoReader::Impl {
   }
 };
 
-VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::function<bool()> interrupted)
+VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::function<bool()> interrupted, bool selective)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.info.path = path;
+  m.selective_wanted = selective;
   m.interrupted = std::move(interrupted);
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) m.fail("no such file");
@@ -358,12 +359,34 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
   };
   int64_t frames_after = 0, last_duration = 0;
   double last = m.info.start;
-  if (estimate > 10.0 && m.seek(estimate - 5.0)) decode_to_end(frames_after, last, last_duration);
+  // Only the last frame matters here: the non-reference frames that a packet already sent shows are not
+  // the last may be dropped (selective decoding with no targets, selective_decoding.hpp: a short video is
+  // decoded through, so this is most of its probe). What comes out is checked as in frames_at_times; when
+  // it cannot be vouched for, the same stretch is decoded again in full. `position` seeks or rewinds.
+  static const std::vector<double> kNoTargets;
+  auto probe_through = [&](const std::function<bool()>& position, bool skip_first) {
+    for (const bool selective : {m.selective_codec && m.selective_wanted, false}) {
+      struct Stop {
+        video_detail::SelectiveDecoding& s;
+        ~Stop() { s.stop(); }
+      } stop_selection{m.selection};
+      if (selective) m.selection.begin(kNoTargets);
+      if (!position()) return false;
+      if (skip_first) {
+        m.next(frame.get());
+        av_frame_unref(frame.get());
+      }
+      frames_after = 0;
+      last = m.info.start;
+      last_duration = 0;
+      decode_to_end(frames_after, last, last_duration);
+      if (!selective || !m.selection.irregular()) return true;
+    }
+    return true;
+  };
+  if (estimate > 10.0) probe_through([&] { return m.seek(estimate - 5.0); }, false);
   if (frames_after == 0) {
-    m.rewind();
-    m.next(frame.get());  // the first frame again
-    av_frame_unref(frame.get());
-    decode_to_end(frames_after, last, last_duration);
+    probe_through([&] { m.rewind(); return true; }, true);  // the first frame again, then through
     if (frames_after == 0) m.not_a_video("a single image, not a video");
   }
   const double step = last_duration > 0 ? last_duration * av_q2d(m.time_base) : m.frame_step;
@@ -380,6 +403,7 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
   if (m.probe_error.empty() && std::isfinite(announced) && announced > m.info.end + 2 * m.frame_step)
     m.probe_error = "the file ends at " + Impl::seconds(m.info.end) + ", before the " + Impl::seconds(announced) +
                     " its header announces (cut short)";
+  m.probe_decoded = m.decoded;
   m.decoded = 0;
   m.errors = 0;
   m.rewind();
@@ -391,6 +415,7 @@ VideoReader::~VideoReader() = default;
 const VideoInfo& VideoReader::info() const { return impl_->info; }
 int64_t VideoReader::frames_decoded() const { return impl_->decoded; }
 int64_t VideoReader::frames_converted() const { return impl_->converted; }
+int64_t VideoReader::probe_frames_decoded() const { return impl_->probe_decoded; }
 int64_t VideoReader::decode_errors() const { return impl_->errors; }
 const std::string& VideoReader::read_error() const { return impl_->read_error; }
 double VideoReader::good_until() const { return impl_->read_error.empty() ? impl_->info.end : impl_->good_until; }
