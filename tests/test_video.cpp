@@ -489,6 +489,28 @@ TEST_CASE("selective decoding picks a full decode's frames byte for byte and dec
   }
 }
 
+TEST_CASE("opening finds the last frame from a seek near the end, and a rewind the first, as decoding the whole video does", "[video]") {
+  // Keyframes every second: the probe seeks to 2 s before the end and decodes about 3 s, whatever the
+  // length. MP4 and Matroska seek by their index; MPEG-TS and MPEG-PS (.ts, .mts, .mpg) have none, and a
+  // rewind by time lost their first second (frame_times() decodes from a rewind).
+  test::TempDir tmp;
+  const std::string h264 = " -c:v libx264 -g 25 ", mpeg2 = " -c:v mpeg2video -g 25 -q:v 4 ";
+  for (const auto& [name, codec] : std::vector<std::pair<std::string, std::string>>{
+           {"g25.mp4", h264}, {"g25.mkv", h264}, {"g25.ts", h264}, {"g25.mpg", mpeg2}, {"short-4s.mp4", h264}}) {
+    INFO(name);
+    const fs::path path = tmp / name;
+    const int seconds = name == "short-4s.mp4" ? 4 : 12;
+    test::ffmpeg("-f lavfi -i testsrc2=size=128x96:rate=25:duration=" + std::to_string(seconds) + " -pix_fmt yuv420p" + codec + path.string());
+    VideoReader r(path);
+    const std::vector<double> times = r.frame_times();  // every frame, decoded from the start
+    REQUIRE(times.size() == static_cast<std::size_t>(25 * seconds));
+    CHECK(r.info().start == times.front());
+    CHECK(r.info().end == Approx(times.back() + 0.04).margin(1e-6));  // the last frame's time and duration
+    CHECK(r.read_error().empty());
+    CHECK(r.probe_frames_decoded() <= 4 * 25 + 1);  // the first frame, and at most 4 s of frames from a keyframe
+  }
+}
+
 TEST_CASE("selective decoding with seeks, and on a damaged file, still gives a full decode's frames", "[video]") {
   test::TempDir tmp;
   // Long gaps between targets make the reader seek; the reference decodes every frame through.

@@ -55,6 +55,7 @@ struct VideoReader::Impl {
   // where dropping non-reference frames changes no other frame.
   video_detail::SelectiveDecoding selection;
   bool selective_wanted = true, selective_codec = false;
+  bool rewind_by_byte = false;  // rewind(): a container without an index
 
   // A new pass over the file: a file the probe found cut short says so from the start, whether or not
   // the pass reaches its end.
@@ -211,7 +212,12 @@ struct VideoReader::Impl {
 
   void rewind() {
     const int64_t start = fmt->start_time == AV_NOPTS_VALUE ? 0 : fmt->start_time;
-    int r = avformat_seek_file(fmt, -1, std::numeric_limits<int64_t>::min(), start, start, 0);
+    int r = -1;
+    // MPEG-TS and MPEG-PS have no index: a seek to a time searches the file for a packet near it, and the
+    // decoding that follows starts at the next keyframe, the first GOP lost (a second of frames at the
+    // start of a .ts or .mts file). Their start is their first byte.
+    if (rewind_by_byte) r = av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BYTE | AVSEEK_FLAG_BACKWARD);
+    if (r < 0) r = avformat_seek_file(fmt, -1, std::numeric_limits<int64_t>::min(), start, start, 0);
     // Some demuxers only seek by stream timestamp or by bytes.
     if (r < 0) r = av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BACKWARD);
     if (r < 0) r = av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_BYTE);
@@ -263,6 +269,7 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
   if (r < 0) m.fail("cannot read stream information (" + av_error(r) + ")");
   const std::string demuxer = m.fmt->iformat->name;
   m.info.container = demuxer;
+  m.rewind_by_byte = demuxer == "mpegts" || demuxer == "mpeg";
   for (unsigned i = 0; i < m.fmt->nb_streams; ++i) {
     const AVStream* s = m.fmt->streams[i];
     if (s->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && !(s->disposition & AV_DISPOSITION_ATTACHED_PIC)) {
@@ -340,8 +347,11 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
   if (!m.next(frame.get())) m.fail("no decodable video frames");
   m.info.start = m.frame_time(frame.get());
   av_frame_unref(frame.get());
-  // Last frame: on a long video, seek near the end and decode from there; otherwise (or when the seek
-  // finds nothing) decode through. Its time plus its duration is where the video ends.
+  // Last frame: seek to 2 s before the (estimated) end and decode from the keyframe there; on a video of
+  // 3 s or less, or when the seek finds nothing, decode through. Its time plus its duration is where the
+  // video ends. Any seek target gives the same last frame (a seek lands on a keyframe at or before it, and
+  // one past the end on the last keyframe); nearer the end, fewer frames are decoded (2 s, plus up to a
+  // keyframe interval: a 10 s phone clip with a keyframe each second decodes 2 to 3 s of it, not all).
   const double estimate = stream->duration != AV_NOPTS_VALUE ? stream->duration * av_q2d(stream->time_base)
                           : m.fmt->duration != AV_NOPTS_VALUE ? m.fmt->duration / static_cast<double>(AV_TIME_BASE)
                                                                 : 0.0;
@@ -384,7 +394,7 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
     }
     return true;
   };
-  if (estimate > 10.0) probe_through([&] { return m.seek(estimate - 5.0); }, false);
+  if (estimate > 3.0) probe_through([&] { return m.seek(estimate - 2.0); }, false);
   if (frames_after == 0) {
     probe_through([&] { m.rewind(); return true; }, true);  // the first frame again, then through
     if (frames_after == 0) m.not_a_video("a single image, not a video");
