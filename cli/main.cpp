@@ -25,6 +25,7 @@ constexpr const char* kEnvironment = R"(Environment:
   XSEARCH_DTYPE           ingest --dtype's default
   XSEARCH_PLAYER          the player of query --open (default: mpv, vlc, ffplay, xdg-open)
   XSEARCH_LEASE_SECONDS   a shared library's claim lease (default 60)
+  XSEARCH_STORE_WAIT_SECONDS  how long a shared ingest's save may wait for the server (default 3600)
   XSEARCH_DECODE_STALL_SECONDS  ingest gives up a video's decode or fingerprint read after this long
                           without progress (default 300)
   XSEARCH_MAX_STUCK_READS reads that never return (a dead mount) before ingest stops (default 16)

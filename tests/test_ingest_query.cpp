@@ -411,3 +411,26 @@ TEST_CASE("dev embeddings prints every stored clip's embedding, in export order"
   // Clips of different content differ.
   CHECK(lines.front()["embedding"] != lines.back()["embedding"]);
 }
+
+TEST_CASE("a first ingest with nothing to embed leaves the library without a model, so a broken download never becomes its model", "[cli][index]") {
+  test::TempDir tmp;
+  fs::create_directories(tmp / "empty");
+  // The tiny model with its weights cut short (a download that stopped): config.json still reads.
+  test::TempDir broken;
+  fs::copy(fixtures_dir() / "xclip-tiny-full", broken.path(), fs::copy_options::recursive);
+  fs::resize_file(broken / "model.safetensors", fs::file_size(broken / "model.safetensors") / 2);
+  const std::string db = " --db " + quote((tmp / "lib.db").string());
+  const auto nothing = run_json("ingest " + quote((tmp / "empty").string()) + db + " --model " + quote(broken.path().string()), 0);
+  CHECK(nothing["indexed"] == 0);
+  CHECK(nothing["device"] == "");  // never loaded
+  CHECK(sqlite_value(tmp / "lib.db", "SELECT count(*) FROM meta WHERE key = 'model_fingerprint'") == "0");
+  // With a video to embed, the broken model fails to load, by name, and is not recorded either.
+  make_video(tmp / "videos" / "a.mp4", "testsrc2", 4);
+  const Result failed = xsearch_run("ingest " + quote((tmp / "videos").string()) + db + " --model " + quote(broken.path().string()));
+  CHECK(failed.status == 2);
+  CHECK_THAT(failed.err, Catch::Contains("model.safetensors"));
+  CHECK(sqlite_value(tmp / "lib.db", "SELECT count(*) FROM meta WHERE key = 'model_fingerprint'") == "0");
+  // The good model then becomes the library's.
+  CHECK(run_json("ingest " + quote((tmp / "videos").string()) + db + model_arg(), 0)["indexed"] == 1);
+  CHECK(sqlite_value(tmp / "lib.db", "SELECT count(*) FROM meta WHERE key = 'model_fingerprint'") == "1");
+}

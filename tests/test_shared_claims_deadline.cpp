@@ -289,21 +289,28 @@ void wait_for_a_lock_wait(const std::string& db) {
 
 }  // namespace
 
-TEST_CASE("a shared ingest whose turn to store never comes (another backend holds the lock) fails after ten leases, and a second ingest stores every video once", "[cli][postgres]") {
+TEST_CASE("a shared ingest whose turn to store never comes (another backend holds the lock) fails after XSEARCH_STORE_WAIT_SECONDS, and a second ingest stores every video once", "[cli][postgres]") {
   test::ScopedEnv lease("XSEARCH_LEASE_SECONDS", "2");
+  test::ScopedEnv store_wait("XSEARCH_STORE_WAIT_SECONDS", "20");  // an hour by default
   BackgroundIngest run(Busy::short_video);
   HeldVideosLock lock(run);
   run.start();
   wait_for_a_lock_wait(run.db);
-  // The save's statement waits for the lock for ten leases (20 s), then the storing connection is given
-  // up and the run ends. Without the bound it waits for as long as the lock is held: forever here.
+  // The save's statement waits for the lock for 20 s, then the storing connection is given up and the
+  // run ends. Without the bound it waits for as long as the lock is held: forever here.
   StoppedBackend none;
   const Ended end = wait_end(run, 90, none, "its save began to wait");  // 20 s, and room for a loaded machine
   INFO(end.err);
   CHECK(end.status == 2);
   CHECK(end.err.find("no answer from the PostgreSQL server within 20 s") != std::string::npos);
-  CHECK(end.seconds >= 15);  // ten leases, less the time the save's wait had already run when it was seen
+  CHECK(end.seconds >= 15);  // 20 s, less the time the save's wait had already run when it was seen
   lock.release();
+  {  // a bad value is refused, by name
+    test::ScopedEnv bad("XSEARCH_STORE_WAIT_SECONDS", "1h");
+    const auto refused = test::xsearch_run(run.ingest());
+    CHECK(refused.status == 2);
+    CHECK_THAT(refused.err, Catch::Contains("XSEARCH_STORE_WAIT_SECONDS: expected a whole number of seconds"));
+  }
 
   // Nothing was stored (every save waited); the claims went back at the run's end; all still to do.
   CHECK(test::sql_value(run.db, "SELECT count(*) FROM videos") == "0");
@@ -312,7 +319,7 @@ TEST_CASE("a shared ingest whose turn to store never comes (another backend hold
 }
 
 TEST_CASE("Ctrl-C ends a shared ingest within 2 s while its save waits for a lock that another backend holds", "[cli][postgres]") {
-  test::ScopedEnv lease("XSEARCH_LEASE_SECONDS", "60");  // ten leases: the stop, not the bound, ends the wait
+  test::ScopedEnv lease("XSEARCH_LEASE_SECONDS", "60");  // an hour's bound: the stop ends the wait
   BackgroundIngest run(Busy::short_video);
   HeldVideosLock lock(run);
   run.start();

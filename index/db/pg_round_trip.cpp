@@ -12,21 +12,27 @@ AnswerWait wait_for_answer(PGconn* conn, std::chrono::steady_clock::time_point d
   using namespace std::chrono;
   bool stopped = false;
   bool in_all = false;  // the connection's total after the stop is the nearer bound
+  steady_clock::time_point since{};  // when this wait saw the stop
+  auto count = [&](AnswerWait w) {
+    if (stopped) seen.waited += steady_clock::now() - since;
+    return w;
+  };
   for (;;) {
     // Read what arrived first, also without poll() saying so: with TLS, bytes already decrypted wait
     // in OpenSSL's buffer, invisible to poll(). (A failed read leaves its error for PQgetResult.)
-    if (!PQconsumeInput(conn) || !PQisBusy(conn)) return AnswerWait::Ready;
+    if (!PQconsumeInput(conn) || !PQisBusy(conn)) return count(AnswerWait::Ready);
     const auto now = steady_clock::now();
     if (!stopped && stop && stop()) {
       stopped = true;
-      if (!seen.seen) seen = {true, now};
+      since = now;
       deadline = std::min(deadline, now + kStopGrace);
-      if (seen.at + kStopTotal < deadline) {
-        deadline = seen.at + kStopTotal;
+      const auto left = std::max<steady_clock::duration>(kStopTotal - seen.waited, steady_clock::duration::zero());
+      if (now + left < deadline) {
+        deadline = now + left;
         in_all = true;
       }
     }
-    if (now >= deadline) return !stopped ? AnswerWait::TimedOut : in_all ? AnswerWait::StoppedInAll : AnswerWait::Stopped;
+    if (now >= deadline) return count(!stopped ? AnswerWait::TimedOut : in_all ? AnswerWait::StoppedInAll : AnswerWait::Stopped);
     // Short waits, so that a stop request is seen within 0.1 s.
     const auto wait = std::clamp(duration_cast<milliseconds>(deadline - now), milliseconds(1), milliseconds(100));
     pollfd p{PQsocket(conn), POLLIN, 0};

@@ -15,26 +15,26 @@ namespace xsearch::db {
 // After a stop request, how long a round trip may still take: a server that answers does so in
 // milliseconds (the claims given back at a stop), and Ctrl-C must end an ingest within 2 s. So that a
 // server slow on every statement cannot stretch a stop either (each answer just under kStopGrace), the
-// round trips of one connection also end by kStopTotal after the first one that saw the stop.
+// waits of one connection after the stop add up to kStopTotal at most (time spent elsewhere meanwhile,
+// joining the decoders say, does not count).
 constexpr std::chrono::milliseconds kStopGrace(500);
 constexpr std::chrono::milliseconds kStopTotal(1500);
 
-// When a connection's round trips first saw the stop request (kept by the connection across them).
+// How long a connection's round trips have waited since the stop request (kept by the connection).
 struct StopSeen {
-  bool seen = false;
-  std::chrono::steady_clock::time_point at{};
+  std::chrono::steady_clock::duration waited{};
 };
 
 enum class AnswerWait {
   Ready,     // PQgetResult returns without blocking now (the answer, or libpq's error for a broken connection)
   TimedOut,  // no answer by the deadline
   Stopped,   // no answer within kStopGrace of `stop` saying yes
-  StoppedInAll,  // no answer by kStopTotal after the connection's first round trip that saw the stop
+  StoppedInAll,  // no answer before the connection's waits since the stop added up to kStopTotal
 };
 
 // Waits until libpq holds the whole answer to what was sent on `conn` (or the connection broke), until
 // `deadline`, or until kStopGrace after `stop` (looked at every 0.1 s) first said yes in this wait, and
-// never past kStopTotal after `seen` (set here when this is the connection's first wait to see the stop).
+// never past the rest of kStopTotal (`seen` counts the waits after the stop, this one added).
 AnswerWait wait_for_answer(PGconn* conn, std::chrono::steady_clock::time_point deadline, const std::function<bool()>& stop, StopSeen& seen);
 
 // Ends every read and write of the connection now, without closing its descriptor (libpq still owns it):

@@ -201,7 +201,7 @@ bool PgConnection::await_answer() noexcept {
   given_up_ = w == AnswerWait::Stopped ? "no answer from the PostgreSQL server within " + seconds(kStopGrace) + " of the stop request: the connection is given up"
               : w == AnswerWait::StoppedInAll
                   ? "no answer from the PostgreSQL server within " + seconds(kStopTotal) +
-                        " of the stop request (its statements since took that long in all): the connection is given up"
+                        " of the stop request (its statements since waited that long in all): the connection is given up"
                   : "no answer from the PostgreSQL server within " + seconds(limit_) +
                         " (its server process is stopped or hung, or waits on a lock): the connection is given up";
   shut_down(conn_);  // what it still owes is never read: every libpq call on it now fails at once

@@ -7,6 +7,8 @@
 // pending row and counts the worker's work: a video is stored once, whoever embedded it.
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <random>
 
@@ -19,6 +21,17 @@ namespace {
 
 // Server time in seconds, for leases.
 constexpr const char* kNow = "CAST(extract(epoch FROM clock_timestamp()) AS BIGINT)";
+
+// How long a statement of the storing connection may wait for its answer: $XSEARCH_STORE_WAIT_SECONDS,
+// else an hour or ten leases, whichever is longer.
+std::chrono::seconds store_wait(int lease_seconds) {
+  const char* env = std::getenv("XSEARCH_STORE_WAIT_SECONDS");
+  if (!env || !*env) return std::max(std::chrono::seconds(3600), std::chrono::seconds(lease_seconds) * 10);
+  const std::string v = env;
+  if (v.size() > 5 || v.find_first_not_of("0123456789") != std::string::npos || std::stoi(v) < 1 || std::stoi(v) > 86400)
+    throw Error("XSEARCH_STORE_WAIT_SECONDS: expected a whole number of seconds from 1 to 86400, got \"" + v.substr(0, 40) + "\"");
+  return std::chrono::seconds(std::stoi(v));
+}
 
 std::string host_name() {
   char buf[256] = {};
@@ -47,15 +60,17 @@ void Library::begin_work(int lease_seconds, std::function<bool()> stop) {
   if (!impl.shared) return;
   if (!impl.writable) throw Error(impl.path.string() + ": an ingest needs a writable library");
   impl.lease_seconds = std::max(2, lease_seconds);
+  const std::chrono::seconds store_limit = store_wait(impl.lease_seconds);  // a bad value stops the run first
   // A server that never answers (a stopped or hung backend: TCP keepalives do not see it) must not hang the
   // worker: an answer later than the lease comes after the claims lapsed anyway. The name lets an
   // administrator (and the tests) find this connection's backend in pg_stat_activity.
   impl.claims = db::open_postgres_bounded(impl.conninfo, "xsearch claims", std::chrono::seconds(impl.lease_seconds), stop);
   // The storing connection too, more loosely: its statements wait their turn behind other workers' saves
   // (the generation's row lock orders them), and a long video's save to a distant server may hold that
-  // turn for minutes. Ten leases is far past that, and still ends a run whose turn never comes (a worker's
-  // backend stopped while holding the lock) with a clear error instead of a hang.
-  impl.conn->limit_round_trips(std::chrono::seconds(impl.lease_seconds) * 10, std::move(stop));
+  // turn for minutes (a 10-hour video is 9,000 inserts: 7.5 minutes at 50 ms each), several workers
+  // queued more. An hour (or ten leases, if longer) is far past that, and still ends a run whose turn never
+  // comes (a worker's backend stopped while holding the lock) with a clear error instead of a hang.
+  impl.conn->limit_round_trips(store_limit, std::move(stop));
   impl.worker = host_name() + ":" + std::to_string(::getpid()) + ":" + std::to_string(std::random_device{}() % 1000000);
   impl.conn->prepare(std::string("INSERT INTO workers (id, host, pid, started_at, last_seen, status) VALUES (?, ?, ?, ") + kNow + ", " +
                      kNow + ", 'running')")

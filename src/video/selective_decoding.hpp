@@ -139,8 +139,9 @@ class SelectiveDecoding {
   void sent(double t, double end, bool droppable) {
     if (!on_) return;
     pending_.emplace(t, Sent{droppable, end});
-    // A frame before the target looked for is no witness for it or a later one (T* >= that target).
-    if (next_ >= targets_->size() || !(t < (*targets_)[next_] - 1e-9)) sent_.insert(t);
+    // A frame before the target looked for is no witness for it or a later one (T* >= that target). With
+    // no targets (the probe) only the latest packet is ever a witness: none kept, however long the pass.
+    if (!targets_->empty() && (next_ >= targets_->size() || !(t < (*targets_)[next_] - 1e-9))) sent_.insert(t);
     latest_ = have_sent_ ? std::max(latest_, t) : t;
     have_sent_ = true;
     droppable_sent_ = droppable_sent_ || droppable;

@@ -349,9 +349,9 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
   av_frame_unref(frame.get());
   // Last frame: seek to 2 s before the (estimated) end and decode from the keyframe there; on a video of
   // 3 s or less, or when the seek finds nothing, decode through. Its time plus its duration is where the
-  // video ends. Any seek target gives the same last frame (a seek lands on a keyframe at or before it, and
-  // one past the end on the last keyframe); nearer the end, fewer frames are decoded (2 s, plus up to a
-  // keyframe interval: a 10 s phone clip with a keyframe each second decodes 2 to 3 s of it, not all).
+  // video ends. Any seek target that gives frames gives the same last frame (decoding starts at a keyframe
+  // at or before the end, and goes to the end); nearer the end, fewer frames are decoded (2 s, plus up to
+  // a keyframe interval: a 10 s phone clip with a keyframe each second decodes 2 to 3 s of it, not all).
   const double estimate = stream->duration != AV_NOPTS_VALUE ? stream->duration * av_q2d(stream->time_base)
                           : m.fmt->duration != AV_NOPTS_VALUE ? m.fmt->duration / static_cast<double>(AV_TIME_BASE)
                                                                 : 0.0;
@@ -381,20 +381,26 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
         ~Stop() { s.stop(); }
       } stop_selection{m.selection};
       if (selective) m.selection.begin(kNoTargets);
+      frames_after = 0;
+      last = m.info.start;
+      last_duration = 0;
       if (!position()) return false;
       if (skip_first) {
         m.next(frame.get());
         av_frame_unref(frame.get());
       }
-      frames_after = 0;
-      last = m.info.start;
-      last_duration = 0;
       decode_to_end(frames_after, last, last_duration);
-      if (!selective || !m.selection.irregular()) return true;
+      // Irregular, but nothing was dropped (packets without timestamps from the start, say): what came out
+      // is a full decode's already.
+      if (!selective || !m.selection.irregular() || !m.selection.droppable_sent()) return true;
     }
     return true;
   };
-  if (estimate > 3.0) probe_through([&] { return m.seek(estimate - 2.0); }, false);
+  // A demuxer without an index (MPEG-TS, MPEG-PS) lands on a packet near the target rather than on a
+  // keyframe, and the decoder gives nothing until the next keyframe: none after the landing, no frame;
+  // then further back (4, 8, 16 s...), and only then through from the start.
+  for (double back = 2.0; estimate > back + 1.0 && frames_after == 0; back *= 2)
+    if (!probe_through([&] { return m.seek(estimate - back); }, false)) break;
   if (frames_after == 0) {
     probe_through([&] { m.rewind(); return true; }, true);  // the first frame again, then through
     if (frames_after == 0) m.not_a_video("a single image, not a video");

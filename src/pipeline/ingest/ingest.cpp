@@ -168,7 +168,10 @@ IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& obse
   // The model's shape from its config.json, before the weights load (only when there is something to embed).
   const XCLIPConfig config = load_xclip_config(o.model_dir / "config.json");
   const ModelIdentity identity = model_identity(o.model_dir, config.projection_dim, o.model_name);
-  library.claim_model(identity);
+  // A library that has its model is checked now (another model is refused before any work); a new one
+  // takes this model once it has loaded (below), so that a broken download never becomes its model.
+  const bool has_model = library.model().has_value();
+  if (has_model) library.claim_model(identity);
   report.model = identity.name;
   DecodeSettings settings;
   settings.preprocessor = PreprocessorConfig::load(o.model_dir);
@@ -229,6 +232,7 @@ IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& obse
     mo.parts = ModelParts::Video;
     model = &models.get(o.model_dir, mo);  // a load cannot be stopped midway: polled right after
     if (stopping()) return finish("interrupted");
+    if (!has_model) library.claim_model(identity);
     report.device = model->device();
     report.dtype = model->dtype();
   }
