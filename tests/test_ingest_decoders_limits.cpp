@@ -121,6 +121,9 @@ TEST_CASE("decoder workers stop taking videos while those finished behind the ol
     }
     decoders.join();
     CHECK(count == jobs.size());  // never a deadlock, even with a cap below one video
+    // The bytes held the workers back (the lookahead alone would let 16 videos wait), and say so in the
+    // run's figures (ingest --json's backlog_waits).
+    CHECK(decoders.stats().backlog_waits > 0);
     // Each worker takes a video only while the held bytes, as last told, are under the cap. Past it: the
     // video that crossed it, the one each worker was decoding meanwhile, and those the consumer had not
     // popped yet (the queue's). (The lookahead alone lets 2 x 8 videos wait: 15000 bytes.)
@@ -197,9 +200,11 @@ TEST_CASE("with a commit backlog cap below one video two decoders store the same
   ScopedEnv cap("XSEARCH_COMMIT_BACKLOG_BYTES", "1");
   const auto two = run_json(common + db_arg(tmp / "two.db") + " --decoders 2", 0);
   CHECK(two["indexed"] == 5);
-  // The cap was reached: the second decoder finished short videos behind the long first one and waited.
-  CHECK(two["backlog_waits"].get<int64_t>() > 0);
-  CHECK(one["backlog_waits"] == 0);  // one decoder: nothing is ever finished behind the oldest
+  // Whether the second decoder waited depends on timing (the cap counts what the model has embedded, and
+  // a loaded machine's model may lag): the test above proves the gate; this one proves that with the
+  // lowest cap the results stay the same. One decoder never waits for the bytes.
+  WARN("two decoders waited " << two["backlog_waits"] << " times for the long video's turn");
+  CHECK(one["backlog_waits"] == 0);
   CHECK(two["clips"] == one["clips"]);
   CHECK(stored_rows(tmp / "two.db") == stored_rows(tmp / "one.db"));
   CHECK(embeddings(tmp / "two.db") == embeddings(tmp / "one.db"));
