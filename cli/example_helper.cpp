@@ -21,6 +21,7 @@
 #include "xsearch/error.hpp"
 #include "xsearch/fingerprint.hpp"
 #include "xsearch/npy.hpp"
+#include "xsearch/settings.hpp"
 
 namespace xsearch::cli {
 
@@ -79,10 +80,7 @@ std::vector<float> read_vector(const fs::path& npy) {
 
 int example_helper_seconds(const char* value) {
   if (!value || !*value) return kDefaultExampleSeconds;
-  const std::string v = value;
-  if (v.size() > 5 || v.find_first_not_of("0123456789") != std::string::npos || std::stoi(v) < 1 || std::stoi(v) > 86400)
-    throw Error(std::string(kExampleSecondsVariable) + ": expected a whole number of seconds from 1 to 86400, got \"" + v.substr(0, 40) + "\"");
-  return std::stoi(v);
+  return whole_seconds_setting(kExampleSecondsVariable, value);
 }
 
 ExampleEmbedder helper_example_embedder(const fs::path& db, int seconds) {

@@ -14,6 +14,7 @@
 
 #include "library_impl.hpp"
 #include "xsearch/error.hpp"
+#include "xsearch/settings.hpp"
 
 namespace xsearch {
 
@@ -27,10 +28,7 @@ constexpr const char* kNow = "CAST(extract(epoch FROM clock_timestamp()) AS BIGI
 std::chrono::seconds store_wait(int lease_seconds) {
   const char* env = std::getenv("XSEARCH_STORE_WAIT_SECONDS");
   if (!env || !*env) return std::max(std::chrono::seconds(3600), std::chrono::seconds(lease_seconds) * 10);
-  const std::string v = env;
-  if (v.size() > 5 || v.find_first_not_of("0123456789") != std::string::npos || std::stoi(v) < 1 || std::stoi(v) > 86400)
-    throw Error("XSEARCH_STORE_WAIT_SECONDS: expected a whole number of seconds from 1 to 86400, got \"" + v.substr(0, 40) + "\"");
-  return std::chrono::seconds(std::stoi(v));
+  return std::chrono::seconds(whole_seconds_setting("XSEARCH_STORE_WAIT_SECONDS", env));
 }
 
 std::string host_name() {

@@ -92,6 +92,17 @@ class SelectiveDecoding {
     irregular_ = false;
     targets_ = nullptr;
   }
+  // stop() when it goes out of scope, however the pass ends (an exception included).
+  class StopAtExit {
+   public:
+    explicit StopAtExit(SelectiveDecoding& s) : s_(s) {}
+    ~StopAtExit() { s_.stop(); }
+    StopAtExit(const StopAtExit&) = delete;
+    StopAtExit& operator=(const StopAtExit&) = delete;
+
+   private:
+    SelectiveDecoding& s_;
+  };
   bool on() const { return on_; }
   // Something came out that the argument above does not cover.
   bool irregular() const { return on_ && irregular_; }

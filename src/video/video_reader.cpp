@@ -376,10 +376,7 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
   static const std::vector<double> kNoTargets;
   auto probe_through = [&](const std::function<bool()>& position, bool skip_first) {
     for (const bool selective : {m.selective_codec && m.selective_wanted, false}) {
-      struct Stop {
-        video_detail::SelectiveDecoding& s;
-        ~Stop() { s.stop(); }
-      } stop_selection{m.selection};
+      const video_detail::SelectiveDecoding::StopAtExit stop_selection(m.selection);
       if (selective) m.selection.begin(kNoTargets);
       frames_after = 0;
       last = m.info.start;
@@ -440,10 +437,7 @@ bool VideoReader::Impl::choose(const std::vector<double>& times, const OnFrame& 
                                std::size_t& delivered) {
   Impl& m = *this;
   const std::size_t replayed = delivered;  // served by an earlier pass: followed, not passed on again
-  struct Stop {
-    video_detail::SelectiveDecoding& s;
-    ~Stop() { s.stop(); }
-  } stop_selection{selection};
+  const video_detail::SelectiveDecoding::StopAtExit stop_selection(selection);
   if (selective) selection.begin(times);
   m.rewind();
   m.start_pass();
