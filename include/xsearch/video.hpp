@@ -70,7 +70,12 @@ class VideoReader {
   // it returns true, reading ends as at a read error, so that a consumer that has gone need not wait for
   // the file to be decoded (an ingest stopped by Ctrl-C). `selective`: as set_selective_decoding below, for
   // the probe's decoding of the last stretch too (it needs the last frame only).
-  explicit VideoReader(const std::filesystem::path& path, int threads = 0, std::function<bool()> interrupted = {}, bool selective = true);
+  // `provisional_end`: for a caller that reads the whole video once with frames_at_times and can start over
+  // (ingest). Where selective decoding applies, info().end is then read from packet timestamps, decoding
+  // nothing, and frames_at_times confirms it on its way (video_end.cpp); when it cannot, it probes as
+  // opening does, and end_revised() says whether the end differed. Otherwise the same as without.
+  explicit VideoReader(const std::filesystem::path& path, int threads = 0, std::function<bool()> interrupted = {}, bool selective = true,
+                       bool provisional_end = false);
   ~VideoReader();
   VideoReader(const VideoReader&) = delete;
   VideoReader& operator=(const VideoReader&) = delete;
@@ -99,8 +104,15 @@ class VideoReader {
   // RGB, for benchmarks and tests.
   int64_t frames_decoded() const;
   int64_t frames_converted() const;
-  // Frames the probe decoded when opening (not counted in frames_decoded()).
+  // Frames the probe decoded, when opening or settling a provisional end (not counted in frames_decoded()).
   int64_t probe_frames_decoded() const;
+  // With `provisional_end`: true after a frames_at_times (returned or thrown) whose times were planned from
+  // an end the probe then found wrong, or could not find (then end_settled() stays false and the exception
+  // thrown is the probe's, as opening would have thrown it). What it passed on is to be discarded; with
+  // end_settled(), info() holds the video's end, and a frames_at_times planned from it is as without
+  // `provisional_end`. end_settled(): info().end is the video's (always, without `provisional_end`).
+  bool end_revised() const;
+  bool end_settled() const;
   // Decoding problems met and skipped (corrupt packets); a non-zero count deserves a warning.
   int64_t decode_errors() const;
   // Why frames end early (a read error; the file cut short; see video_reader.cpp), "" for a normal end.

@@ -78,13 +78,31 @@ std::pair<Timing, int64_t> decode_for_targets(const std::string& path, const std
 }
 
 // Opening alone (the probe: the first frame, and the last one decoded from the last keyframe before the
-// final 5 s, or from the start on a video of 10 s or less): the time and the frames the probe decoded.
+// final 2 s, or from the start on a video of 3 s or less): the time and the frames the probe decoded.
 std::pair<Timing, int64_t> open_probe(const std::string& path, bool selective) {
   const double cpu0 = cpu_seconds(RUSAGE_SELF);
   const auto t0 = std::chrono::steady_clock::now();
   xsearch::VideoReader reader(path, 1, {}, selective);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return {{wall, cpu_seconds(RUSAGE_SELF) - cpu0}, reader.probe_frames_decoded()};
+}
+
+// Opening and choosing the clips' frames, as ingest does, one thread: the probe finds the end when opening,
+// or (`provisional`) the end is read from packets and the pass confirms it (src/video/video_end.cpp). The
+// time, and every frame decoded (the probe's included).
+std::pair<Timing, int64_t> open_and_choose(const std::string& path, double window, int num_frames, bool provisional) {
+  const double cpu0 = cpu_seconds(RUSAGE_SELF);
+  const auto t0 = std::chrono::steady_clock::now();
+  xsearch::VideoReader reader(path, 1, {}, true, provisional);
+  xsearch::ClipWindowOptions options;
+  options.window = options.stride = window;
+  std::vector<double> targets;
+  for (const auto& c : xsearch::plan_clips(reader.info().start, reader.info().end, num_frames, options))
+    targets.insert(targets.end(), c.target_times.begin(), c.target_times.end());
+  reader.frames_at_times(targets, [](std::size_t, const xsearch::RgbFrame&) {});
+  if (reader.end_revised()) std::fprintf(stderr, "bench-video: the provisional end was revised (the pass is not planned again here)\n");
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return {{wall, cpu_seconds(RUSAGE_SELF) - cpu0}, reader.frames_decoded() + reader.probe_frames_decoded()};
 }
 
 // Medians of wall and CPU times.
@@ -146,8 +164,8 @@ int main(int argc, char** argv) {
   // Full against selective decoding, one thread as `ffmpeg -threads 1`, runs interleaved (the machine may
   // be shared), medians of `repeats`.
   const int repeats = 3;
-  std::vector<Timing> t_full, t_selective, t_ff, t_ff_noref, t_probe_full, t_probe_selective;
-  int64_t n_full = 0, n_selective = 0, n_probe_full = 0, n_probe_selective = 0;
+  std::vector<Timing> t_full, t_selective, t_ff, t_ff_noref, t_probe_full, t_probe_selective, t_probed, t_provisional;
+  int64_t n_full = 0, n_selective = 0, n_probe_full = 0, n_probe_selective = 0, n_probed = 0, n_provisional = 0;
   const std::string ff = "ffmpeg -nostdin -loglevel error -threads 1 ";
   for (int r = 0; r < repeats; ++r) {
     const auto full = decode_for_targets(path, targets, 1, false);
@@ -161,6 +179,11 @@ int main(int argc, char** argv) {
     t_probe_selective.push_back(probe_selective.first);
     n_probe_full = probe_full.second;
     n_probe_selective = probe_selective.second;
+    const auto probed = open_and_choose(path, window, num_frames, false), provisional = open_and_choose(path, window, num_frames, true);
+    t_probed.push_back(probed.first);
+    t_provisional.push_back(provisional.first);
+    n_probed = probed.second;
+    n_provisional = provisional.second;
     t_ff.push_back(run_timed(ff + "-i '" + path + "' -f null -"));
     t_ff_noref.push_back(run_timed(ff + "-skip_frame noref -i '" + path + "' -f null -"));
   }
@@ -184,5 +207,10 @@ int main(int argc, char** argv) {
               "%lld frames; speed-up %.2fx (%.2fx)\n",
               probe_full.wall, probe_full.cpu, static_cast<long long>(n_probe_full), probe_selective.wall, probe_selective.cpu,
               static_cast<long long>(n_probe_selective), probe_full.wall / probe_selective.wall, probe_full.cpu / probe_selective.cpu);
+  const Timing probed = median(t_probed), provisional = median(t_provisional);
+  std::printf("opening and choosing as ingest does, 1 thread: the probe's end %.2f (%.2f) s, %lld frames decoded; the end from packets, "
+              "confirmed by the pass, %.2f (%.2f) s, %lld frames; speed-up %.2fx (%.2fx)\n",
+              probed.wall, probed.cpu, static_cast<long long>(n_probed), provisional.wall, provisional.cpu, static_cast<long long>(n_provisional),
+              probed.wall / provisional.wall, probed.cpu / provisional.cpu);
   return 0;
 }

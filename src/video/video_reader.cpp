@@ -1,249 +1,18 @@
-// VideoReader on FFmpeg's libraries: probing (first and last frame times, rotation, aspect), decoding in
-// presentation order with frame threading, seeking over long gaps, dropping the non-reference frames no
-// target can pick (selective_decoding.hpp), and RGB conversion of chosen frames only (rgb_conversion.hpp).
+// VideoReader on FFmpeg's libraries: opening (rotation, aspect, the first frame), decoding in presentation
+// order with frame threading, seeking over long gaps, dropping the non-reference frames no target can pick
+// (selective_decoding.hpp), and RGB conversion of chosen frames only (rgb_conversion.hpp). Where the video
+// ends is found in video_end.cpp.
 extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 #include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 }
 
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <limits>
-
-#include "video/rgb_conversion.hpp"
-#include "video/selective_decoding.hpp"
-#include "xsearch/error.hpp"
-#include "xsearch/video.hpp"
+#include "video/video_reader_impl.hpp"
 
 namespace xsearch {
 
-using video_detail::av_error;
-using video_detail::FramePtr;
-using video_detail::new_frame;
-
-namespace {
-
-// A decoder that keeps failing on every packet is not worth waiting for.
-constexpr int kMaxConsecutiveErrors = 500;
-
-}  // namespace
-
-struct VideoReader::Impl {
-  VideoInfo info;
-  std::function<bool()> interrupted;  // asked by FFmpeg at each read (interrupt_callback)
-  AVFormatContext* fmt = nullptr;
-  AVCodecContext* codec = nullptr;
-  AVPacket* packet = nullptr;
-  int stream_index = -1;
-  AVRational time_base{1, 1};
-  double origin = 0;  // the container's start time: times are reported from it, as players show them
-  bool eof_sent = false;
-  bool finished = false;
-  int64_t next_index = 0;  // index of the next frame out of the decoder, or -1 after a seek
-  int64_t decoded = 0, converted = 0, errors = 0, probe_decoded = 0;
-  double last_time = -std::numeric_limits<double>::infinity();
-  double frame_step = 1.0 / 30;
-  // Early ends (see read_error()): a read error that ended the current pass over the file, what the probe
-  // found wrong with the file's end, the message callers see, and the end of the last good frame so far.
-  std::string pass_error, probe_error, read_error;
-  double good_end = -std::numeric_limits<double>::infinity();
-  double good_until = 0;  // with read_error
-  // Selective decoding in frames_at_times: wanted unless a caller turned it off, and only for the codecs
-  // where dropping non-reference frames changes no other frame.
-  video_detail::SelectiveDecoding selection;
-  bool selective_wanted = true, selective_codec = false;
-  bool rewind_by_byte = false;  // rewind(): a container without an index
-
-  // A new pass over the file: a file the probe found cut short says so from the start, whether or not
-  // the pass reaches its end.
-  void start_pass() {
-    read_error = probe_error;
-    good_until = info.end;
-  }
-  // The pass ran out of frames.
-  void pass_exhausted() {
-    const std::string why = early_end();
-    if (why.empty()) return;
-    read_error = why;
-    good_until = std::min(info.end, good_end);
-  }
-
-  ~Impl() {
-    av_packet_free(&packet);
-    avcodec_free_context(&codec);
-    avformat_close_input(&fmt);
-  }
-
-  [[noreturn]] void fail(const std::string& cause) const { throw Error(info.path.string() + ": " + cause); }
-  [[noreturn]] void not_a_video(const std::string& cause) const { throw NotAVideoError(info.path.string() + ": " + cause); }
-
-  // A stream timestamp in seconds from the origin. Frames and packets both go through here, so that a
-  // packet's time and its frame's time are the same double (selective decoding compares them).
-  double seconds_at(int64_t ts) const { return ts * av_q2d(time_base) - origin; }
-
-  double frame_time(const AVFrame* f) {
-    int64_t ts = f->best_effort_timestamp;
-    if (ts == AV_NOPTS_VALUE) ts = f->pts;
-    // Frames without timestamps follow the previous one by a nominal frame.
-    double t = ts == AV_NOPTS_VALUE ? last_time + frame_step : seconds_at(ts);
-    if (!std::isfinite(t)) t = 0;
-    last_time = t;
-#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 30, 100)
-    const int64_t d = f->duration;
-#else
-    const int64_t d = f->pkt_duration;
-#endif
-    good_end = std::max(good_end, t + (d > 0 ? d * av_q2d(time_base) : frame_step));
-    return t;
-  }
-
-  // The next frame in presentation order, or false at the end of the stream.
-  bool next(AVFrame* out) {
-    int consecutive_errors = 0;
-    while (!finished) {
-      const int r = avcodec_receive_frame(codec, out);
-      if (r == 0) {
-        ++decoded;
-        if (selection.on()) {
-          // Frames dropped before this one still count in its index and in where the good frames end.
-          const bool damaged = out->decode_error_flags != 0 || (out->flags & AV_FRAME_FLAG_CORRUPT);
-          const int64_t dropped = selection.came_out(out->pts, out->best_effort_timestamp, seconds_at(out->pts), damaged);
-          if (next_index >= 0) next_index += dropped;
-          good_end = std::max(good_end, selection.dropped_end());
-        }
-        return true;
-      }
-      if (r == AVERROR_EOF) {
-        finished = true;
-        selection.drained();
-        break;
-      }
-      if (r != AVERROR(EAGAIN)) {
-        ++errors;
-        selection.failed();
-        if (++consecutive_errors > kMaxConsecutiveErrors) fail("too many decoding errors (" + av_error(r) + ")");
-        continue;
-      }
-      if (eof_sent) {
-        finished = true;
-        selection.drained();
-        break;
-      }
-      const int rr = av_read_frame(fmt, packet);
-      if (rr < 0) {
-        // End of file, or a read error: the end of this pass (a damaged file keeps what was read before).
-        if (rr != AVERROR_EOF) {
-          ++errors;
-          pass_error = "read error (" + av_error(rr) + ")";
-        }
-        avcodec_send_packet(codec, nullptr);
-        eof_sent = true;
-        continue;
-      }
-      if (packet->stream_index == stream_index) {
-        // The decoder reads skip_frame at each packet: drop this one's frame if it is a non-reference
-        // frame that no target can pick.
-        bool droppable = false;
-        if (selection.on()) {
-          if (packet->pts == AV_NOPTS_VALUE)
-            selection.failed();  // a frame that cannot be placed in time
-          else
-            droppable = selection.may_drop(seconds_at(packet->pts));
-        }
-        codec->skip_frame = droppable ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
-        const int s = avcodec_send_packet(codec, packet);
-        if (s < 0 && s != AVERROR(EAGAIN)) {
-          ++errors;
-          selection.failed();
-          if (++consecutive_errors > kMaxConsecutiveErrors) fail("too many decoding errors (" + av_error(s) + ")");
-        } else if (s >= 0 && selection.on() && packet->pts != AV_NOPTS_VALUE) {
-          const double t = seconds_at(packet->pts);
-          selection.sent(t, t + (packet->duration > 0 ? packet->duration * av_q2d(time_base) : frame_step), droppable);
-        }
-      }
-      av_packet_unref(packet);
-    }
-    return false;
-  }
-
-  // After any repositioning: drop what the decoder holds; `index` is that of the next frame (-1: unknown).
-  void restart_decoding(int64_t index) {
-    avcodec_flush_buffers(codec);
-    codec->skip_frame = AVDISCARD_DEFAULT;
-    selection.reposition();
-    eof_sent = false;
-    finished = false;
-    next_index = index;
-    last_time = -std::numeric_limits<double>::infinity();
-    pass_error.clear();
-  }
-
-  // After a pass that ran out of frames: why it ended early, or "" for a normal end. Early: a read error
-  // ended it, the probe found the file cut short, or the frames stopped more than 2 frame durations before
-  // the end the probe decoded to (damage the demuxer could not read past; the probe's seek to the end
-  // jumped over it). 2 frames of slack absorb a last frame's duration guessed from the nominal rate.
-  std::string early_end() const {
-    if (!pass_error.empty()) return pass_error + " after " + seconds(good_end);
-    if (!probe_error.empty()) return probe_error;
-    if (good_end < info.end - 2 * frame_step)
-      return "the video stops at " + seconds(good_end) + ", before its last frame at " + seconds(info.end) + " (damaged data)";
-    return "";
-  }
-
-  static std::string seconds(double t) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f s", t);
-    return buf;
-  }
-
-  // Repositions so that the next frames come from the last keyframe at or before `time`. False when the
-  // demuxer cannot seek there: the decoder is then left as it was, and the caller decodes through.
-  bool seek(double time) {
-    // A time outside what a stream timestamp can hold (or not a number) is no place to seek to.
-    const double units = std::floor((time + origin) / av_q2d(time_base));
-    if (!(std::fabs(units) < 9.0e18)) return false;
-    if (av_seek_frame(fmt, stream_index, static_cast<int64_t>(units), AVSEEK_FLAG_BACKWARD) < 0) return false;
-    restart_decoding(-1);
-    return true;
-  }
-
-  void rewind() {
-    const int64_t start = fmt->start_time == AV_NOPTS_VALUE ? 0 : fmt->start_time;
-    int r = -1;
-    // MPEG-TS and MPEG-PS have no index: a seek to a time searches the file for a packet near it, and the
-    // decoding that follows starts at the next keyframe, the first GOP lost (a second of frames at the
-    // start of a .ts or .mts file). Their start is their first byte.
-    if (rewind_by_byte) r = av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BYTE | AVSEEK_FLAG_BACKWARD);
-    if (r < 0) r = avformat_seek_file(fmt, -1, std::numeric_limits<int64_t>::min(), start, start, 0);
-    // Some demuxers only seek by stream timestamp or by bytes.
-    if (r < 0) r = av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BACKWARD);
-    if (r < 0) r = av_seek_frame(fmt, stream_index, 0, AVSEEK_FLAG_BACKWARD | AVSEEK_FLAG_BYTE);
-    if (r < 0) fail("cannot seek back to the start (" + av_error(r) + ")");
-    restart_decoding(0);
-    good_end = -std::numeric_limits<double>::infinity();
-  }
-
-  using OnFrame = std::function<void(std::size_t, const RgbFrame&)>;
-  // One pass of frames_at_times over the whole video: for each target from `delivered` on, its frame to
-  // on_frame, and `delivered` past it; the targets before `delivered` were served by an earlier pass and
-  // are followed without passing anything on. With `selective`, non-reference frames no target can pick
-  // are dropped; false when that went irregular after a drop (then nothing is trusted past `delivered`).
-  bool choose(const std::vector<double>& times, const OnFrame& on_frame, bool allow_seek, bool selective, std::size_t& delivered);
-
-  video_detail::RgbConverter rgb;
-  RgbFrame convert(const AVFrame* f, double time, int64_t index) {
-    RgbFrame out = rgb.convert(f, info.width, info.height, info.rotation, info.path.string());
-    out.time = time;
-    out.index = index;
-    ++converted;
-    return out;
-  }
-};
-
-VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::function<bool()> interrupted, bool selective)
+VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::function<bool()> interrupted, bool selective,
+                         bool provisional_end)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.info.path = path;
@@ -286,14 +55,9 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
   const AVCodec* decoder = avcodec_find_decoder(stream->codecpar->codec_id);
   if (!decoder) m.fail("no decoder for codec \"" + std::string(avcodec_get_name(stream->codecpar->codec_id)) + "\"");
   m.info.codec = decoder->name;
-  m.codec = avcodec_alloc_context3(decoder);
-  if (!m.codec) throw std::bad_alloc();
-  r = avcodec_parameters_to_context(m.codec, stream->codecpar);
-  if (r < 0) m.fail("cannot read the " + m.info.codec + " stream parameters (" + av_error(r) + ")");
-  m.codec->thread_count = threads;  // 0: as many as FFmpeg sees fit
-  m.codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-  r = avcodec_open2(m.codec, decoder, nullptr);
-  if (r < 0) m.fail("cannot open the " + m.info.codec + " decoder (" + av_error(r) + ")");
+  m.decoder = decoder;
+  m.threads = threads;  // 0: as many as FFmpeg sees fit
+  m.open_decoder();
   m.packet = av_packet_alloc();
   if (!m.packet) throw std::bad_alloc();
   m.selective_codec = video_detail::SelectiveDecoding::codec_allows(*stream->codecpar);
@@ -347,75 +111,19 @@ VideoReader::VideoReader(const std::filesystem::path& path, int threads, std::fu
   if (!m.next(frame.get())) m.fail("no decodable video frames");
   m.info.start = m.frame_time(frame.get());
   av_frame_unref(frame.get());
-  // Last frame: seek to 2 s before the (estimated) end and decode from the keyframe there; on a video of
-  // 3 s or less, or when the seek finds nothing, decode through. Its time plus its duration is where the
-  // video ends. Any seek target that gives frames gives the same last frame (decoding starts at a keyframe
-  // at or before the end, and goes to the end); nearer the end, fewer frames are decoded (2 s, plus up to
-  // a keyframe interval: a 10 s phone clip with a keyframe each second decodes 2 to 3 s of it, not all).
-  const double estimate = stream->duration != AV_NOPTS_VALUE ? stream->duration * av_q2d(stream->time_base)
-                          : m.fmt->duration != AV_NOPTS_VALUE ? m.fmt->duration / static_cast<double>(AV_TIME_BASE)
-                                                                : 0.0;
-  auto decode_to_end = [&](int64_t& frames, double& last, int64_t& last_duration) {
-    while (m.next(frame.get())) {
-      last = std::max(last, m.frame_time(frame.get()));
-#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 30, 100)
-      last_duration = frame->duration;
-#else
-      last_duration = frame->pkt_duration;
-#endif
-      ++frames;
-      av_frame_unref(frame.get());
-    }
-  };
-  int64_t frames_after = 0, last_duration = 0;
-  double last = m.info.start;
-  // Only the last frame matters here: the non-reference frames that a packet already sent shows are not
-  // the last may be dropped (selective decoding with no targets, selective_decoding.hpp: a short video is
-  // decoded through, so this is most of its probe). What comes out is checked as in frames_at_times; when
-  // it cannot be vouched for, the same stretch is decoded again in full. `position` seeks or rewinds.
-  static const std::vector<double> kNoTargets;
-  auto probe_through = [&](const std::function<bool()>& position, bool skip_first) {
-    for (const bool selective : {m.selective_codec && m.selective_wanted, false}) {
-      const video_detail::SelectiveDecoding::StopAtExit stop_selection(m.selection);
-      if (selective) m.selection.begin(kNoTargets);
-      frames_after = 0;
-      last = m.info.start;
-      last_duration = 0;
-      if (!position()) return false;
-      if (skip_first) {
-        m.next(frame.get());
-        av_frame_unref(frame.get());
-      }
-      decode_to_end(frames_after, last, last_duration);
-      // Irregular, but nothing was dropped (packets without timestamps from the start, say): what came out
-      // is a full decode's already.
-      if (!selective || !m.selection.irregular() || !m.selection.droppable_sent()) return true;
-    }
-    return true;
-  };
-  // A demuxer without an index (MPEG-TS, MPEG-PS) lands on a packet near the target rather than on a
-  // keyframe, and the decoder gives nothing until the next keyframe: none after the landing, no frame;
-  // then further back (4, 8, 16 s...), and only then through from the start.
-  for (double back = 2.0; estimate > back + 1.0 && frames_after == 0; back *= 2)
-    if (!probe_through([&] { return m.seek(estimate - back); }, false)) break;
-  if (frames_after == 0) {
-    probe_through([&] { m.rewind(); return true; }, true);  // the first frame again, then through
-    if (frames_after == 0) m.not_a_video("a single image, not a video");
-  }
-  const double step = last_duration > 0 ? last_duration * av_q2d(m.time_base) : m.frame_step;
-  m.info.end = last + step;
-  // A file cut short: a read error ended the probe's pass, or the frames end clearly (2 frame durations,
-  // see early_end()) before the video stream's duration in the header (the format's only when the video is
-  // its only stream: an audio track may legitimately run longer).
-  if (!m.pass_error.empty()) m.probe_error = m.pass_error + " after " + Impl::seconds(m.info.end);
-  double announced = std::numeric_limits<double>::quiet_NaN();
+  // Where it ends (video_end.cpp): from the container's estimate of its length, and the header's.
+  m.estimate = stream->duration != AV_NOPTS_VALUE ? stream->duration * av_q2d(stream->time_base)
+               : m.fmt->duration != AV_NOPTS_VALUE ? m.fmt->duration / static_cast<double>(AV_TIME_BASE)
+                                                     : 0.0;
+  // The video stream's own duration, or the format's when the video is its only stream (an audio track may
+  // legitimately run longer).
   if (stream->duration != AV_NOPTS_VALUE && stream->duration > 0)
-    announced = (stream->start_time == AV_NOPTS_VALUE ? 0 : stream->start_time) * av_q2d(m.time_base) + stream->duration * av_q2d(m.time_base) - m.origin;
+    m.announced = (stream->start_time == AV_NOPTS_VALUE ? 0 : stream->start_time) * av_q2d(m.time_base) + stream->duration * av_q2d(m.time_base) - m.origin;
   else if (m.fmt->nb_streams == 1 && m.fmt->duration != AV_NOPTS_VALUE && m.fmt->duration > 0)
-    announced = m.fmt->duration / static_cast<double>(AV_TIME_BASE);
-  if (m.probe_error.empty() && std::isfinite(announced) && announced > m.info.end + 2 * m.frame_step)
-    m.probe_error = "the file ends at " + Impl::seconds(m.info.end) + ", before the " + Impl::seconds(announced) +
-                    " its header announces (cut short)";
+    m.announced = m.fmt->duration / static_cast<double>(AV_TIME_BASE);
+  // A provisional end is for passes that can confirm it: selective ones (their checks see each frame).
+  m.end_provisional = provisional_end && m.selective_codec && m.selective_wanted && m.end_from_packets();
+  if (!m.end_provisional) m.probe_end();
   m.probe_decoded = m.decoded;
   m.decoded = 0;
   m.errors = 0;
@@ -430,6 +138,8 @@ int64_t VideoReader::frames_decoded() const { return impl_->decoded; }
 int64_t VideoReader::frames_converted() const { return impl_->converted; }
 int64_t VideoReader::probe_frames_decoded() const { return impl_->probe_decoded; }
 int64_t VideoReader::decode_errors() const { return impl_->errors; }
+bool VideoReader::end_revised() const { return impl_->end_revised; }
+bool VideoReader::end_settled() const { return !impl_->end_provisional; }
 const std::string& VideoReader::read_error() const { return impl_->read_error; }
 double VideoReader::good_until() const { return impl_->read_error.empty() ? impl_->info.end : impl_->good_until; }
 
@@ -522,6 +232,7 @@ bool VideoReader::Impl::choose(const std::vector<double>& times, const OnFrame& 
     on_frame(k, converted);
     delivered = k + 1;
   }
+  if (end_provisional && selective) confirm_end(times.size(), have_current ? current.get() : nullptr, current_time, candidate.get(), exhausted);
   return true;
 }
 
@@ -532,14 +243,29 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
   for (double t : times)
     if (!std::isfinite(t)) throw Error("frames_at_times: times must be finite");
   std::size_t delivered = 0;
-  if (m.selective_wanted && m.selective_codec) {
-    const int64_t errors = m.errors;
-    if (m.choose(times, on_frame, allow_seek, true, delivered)) return;
-    // Something came out that selective decoding cannot vouch for (damage, odd timestamps): decode again
-    // in full, as before, passing on only what was not passed on yet. The damage is counted once.
-    m.errors = errors;
+  m.end_revised = false;
+  // A pass planned from a wrong end is void, its count of damage too: the pass planned again counts it.
+  const int64_t errors_before = m.errors;
+  auto settle = [&] {
+    m.settle_end();
+    if (m.end_revised) m.errors = errors_before;
+  };
+  try {
+    bool chosen = false;
+    if (m.selective_wanted && m.selective_codec) {
+      const int64_t errors = m.errors;
+      chosen = m.choose(times, on_frame, allow_seek, true, delivered);
+      // Something came out that selective decoding cannot vouch for (damage, odd timestamps): decode again
+      // in full, as before, passing on only what was not passed on yet. The damage is counted once.
+      if (!chosen) m.errors = errors;
+    }
+    if (!chosen) m.choose(times, on_frame, allow_seek, false, delivered);
+  } catch (const Error&) {
+    // Whether what was passed on before the failure stands depends on the end it was planned from.
+    if (m.end_provisional) settle();
+    throw;
   }
-  m.choose(times, on_frame, allow_seek, false, delivered);
+  if (m.end_provisional) settle();  // the pass could not confirm it
 }
 
 void VideoReader::set_selective_decoding(bool on) { impl_->selective_wanted = on; }
@@ -549,6 +275,7 @@ std::vector<RgbFrame> VideoReader::frames_at_indices(const std::vector<int64_t>&
   std::vector<int64_t> wanted = indices;
   std::sort(wanted.begin(), wanted.end());
   if (!wanted.empty() && wanted.front() < 0) throw Error("frame indices must not be negative");
+  if (m.end_provisional) m.settle_end();
   m.rewind();
   m.start_pass();
   std::vector<RgbFrame> found;
@@ -581,6 +308,7 @@ std::vector<RgbFrame> VideoReader::frames_at_indices(const std::vector<int64_t>&
 
 std::vector<double> VideoReader::frame_times() {
   Impl& m = *impl_;
+  if (m.end_provisional) m.settle_end();
   m.rewind();
   m.start_pass();
   std::vector<double> times;

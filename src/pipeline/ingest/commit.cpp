@@ -17,7 +17,8 @@ std::string format_seconds(double s) {
 
 }  // namespace
 
-void PendingVideo::opened(const VideoInfo& info) {
+void PendingVideo::opened(const VideoInfo& info, std::size_t planned) {
+  planned_ = planned;
   record_.duration = info.duration();
   record_.fps = info.fps;
   record_.width = info.width;
@@ -37,7 +38,15 @@ PendingVideo& Committer::pending(std::size_t job) {
   return it->second;
 }
 
-void Committer::opened(const VideoOpened& message) { pending(message.job).opened(message.info); }
+void Committer::opened(const VideoOpened& message) { pending(message.job).opened(message.info, message.clips); }
+
+PendingVideo::Undone Committer::restarted(std::size_t job) {
+  const auto it = pending_.find(job);
+  if (it == pending_.end()) return {};
+  const PendingVideo::Undone undone = it->second.undone();
+  pending_.erase(it);  // its record too: what opening found is found again, or the video fails as unopened
+  return undone;
+}
 
 void Committer::received(const ClipItem& clip) { pending(clip.job).received(clip); }
 

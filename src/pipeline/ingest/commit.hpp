@@ -29,7 +29,12 @@ class PendingVideo {
 
   explicit PendingVideo(VideoRecord record) : record_(std::move(record)) {}
 
-  void opened(const VideoInfo& info);
+  void opened(const VideoInfo& info, std::size_t planned);
+  // What a restart (decode.hpp) withdraws: the clips planned, and those embedded already.
+  struct Undone {
+    std::size_t planned = 0, embedded = 0;
+  };
+  Undone undone() const { return {planned_, embedded_}; }
   void received(const ClipItem& clip) {
     ++received_;
     if (thumbnails_.size() <= clip.clip) thumbnails_.resize(clip.clip + 1);
@@ -53,7 +58,7 @@ class PendingVideo {
 
  private:
   VideoRecord record_;
-  std::size_t received_ = 0, embedded_ = 0, bytes_ = 0;
+  std::size_t planned_ = 0, received_ = 0, embedded_ = 0, bytes_ = 0;
   bool decoded_ = false;
   VideoFinished end_{};
   std::vector<ClipData> clips_;  // by clip index
@@ -70,6 +75,8 @@ class Committer {
   void received(const ClipItem& clip);
   void embedded(std::size_t job, std::size_t clip, ClipData data);
   void decoded(VideoFinished message);
+  // Forgets what was received of the video (its clips were planned from a wrong end): it starts afresh.
+  PendingVideo::Undone restarted(std::size_t job);
   // Stores the video of `job` if it is Ready; true when it did (the file is done).
   bool commit_if_ready(std::size_t job);
   // Stores the Ready videos next in handing-out order (seq 0, 1, 2, ...), stopping at the first that is

@@ -49,46 +49,63 @@ bool decode_video(const std::vector<Job>& jobs, std::size_t j, std::size_t seq, 
   try {
     // A consumer that has gone (a stop) ends the reading at the next read, not at the video's end; so does
     // the watchdog's giving up, for a read loop that does return. Each read asked for is progress.
-    VideoReader reader(path, s.ffmpeg_threads, [&queue, &watch] {
-      watch.progress();
-      bool closed = true;
-      watch.unless_given_up([&] { closed = queue.closed(); });
-      return closed;
-    });
-    const auto clips = plan_clips(reader.info().start, reader.info().end, num_frames, s.windows);
-    if (clips.empty()) throw Error(path + ": the video has no duration");
-    if (!push(VideoOpened{j, reader.info(), clips.size()})) throw Stopped{};
-    std::vector<double> targets;
-    for (const auto& c : clips) targets.insert(targets.end(), c.target_times.begin(), c.target_times.end());
-    std::vector<float> pixels;
-    std::string thumbnail;
+    VideoReader reader(
+        path, s.ffmpeg_threads,
+        [&queue, &watch] {
+          watch.progress();
+          bool closed = true;
+          watch.unless_given_up([&] { closed = queue.closed(); });
+          return closed;
+        },
+        true, /*provisional_end=*/true);
+    // Its frames, opening's and settling the end's included.
+    auto decoded_so_far = [&reader] { return reader.frames_decoded() + reader.probe_frames_decoded(); };
     std::size_t sent = 0;
-    try {
-      reader.frames_at_times(targets, [&](std::size_t k, const RgbFrame& f) {
-        watch.progress();
-        if (watch.given_up()) throw Stopped{};
-        preprocess_frame(f, s.preprocessor, pixels);
-        // The thumbnail comes from a frame decoded anyway: the sample nearest the clip's middle.
-        if (static_cast<int>(k % num_frames) == (num_frames - 1) / 2) {
-          try {
-            thumbnail = media::thumbnail_jpeg(f);
-          } catch (const Error&) {
-            thumbnail.clear();
+    // Planned from the end read from packets; again, in the rare case that decoding finds another end.
+    for (;;) {
+      const auto clips = plan_clips(reader.info().start, reader.info().end, num_frames, s.windows);
+      if (clips.empty()) throw Error(path + ": the video has no duration");
+      if (!push(VideoOpened{j, reader.info(), clips.size()})) throw Stopped{};
+      std::vector<double> targets;
+      for (const auto& c : clips) targets.insert(targets.end(), c.target_times.begin(), c.target_times.end());
+      std::vector<float> pixels;
+      std::string thumbnail;
+      sent = 0;
+      try {
+        reader.frames_at_times(targets, [&](std::size_t k, const RgbFrame& f) {
+          watch.progress();
+          if (watch.given_up()) throw Stopped{};
+          preprocess_frame(f, s.preprocessor, pixels);
+          // The thumbnail comes from a frame decoded anyway: the sample nearest the clip's middle.
+          if (static_cast<int>(k % num_frames) == (num_frames - 1) / 2) {
+            try {
+              thumbnail = media::thumbnail_jpeg(f);
+            } catch (const Error&) {
+              thumbnail.clear();
+            }
           }
-        }
-        if ((k + 1) % num_frames == 0) {
-          const std::size_t c = k / num_frames;
-          if (!push(ClipItem{j, c, clips[c].start, clips[c].end, std::move(pixels), std::move(thumbnail)})) throw Stopped{};
-          pixels.clear();
-          thumbnail.clear();
-          sent = c + 1;
-        }
-      });
-    } catch (...) {
-      frames = reader.frames_decoded();
-      throw;
+          if ((k + 1) % num_frames == 0) {
+            const std::size_t c = k / num_frames;
+            if (!push(ClipItem{j, c, clips[c].start, clips[c].end, std::move(pixels), std::move(thumbnail)})) throw Stopped{};
+            pixels.clear();
+            thumbnail.clear();
+            sent = c + 1;
+          }
+        });
+      } catch (const Error&) {
+        frames = decoded_so_far();
+        if (!reader.end_revised()) throw;  // the clips sent are good, as the error says
+        if (!push(VideoRestarted{j})) throw Stopped{};
+        if (!reader.end_settled()) throw;  // the end could not be found: the video fails as at opening
+        continue;
+      } catch (...) {
+        frames = decoded_so_far();
+        throw;
+      }
+      frames = decoded_so_far();
+      if (!reader.end_revised()) break;
+      if (!push(VideoRestarted{j})) throw Stopped{};
     }
-    frames = reader.frames_decoded();
     if (!reader.read_error().empty()) {
       // The reader delivers no target past the damage; the last clip's frames are all good, but its
       // window may reach past them: cut it at the last good time.

@@ -1,7 +1,10 @@
 // Stage 2 of ingest, decode: on decoder worker threads (decoders.hpp runs them), open a job's video, plan
 // its clip windows, decode and preprocess the frames of each clip, and send what happens to the embedding
 // side as messages, in order per video: VideoOpened, then its ClipItems, then VideoFinished (which alone is
-// sent for a file that fails to open). Several workers' messages interleave in the one queue.
+// sent for a file that fails to open). Several workers' messages interleave in the one queue. A video is
+// opened with a provisional end (VideoReader, video_end.cpp); in the rare case that its decoding finds
+// another end, VideoRestarted withdraws what was sent of it, and it starts again from VideoOpened (or ends
+// with a VideoFinished that says why it could not be opened).
 #pragma once
 
 #include <cstddef>
@@ -31,6 +34,10 @@ struct ClipItem {
   // empty when it could not be made (then serve makes one when asked).
   std::string thumbnail;
 };
+// Everything sent of the video so far is void: its clips were planned from a wrong end.
+struct VideoRestarted {
+  std::size_t job;
+};
 struct VideoFinished {
   std::size_t job;
   std::string error;  // "path: cause" when decoding failed (the clips sent before it are good)
@@ -57,7 +64,7 @@ struct VideoFinished {
 // clips waiting for a full batch must be embedded and their videos stored now: the other workers may be
 // waiting for this one's videos in the same way.
 struct DecoderWaiting {};
-using DecodeMessage = std::variant<VideoOpened, ClipItem, VideoFinished, DecoderWaiting>;
+using DecodeMessage = std::variant<VideoOpened, ClipItem, VideoRestarted, VideoFinished, DecoderWaiting>;
 
 struct DecodeSettings {
   ClipWindowOptions windows;

@@ -62,6 +62,12 @@ class ProgressCounter {
     ++videos_opened_;
   }
   void video_failed_to_open() { ++videos_opened_; }
+  // Its clips were planned from a wrong end (decode.hpp): as if never opened, none of its clips embedded.
+  void video_restarted(std::size_t planned, std::size_t embedded) {
+    clips_known_ -= static_cast<int64_t>(planned);
+    clips_done_ -= static_cast<int64_t>(embedded);
+    --videos_opened_;
+  }
   void clips_embedded(std::size_t n) { clips_done_ += static_cast<int64_t>(n); }
   void file_done() { ++files_done_; }
 
@@ -293,6 +299,11 @@ IngestReport pipeline::ingest(const IngestOptions& o, const IngestObserver& obse
         committer.received(*clip);
         batch.push_back(std::move(*clip));
         if (static_cast<int>(batch.size()) >= batch_size) run_batch();
+      } else if (auto* restarted = std::get_if<VideoRestarted>(&*message)) {
+        const std::size_t job = restarted->job;
+        batch.erase(std::remove_if(batch.begin(), batch.end(), [job](const ClipItem& c) { return c.job == job; }), batch.end());
+        const PendingVideo::Undone undone = committer.restarted(job);
+        if (opened_jobs.erase(job) > 0) progress.video_restarted(undone.planned, undone.embedded);
       } else if (std::holds_alternative<DecoderWaiting>(*message)) {
         run_batch();  // store what is decoded before waiting on other workers' videos
       } else {

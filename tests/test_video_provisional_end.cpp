@@ -1,0 +1,231 @@
+// A reader opened with a provisional end (what ingest does, video_end.cpp): the end read from packet
+// timestamps, confirmed by the pass that chooses the frames, or probed after all and planned again. Every
+// result must be what the probe's end gives: the end, the frames passed on, byte for byte, the early end,
+// the errors counted. And the probe's decoding is saved where the pass confirms the end.
+extern "C" {
+#include <libavformat/avformat.h>
+}
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.hpp"
+#include "helpers.hpp"
+#include "library_helpers.hpp"
+#include "xsearch/video.hpp"
+
+using namespace xsearch;
+using xsearch::test::quote;
+namespace fs = std::filesystem;
+
+namespace {
+
+// What ingest's decoder gets from a video: plans clips of `window` seconds (8 frames each) from the end the
+// reader gives, passes on their frames, and plans again when the reader says the end was revised.
+struct AsIngest {
+  VideoInfo info;
+  std::vector<std::size_t> k;
+  std::vector<RgbFrame> frames;
+  std::string read_error, error;
+  double good_until = 0;
+  int64_t errors = 0, probe_decoded = 0;
+  int restarts = 0;
+  bool settled_before_pass = true;
+};
+
+AsIngest as_ingest(const fs::path& path, bool provisional, double window = 4.0) {
+  AsIngest a;
+  try {
+    VideoReader r(path, 0, {}, true, provisional);
+    a.settled_before_pass = r.end_settled();
+    ClipWindowOptions o;
+    o.window = o.stride = window;
+    for (;;) {
+      a.info = r.info();
+      a.k.clear();
+      a.frames.clear();
+      std::vector<double> targets;
+      for (const auto& c : plan_clips(r.info().start, r.info().end, 8, o)) targets.insert(targets.end(), c.target_times.begin(), c.target_times.end());
+      try {
+        r.frames_at_times(targets, [&](std::size_t k, const RgbFrame& f) {
+          a.k.push_back(k);
+          a.frames.push_back(f);
+        });
+      } catch (const Error&) {
+        if (!r.end_revised()) throw;
+        ++a.restarts;
+        if (!r.end_settled()) throw;
+        continue;
+      }
+      if (!r.end_revised()) break;
+      ++a.restarts;
+    }
+    CHECK(r.end_settled());
+    a.read_error = r.read_error();
+    a.good_until = r.good_until();
+    a.errors = r.decode_errors();
+    a.probe_decoded = r.probe_frames_decoded();
+  } catch (const Error& e) {
+    a.error = e.what();
+  }
+  return a;
+}
+
+void check_same(const AsIngest& got, const AsIngest& want) {
+  CHECK(got.error == want.error);
+  CHECK(got.info.start == want.info.start);
+  CHECK(got.info.end == want.info.end);  // exactly: the clips are planned from it
+  CHECK(got.read_error == want.read_error);
+  CHECK(got.good_until == want.good_until);
+  CHECK(got.errors == want.errors);
+  REQUIRE(got.k == want.k);
+  for (std::size_t i = 0; i < got.frames.size(); ++i) {
+    INFO("target " << got.k[i]);
+    CHECK(got.frames[i].time == want.frames[i].time);
+    CHECK(got.frames[i].index == want.frames[i].index);
+    CHECK(got.frames[i].rgb == want.frames[i].rgb);  // byte for byte
+  }
+}
+
+// Overwrites with zeros the data of the video packet with the largest timestamp (the last frame shown):
+// the container still lists it, with its time, and the decoder can make nothing of it.
+void zero_last_frame(const fs::path& path) {
+  AVFormatContext* fmt = nullptr;
+  REQUIRE(avformat_open_input(&fmt, path.c_str(), nullptr, nullptr) == 0);
+  REQUIRE(avformat_find_stream_info(fmt, nullptr) >= 0);
+  const int video = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  REQUIRE(video >= 0);
+  AVPacket* packet = av_packet_alloc();
+  int64_t last_pts = AV_NOPTS_VALUE, pos = -1, size = 0;
+  while (av_read_frame(fmt, packet) >= 0) {
+    if (packet->stream_index == video && packet->pts != AV_NOPTS_VALUE && (last_pts == AV_NOPTS_VALUE || packet->pts > last_pts)) {
+      last_pts = packet->pts;
+      pos = packet->pos;
+      size = packet->size;
+    }
+    av_packet_unref(packet);
+  }
+  av_packet_free(&packet);
+  avformat_close_input(&fmt);
+  REQUIRE(pos > 0);
+  std::string bytes = test::read_file(path);
+  REQUIRE(static_cast<std::size_t>(pos + size) <= bytes.size());
+  std::fill(bytes.begin() + pos, bytes.begin() + pos + size, '\0');
+  test::write_file(path, bytes);
+}
+
+}  // namespace
+
+TEST_CASE("a provisional end is the probe's, confirmed by the pass without probing, on every codec and container", "[video]") {
+  // The codecs of the selective-decoding test, the containers of the opening test (MPEG-TS and MPEG-PS
+  // have no index), a 6 s video that is one GOP (x264's keyframe interval of 250: the probe decodes it
+  // all), and VP9, which selective decoding leaves alone. VP9 and the MPEG-PS file, whose B frames' packets
+  // carry no timestamp, are probed on opening, as before.
+  test::TempDir tmp;
+  const std::string src = "-f lavfi -i testsrc2=size=128x96:rate=25:duration=";
+  struct Case {
+    std::string name, args;
+    int seconds;
+    bool provisional;
+  };
+  const std::vector<Case> cases = {
+      {"x264-default.mp4", "-c:v libx264", 8, true},
+      {"x264-pyramid-strict.mkv", "-c:v libx264 -x264-params bframes=3:b-pyramid=strict", 8, true},
+      {"x265.mp4", "-c:v libx265 -x265-params log-level=none", 8, true},
+      {"mpeg4-bf2.mp4", "-c:v mpeg4 -bf 2 -q:v 4", 8, true},
+      {"mpeg2-bf2.mkv", "-c:v mpeg2video -bf 2 -q:v 4", 8, true},
+      {"vfr-dropped.mp4", "-vf \"select='not(between(mod(n,25),5,12))'\" -fps_mode vfr -c:v libx264", 8, true},
+      {"vfr-rates.mkv", "-vf \"setpts='if(lt(N,50),N/25,if(lt(N,100),2+(N-50)/10,7+(N-100)/50))/TB'\" -fps_mode vfr -c:v libx264", 8, true},
+      {"g25.ts", "-c:v libx264 -g 25", 12, true},
+      {"g75.ts", "-c:v libx264 -g 75", 12, true},
+      {"g25.mpg", "-c:v mpeg2video -g 25 -q:v 4", 12, false},  // MPEG-PS: packets without timestamps
+      {"short-2s.mp4", "-c:v libx264", 2, true},
+      {"one-gop-6s.mp4", "-c:v libx264 -preset veryfast", 6, true},
+      {"vp9.webm", "-c:v libvpx-vp9 -deadline good -cpu-used 8", 4, false},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    const fs::path path = tmp / c.name;
+    test::ffmpeg(src + std::to_string(c.seconds) + " -pix_fmt yuv420p " + c.args + " " + path.string());
+    for (const double window : {4.0, 1.0}) {
+      INFO("window " << window);
+      const AsIngest probed = as_ingest(path, false, window), provisional = as_ingest(path, true, window);
+      REQUIRE(probed.error.empty());
+      check_same(provisional, probed);
+      CHECK(provisional.restarts == 0);
+      CHECK(provisional.settled_before_pass == !c.provisional);
+      // Confirmed by the pass: no probe ran, opening decoded the first frame only.
+      if (c.provisional) {
+        CHECK(provisional.probe_decoded == 1);
+        CHECK(probed.probe_decoded > 1);
+      } else {
+        CHECK(provisional.probe_decoded == probed.probe_decoded);
+      }
+    }
+  }
+}
+
+TEST_CASE("a provisional end that decoding does not bear out is probed, and the clips planned again from the probe's end", "[video]") {
+  test::TempDir tmp;
+  // The last frame's data zeroed: its packet says the video ends at 10.00 s, the decoder gives nothing for
+  // it and the video ends at 9.96 s. With 4 s windows that is one clip fewer (the last 1.96 s is under half
+  // a window), and every clip's end moves.
+  const fs::path zeroed = tmp / "zeroed-last.mp4";
+  test::ffmpeg("-f lavfi -i testsrc2=size=128x96:rate=25:duration=10 -pix_fmt yuv420p -c:v libx264 -bf 0 " + zeroed.string());
+  zero_last_frame(zeroed);
+  {
+    const AsIngest probed = as_ingest(zeroed, false), provisional = as_ingest(zeroed, true);
+    CHECK(probed.info.end == Approx(9.96).margin(1e-6));
+    check_same(provisional, probed);
+    CHECK(provisional.restarts == 1);
+    CHECK(provisional.errors == 0);  // the void pass's error is not counted: the pass planned again met none
+    VideoReader r(zeroed, 0, {}, true, true);
+    CHECK(r.info().end == Approx(10.0).margin(1e-6));  // what the packets say
+  }
+  // Damage in the middle (selective decoding gives up and decodes in full), and a file cut at many points
+  // near its end (the last packets lost or cut in half): the same as the probe's end gives, whether the
+  // pass confirmed the end, the probe confirmed it, or the clips were planned again.
+  const fs::path good = tmp / "good.mkv";
+  test::ffmpeg("-f lavfi -i testsrc2=size=128x96:rate=25:duration=8 -pix_fmt yuv420p -c:v libx264 " + good.string());
+  const std::string bytes = test::read_file(good);
+  std::string damaged = bytes;
+  for (std::size_t i = damaged.size() / 2; i < damaged.size() / 2 + 3000; i += 7) damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
+  test::write_file(tmp / "damaged.mkv", damaged);
+  {
+    const AsIngest probed = as_ingest(tmp / "damaged.mkv", false, 1.0), provisional = as_ingest(tmp / "damaged.mkv", true, 1.0);
+    CHECK(probed.errors > 0);
+    check_same(provisional, probed);
+  }
+  int restarted = 0;
+  for (std::size_t cut = 40; cut < 1400; cut += 45) {
+    INFO("cut " << cut << " bytes before the end");
+    const fs::path cut_path = tmp / ("cut" + std::to_string(cut) + ".mkv");
+    test::write_file(cut_path, bytes.substr(0, bytes.size() - cut));
+    const AsIngest probed = as_ingest(cut_path, false, 1.0), provisional = as_ingest(cut_path, true, 1.0);
+    check_same(provisional, probed);
+    restarted += provisional.restarts;
+  }
+  WARN(restarted << " of the 31 cut files planned again");
+}
+
+TEST_CASE("ingest stores a video whose last frame does not decode with the clips of its real end", "[cli][index][video]") {
+  // The reader's restart seen from the command line: the clips sent before the end was found wrong are
+  // withdrawn (none stored twice, none from the wrong plan), and the void pass's error is no warning.
+  test::TempDir tmp;
+  fs::create_directories(tmp / "videos");
+  const fs::path video = tmp / "videos" / "zeroed-last.mp4";
+  test::ffmpeg("-f lavfi -i testsrc2=size=128x96:rate=25:duration=10 -pix_fmt yuv420p -c:v libx264 -bf 0 " + quote(video.string()));
+  zero_last_frame(video);
+  test::make_video(tmp / "videos" / "fine.mp4", "mandelbrot", 6);
+  const auto db = tmp / "lib.db";
+  const test::Result r = test::xsearch_run("ingest " + quote((tmp / "videos").string()) + test::db_arg(db) + test::model_arg() + " --json");
+  INFO(r.err);
+  CHECK(r.status == 0);
+  const auto s = nlohmann::json::parse(r.out);
+  CHECK(s["indexed"] == 2);
+  CHECK(s["clips"] == 4);  // 2 + 2
+  const std::string of_zeroed = " FROM clips WHERE video_id = (SELECT id FROM videos WHERE path LIKE '%zeroed-last.mp4')";
+  CHECK(test::sqlite_value(db, "SELECT count(*)" + of_zeroed) == "2");
+  CHECK(test::sqlite_value(db, "SELECT group_concat(printf('%.2f-%.2f', start, end), ' ') FROM (SELECT start, end" + of_zeroed + " ORDER BY start)") ==
+        "0.00-4.00 4.00-8.00");
+  CHECK(std::atof(test::sqlite_value(db, "SELECT duration FROM videos WHERE path LIKE '%zeroed-last.mp4'").c_str()) == Approx(9.96).margin(1e-6));
+}
