@@ -27,18 +27,19 @@ struct AsIngest {
   std::vector<RgbFrame> frames;
   std::string read_error, error;
   double good_until = 0;
-  int64_t errors = 0, probe_decoded = 0;
+  int64_t errors = 0, probe_decoded = 0, decoded = 0;  // decoded: every frame, the probe's included
   int restarts = 0;
   bool settled_before_pass = true;
 };
 
-AsIngest as_ingest(const fs::path& path, bool provisional, double window = 4.0) {
+AsIngest as_ingest(const fs::path& path, bool provisional, double window = 4.0, double stride = 0) {
   AsIngest a;
   try {
     VideoReader r(path, 0, {}, true, provisional);
     a.settled_before_pass = r.end_settled();
     ClipWindowOptions o;
-    o.window = o.stride = window;
+    o.window = window;
+    o.stride = stride > 0 ? stride : window;
     for (;;) {
       a.info = r.info();
       a.k.clear();
@@ -64,6 +65,7 @@ AsIngest as_ingest(const fs::path& path, bool provisional, double window = 4.0) 
     a.good_until = r.good_until();
     a.errors = r.decode_errors();
     a.probe_decoded = r.probe_frames_decoded();
+    a.decoded = r.frames_decoded() + a.probe_decoded;
   } catch (const Error& e) {
     a.error = e.what();
   }
@@ -86,21 +88,28 @@ void check_same(const AsIngest& got, const AsIngest& want) {
   }
 }
 
-// Overwrites with zeros the data of the video packet with the largest timestamp (the last frame shown):
-// the container still lists it, with its time, and the decoder can make nothing of it.
-void zero_last_frame(const fs::path& path) {
+// Overwrites with zeros the data of one video packet: the one with the largest timestamp (the last frame
+// shown), or the one nearest `at` seconds. The container still lists it, with its time; the decoder can make
+// nothing of it.
+void zero_frame(const fs::path& path, double at = -1) {
   AVFormatContext* fmt = nullptr;
   REQUIRE(avformat_open_input(&fmt, path.c_str(), nullptr, nullptr) == 0);
   REQUIRE(avformat_find_stream_info(fmt, nullptr) >= 0);
   const int video = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   REQUIRE(video >= 0);
+  const double time_base = av_q2d(fmt->streams[video]->time_base);
   AVPacket* packet = av_packet_alloc();
-  int64_t last_pts = AV_NOPTS_VALUE, pos = -1, size = 0;
+  double best = -1;
+  int64_t pos = -1, size = 0;
   while (av_read_frame(fmt, packet) >= 0) {
-    if (packet->stream_index == video && packet->pts != AV_NOPTS_VALUE && (last_pts == AV_NOPTS_VALUE || packet->pts > last_pts)) {
-      last_pts = packet->pts;
-      pos = packet->pos;
-      size = packet->size;
+    if (packet->stream_index == video && packet->pts != AV_NOPTS_VALUE) {
+      const double t = packet->pts * time_base;
+      const double score = at < 0 ? t : -std::fabs(t - at);
+      if (pos < 0 || score > best) {
+        best = score;
+        pos = packet->pos;
+        size = packet->size;
+      }
     }
     av_packet_unref(packet);
   }
@@ -153,10 +162,12 @@ TEST_CASE("a provisional end is the probe's, confirmed by the pass without probi
       check_same(provisional, probed);
       CHECK(provisional.restarts == 0);
       CHECK(provisional.settled_before_pass == !c.provisional);
-      // Confirmed by the pass: no probe ran, opening decoded the first frame only.
+      // Confirmed by the pass: no probe ran, opening decoded the first frame only, and the few frames the
+      // pass decodes on to the end cost less than the probe.
       if (c.provisional) {
         CHECK(provisional.probe_decoded == 1);
         CHECK(probed.probe_decoded > 1);
+        CHECK(provisional.decoded < probed.decoded);
       } else {
         CHECK(provisional.probe_decoded == probed.probe_decoded);
       }
@@ -171,7 +182,7 @@ TEST_CASE("a provisional end that decoding does not bear out is probed, and the 
   // a window), and every clip's end moves.
   const fs::path zeroed = tmp / "zeroed-last.mp4";
   test::ffmpeg("-f lavfi -i testsrc2=size=128x96:rate=25:duration=10 -pix_fmt yuv420p -c:v libx264 -bf 0 " + zeroed.string());
-  zero_last_frame(zeroed);
+  zero_frame(zeroed);
   {
     const AsIngest probed = as_ingest(zeroed, false), provisional = as_ingest(zeroed, true);
     CHECK(probed.info.end == Approx(9.96).margin(1e-6));
@@ -180,6 +191,12 @@ TEST_CASE("a provisional end that decoding does not bear out is probed, and the 
     CHECK(provisional.errors == 0);  // the void pass's error is not counted: the pass planned again met none
     VideoReader r(zeroed, 0, {}, true, true);
     CHECK(r.info().end == Approx(10.0).margin(1e-6));  // what the packets say
+  }
+  {  // 1 s windows: the last target's frame is the zeroed one, and the pass itself meets its error
+    const AsIngest probed = as_ingest(zeroed, false, 1.0), provisional = as_ingest(zeroed, true, 1.0);
+    check_same(provisional, probed);
+    CHECK(provisional.restarts == 1);
+    CHECK(provisional.errors == 0);
   }
   // Damage in the middle (selective decoding gives up and decodes in full), and a file cut at many points
   // near its end (the last packets lost or cut in half): the same as the probe's end gives, whether the
@@ -207,6 +224,77 @@ TEST_CASE("a provisional end that decoding does not bear out is probed, and the 
   WARN(restarted << " of the 31 cut files planned again");
 }
 
+TEST_CASE("a provisional end: what the pass decodes on is no part of it, and odd files are probed as before", "[video]") {
+  test::TempDir tmp;
+  const std::string src = "-f lavfi -i testsrc2=size=160x120:rate=30 -pix_fmt yuv420p -c:v libx264 ";
+  // Presentation times a constant two frames after the decoding times, one of them set back to its
+  // decoding time: FFmpeg's best-effort timestamps switch from the one to the other after enough faults,
+  // and its count of faults survives a seek. The probe after a pass runs on a fresh decoder, as on opening,
+  // or it finds another end (and a clip is lost).
+  const fs::path plain_ts = tmp / "plain.ts", odd_ts = tmp / "odd-pts.ts";
+  test::ffmpeg(src + "-t 10 -g 30 -bf 0 -f mpegts " + plain_ts.string());
+  test::ffmpeg("-i " + plain_ts.string() + " -c copy -bsf:v \"setts=dts=DTS-6000:pts=if(eq(N\\,60)\\,DTS-6000\\,PTS)\" -f mpegts " +
+               odd_ts.string());
+  {
+    const AsIngest probed = as_ingest(odd_ts, false), provisional = as_ingest(odd_ts, true);
+    check_same(provisional, probed);
+    CHECK(provisional.restarts == 0);
+    // Each pass from the start decodes as a fresh decoder would: a second pass on the same reader times
+    // and picks the same frames as the first.
+    VideoReader r(odd_ts);
+    const std::vector<double> first = r.frame_times(), second = r.frame_times();
+    CHECK(first == second);
+  }
+  // Damage after the last clip's frames (the last window is dropped: 9.5 s, 4 s windows, so the pass
+  // decodes on from 7.75 s): a frame at 8.5 s zeroed, which the decoder refuses (an error) and the frames
+  // after it borrow from. The old pass never decoded it, so its error is no warning now either, and the
+  // probe settles the end. Or the last 10% of the bytes garbled: an end the probe finds earlier.
+  const fs::path tail = tmp / "damaged-tail.mp4";
+  test::ffmpeg(src + "-t 9.5 -bf 0 -movflags +faststart " + tail.string());
+  const std::string tail_bytes = test::read_file(tail);
+  std::string garbled = tail_bytes;
+  for (std::size_t i = garbled.size() * 90 / 100; i < garbled.size(); i += 3) garbled[i] = static_cast<char>(garbled[i] * 31 + 7);
+  test::write_file(tmp / "garbled-tail.mp4", garbled);
+  zero_frame(tail, 8.5);
+  for (const fs::path& damaged : {tail, tmp / "garbled-tail.mp4"}) {
+    INFO(damaged.filename());
+    const AsIngest probed = as_ingest(damaged, false), provisional = as_ingest(damaged, true);
+    check_same(provisional, probed);
+    CHECK(provisional.errors == probed.errors);
+    CHECK(provisional.probe_decoded > 1);  // the pass could not confirm the end
+    if (damaged == tail) {
+      CHECK(probed.errors == 0);
+      CHECK(provisional.restarts == 0);
+    }
+  }
+  // A faststart MP4 cut short: its index lists packets past the cut (cut in half or missing) and announces
+  // the whole length: probed on opening, as before, not planned twice.
+  // So is a Matroska file cut to 60%: its packets end cleanly, 40% before its header's duration.
+  const fs::path whole_mkv = tmp / "whole.mkv";
+  test::ffmpeg(src + "-t 10 -g 30 " + whole_mkv.string());
+  for (const auto& [name, bytes] : {std::pair<std::string, std::string>{"cut-faststart.mp4", tail_bytes},
+                                    std::pair<std::string, std::string>{"cut.mkv", test::read_file(whole_mkv)}}) {
+    INFO(name);
+    const fs::path cut = tmp / name;
+    test::write_file(cut, bytes.substr(0, bytes.size() * 6 / 10));
+    const AsIngest probed = as_ingest(cut, false), provisional = as_ingest(cut, true);
+    check_same(provisional, probed);
+    CHECK_THAT(provisional.read_error, Catch::Contains("cut short"));
+    CHECK(provisional.settled_before_pass);
+    CHECK(provisional.restarts == 0);
+  }
+  // A sparse stride leaves most of a long video after the last clip: the probe, which seeks, confirms its
+  // end rather than decoding on for 36 s.
+  const fs::path sparse = tmp / "sparse.mp4";
+  test::ffmpeg(src + "-t 40 -g 30 " + sparse.string());
+  {
+    const AsIngest probed = as_ingest(sparse, false, 4.0, 30.0), provisional = as_ingest(sparse, true, 4.0, 30.0);
+    check_same(provisional, probed);
+    CHECK(provisional.probe_decoded > 1);
+    CHECK(provisional.decoded <= probed.decoded + 2);
+  }
+}
+
 TEST_CASE("ingest stores a video whose last frame does not decode with the clips of its real end", "[cli][index][video]") {
   // The reader's restart seen from the command line: the clips sent before the end was found wrong are
   // withdrawn (none stored twice, none from the wrong plan), and the void pass's error is no warning.
@@ -214,7 +302,7 @@ TEST_CASE("ingest stores a video whose last frame does not decode with the clips
   fs::create_directories(tmp / "videos");
   const fs::path video = tmp / "videos" / "zeroed-last.mp4";
   test::ffmpeg("-f lavfi -i testsrc2=size=128x96:rate=25:duration=10 -pix_fmt yuv420p -c:v libx264 -bf 0 " + quote(video.string()));
-  zero_last_frame(video);
+  zero_frame(video);
   test::make_video(tmp / "videos" / "fine.mp4", "mandelbrot", 6);
   const auto db = tmp / "lib.db";
   const test::Result r = test::xsearch_run("ingest " + quote((tmp / "videos").string()) + test::db_arg(db) + test::model_arg() + " --json");

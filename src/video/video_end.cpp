@@ -27,6 +27,9 @@ void VideoReader::Impl::set_end(double last, int64_t last_duration, const std::s
 }
 
 void VideoReader::Impl::probe_end() {
+  // On a fresh decoder, whether on opening or after a pass: FFmpeg's counts of faulty timestamps survive a
+  // seek, and the best-effort timestamps of a stream with odd ones would depend on what came before.
+  open_decoder();
   // Seek to 2 s before the (estimated) end and decode from the keyframe there; on a video of 3 s or less,
   // or when the seek finds nothing, decode through. Any seek target that gives frames gives the same last
   // frame (decoding starts at a keyframe at or before the end, and goes to the end); nearer the end, fewer
@@ -89,7 +92,10 @@ bool VideoReader::Impl::end_from_packets() {
       const int r = av_read_frame(fmt, packet);
       if (r == AVERROR_EOF) return true;
       if (r < 0) return false;
-      const bool ok = packet->stream_index != stream_index || packet->pts != AV_NOPTS_VALUE;
+      // A packet not to be shown (an edit list's cut) or cut short (a truncated file): only decoding tells
+      // which frame is last.
+      const bool ok = packet->stream_index != stream_index ||
+                      (packet->pts != AV_NOPTS_VALUE && !(packet->flags & (AV_PKT_FLAG_DISCARD | AV_PKT_FLAG_CORRUPT)));
       if (ok && packet->stream_index == stream_index) {
         ++packets;
         const double t = seconds_at(packet->pts);
@@ -109,25 +115,43 @@ bool VideoReader::Impl::end_from_packets() {
     if (!read_to_end() || packets < 2) return false;  // one frame: the probe says whether it is an image
   }
   if (!(last > info.start)) return false;
+  // A file whose packets stop short of what its header announces is cut short: the probe finds its end (the
+  // last packets may be there only in part).
+  if (std::isfinite(announced) && announced > last + 2 * frame_step) return false;
   set_end(last, last_duration, "");
   return true;
 }
 
 void VideoReader::Impl::confirm_end(std::size_t targets, const AVFrame* current, double current_time, AVFrame* scratch, bool exhausted) {
   if (!selection.on() || selection.irregular() || !read_error.empty()) return;
-  selection.serving(targets);  // none left: any non-reference frame with a later packet sent may go
   double last = current ? std::max(info.start, current_time) : info.start;
+  // More than the probe would decode (2 s, plus part of a GOP): the probe confirms it instead (a sparse
+  // stride or a long last window leaves much of the video after the last target).
+  if (!exhausted && info.end - last > kConfirmSeconds) return;
+  // What the tail meets is no part of the pass: its damage is not the video's (the pass never decoded it
+  // before), and an end it cannot vouch for is left to the probe.
+  const int64_t errors_of_pass = errors;
+  struct RestoreErrors {
+    int64_t& errors;
+    int64_t kept;
+    ~RestoreErrors() { errors = kept; }
+  } restore{errors, errors_of_pass};
+  selection.serving(targets);  // none left: any non-reference frame with a later packet sent may go
   int64_t last_duration = current ? duration_of(current) : 0;
   if (!exhausted) {
-    while (next(scratch)) {
-      last = std::max(last, frame_time(scratch));
-      last_duration = duration_of(scratch);
-      av_frame_unref(scratch);
-      if (selection.irregular()) return;
+    try {
+      while (next(scratch)) {
+        last = std::max(last, frame_time(scratch));
+        last_duration = duration_of(scratch);
+        av_frame_unref(scratch);
+        if (selection.irregular()) return;
+      }
+    } catch (const Error&) {
+      return;  // too many decoding errors: the probe says what that means for the video
     }
   }
   // The end of the file (not an early end: read_error stays as the pass left it, the targets all served).
-  if (selection.irregular() || !pass_error.empty()) return;
+  if (selection.irregular() || !pass_error.empty() || errors != errors_of_pass) return;
   const double step = last_duration > 0 ? last_duration * av_q2d(time_base) : frame_step;
   if (last + step == info.end) end_provisional = false;
 }

@@ -256,13 +256,19 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
       const int64_t errors = m.errors;
       chosen = m.choose(times, on_frame, allow_seek, true, delivered);
       // Something came out that selective decoding cannot vouch for (damage, odd timestamps): decode again
-      // in full, as before, passing on only what was not passed on yet. The damage is counted once.
-      if (!chosen) m.errors = errors;
+      // in full, as before, passing on only what was not passed on yet. The damage is counted once. But
+      // first the end: planned from a wrong one, the pass is void anyway.
+      if (!chosen) {
+        m.errors = errors;
+        if (m.end_provisional) settle();
+        if (m.end_revised) return;
+      }
     }
     if (!chosen) m.choose(times, on_frame, allow_seek, false, delivered);
   } catch (const Error&) {
-    // Whether what was passed on before the failure stands depends on the end it was planned from.
-    if (m.end_provisional) settle();
+    // Whether what was passed on before the failure stands depends on the end it was planned from (unless
+    // the failure is the probe's own: end_revised() with the end still provisional).
+    if (m.end_provisional && !m.end_revised) settle();
     throw;
   }
   if (m.end_provisional) settle();  // the pass could not confirm it

@@ -174,16 +174,20 @@ struct VideoReader::Impl {
   // fresh decoder would, whatever was decoded before: a flush keeps FFmpeg's counts of faulty timestamps,
   // and on a damaged stream the best-effort timestamps of later frames depend on them (a pass after a probe
   // that went over the damage twice would time its frames otherwise than after one that went once).
+  // The old decoder stays until the new one is open: a failure leaves a usable one behind.
   void open_decoder() {
-    avcodec_free_context(&codec);
-    codec = avcodec_alloc_context3(decoder);
-    if (!codec) throw std::bad_alloc();
-    int r = avcodec_parameters_to_context(codec, fmt->streams[stream_index]->codecpar);
+    struct Owned {
+      AVCodecContext* c;
+      ~Owned() { avcodec_free_context(&c); }
+    } fresh{avcodec_alloc_context3(decoder)};
+    if (!fresh.c) throw std::bad_alloc();
+    int r = avcodec_parameters_to_context(fresh.c, fmt->streams[stream_index]->codecpar);
     if (r < 0) fail("cannot read the " + info.codec + " stream parameters (" + av_error(r) + ")");
-    codec->thread_count = threads;
-    codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-    r = avcodec_open2(codec, decoder, nullptr);
+    fresh.c->thread_count = threads;
+    fresh.c->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    r = avcodec_open2(fresh.c, decoder, nullptr);
     if (r < 0) fail("cannot open the " + info.codec + " decoder (" + av_error(r) + ")");
+    std::swap(codec, fresh.c);  // the old one is freed on the way out
   }
 
   // After any repositioning: drop what the decoder holds; `index` is that of the next frame (-1: unknown).
@@ -249,6 +253,9 @@ struct VideoReader::Impl {
   // and says false where packets cannot tell (then nothing is set); confirm_end() ends a selective pass
   // that served every target by decoding on to the end, and confirms a provisional end when all of it was
   // regular and the last frame ends there; settle_end() probes a provisional end and compares.
+  // The most that confirm_end() decodes after the last target: about what the probe decodes (from a
+  // keyframe before the final 2 s).
+  static constexpr double kConfirmSeconds = 2.0;
   void probe_end();
   bool end_from_packets();
   void set_end(double last, int64_t last_duration, const std::string& read_failure);
