@@ -28,6 +28,7 @@ struct WatchArgs {
   double debounce = 5, max_wait = 60, retry = 10, keep_model = 600;
 };
 
+#ifdef XSEARCH_FULL
 // The folders listed in `file`, one per line; blank lines and lines starting with # are skipped, a
 // leading ~/ is $HOME.
 std::vector<std::string> read_roots_file(const std::string& file) {
@@ -51,7 +52,6 @@ std::vector<std::string> read_roots_file(const std::string& file) {
   return out;
 }
 
-#ifdef XSEARCH_FULL
 // One line per pass for --json: what it ingested and what became of it.
 void print_pass_json(const WatchPass& p) {
   nlohmann::ordered_json line = {{"pass", p.catch_up ? "catch-up" : "changes"}, {"roots", p.roots}};

@@ -3,6 +3,7 @@
 // one of them killed mid-video.
 #include <signal.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -67,6 +68,19 @@ TEST_CASE("the library keeps, replaces, moves, removes and searches alike on SQL
   REQUIRE(hits.size() == 2);
   CHECK(hits[0].first == again.clip_ids[1]);
   CHECK(hits[0].second == Approx(1.0).margin(1e-6));  // a unit vector against itself, one float product
+  // A long video's clips go to the database in several statements (150 rows each): every id is still its
+  // clip's, in the clips' order.
+  const auto long_clips = clips_of(rng, 401, dim);
+  const auto saved_long = lib.save_video(record("/v/long.mp4"), long_clips);
+  REQUIRE(saved_long.clip_ids.size() == long_clips.size());
+  CHECK(std::is_sorted(saved_long.clip_ids.begin(), saved_long.clip_ids.end()));
+  CHECK(saved_long.clip_ids.front() > again.clip_ids.back());
+  for (const std::size_t i : {0, 149, 150, 151, 299, 300, 400}) {
+    INFO("clip " << i);
+    CHECK(lib.clip_embedding(saved_long.clip_ids[i]) == long_clips[i].embedding);
+    CHECK(lib.clips_by_id({saved_long.clip_ids[i]}).at(0).start == long_clips[i].start);
+  }
+  lib.remove_video(saved_long.video_id);
   lib.move_video(b.video_id, "/v/b2.mp4", 1, 0);
   CHECK(lib.clips_by_id({b.clip_ids[0]}).at(0).path == "/v/b2.mp4");
   lib.remove_video(b.video_id);

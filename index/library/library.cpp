@@ -1,5 +1,6 @@
 // The library's rows: videos, clips with their embeddings, runs (the same statements on SQLite and
 // PostgreSQL). Opening it (schema, migrations, locks) is library_open.cpp.
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -248,15 +249,31 @@ Library::Saved Library::save_video(const VideoRecord& video, const std::vector<C
   Saved saved;
   saved.video_id = id;
   c.prepare("DELETE FROM clips WHERE video_id = ?").bind(1, id).run();
-  auto insert = c.prepare("INSERT INTO clips (video_id, start, \"end\", embedding, prompt_tokens) VALUES (?, ?, ?, ?, ?) RETURNING id");
-  for (const auto& clip : clips) {
-    insert.bind(1, id).bind(2, clip.start).bind(3, clip.end);
-    insert.bind_blob(4, clip.embedding.data(), clip.embedding.size() * sizeof(float));
-    if (clip.prompt_tokens.empty()) insert.bind_null(5);
-    else insert.bind_blob(5, clip.prompt_tokens.data(), clip.prompt_tokens.size() * sizeof(uint16_t));
-    if (!insert.step()) c.fail("cannot save a clip of " + video.path);
-    saved.clip_ids.push_back(insert.int64(0));
+  // Many clips per statement: on a shared library's server, each statement is a round trip, made while
+  // this save holds the generation's row lock (every other writer waits on it). 5 parameters a row, under
+  // SQLite's oldest limit of 999 a statement.
+  constexpr std::size_t kClipsPerInsert = 150;
+  for (std::size_t first = 0; first < clips.size(); first += kClipsPerInsert) {
+    const std::size_t rows = std::min(kClipsPerInsert, clips.size() - first);
+    std::string sql = "INSERT INTO clips (video_id, start, \"end\", embedding, prompt_tokens) VALUES ";
+    for (std::size_t r = 0; r < rows; ++r) sql += r == 0 ? "(?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?)";
+    auto insert = c.prepare(sql + " RETURNING id");
+    for (std::size_t r = 0; r < rows; ++r) {
+      const ClipData& clip = clips[first + r];
+      const int p = static_cast<int>(5 * r);
+      insert.bind(p + 1, id).bind(p + 2, clip.start).bind(p + 3, clip.end);
+      insert.bind_blob(p + 4, clip.embedding.data(), clip.embedding.size() * sizeof(float));
+      if (clip.prompt_tokens.empty()) insert.bind_null(p + 5);
+      else insert.bind_blob(p + 5, clip.prompt_tokens.data(), clip.prompt_tokens.size() * sizeof(uint16_t));
+    }
+    std::vector<int64_t> ids;
+    while (insert.step()) ids.push_back(insert.int64(0));
     insert.reset();
+    if (ids.size() != rows) c.fail("cannot save the clips of " + video.path);
+    // The ids are given in the rows' order (one statement, under the generation's lock); the order in which
+    // RETURNING lists them is not promised by either database.
+    std::sort(ids.begin(), ids.end());
+    saved.clip_ids.insert(saved.clip_ids.end(), ids.begin(), ids.end());
   }
   if (!clips.empty() && !clips[0].prompt_tokens.empty())
     impl_->set_meta("prompt_tokens", std::to_string(clips[0].prompt_tokens.size() / std::max<std::size_t>(1, clips[0].embedding.size())));
