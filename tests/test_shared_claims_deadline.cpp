@@ -213,6 +213,26 @@ TEST_CASE("a PostgreSQL connection with bounded round trips gives a statement up
   // 1.5 s in all; or 0.5 s for one statement when the machine is so loaded that a 0.3 s sleep takes longer.
   CHECK_THAT(failure, Catch::Contains("within 1.5 s of the stop request") || Catch::Contains("within 0.5 s of the stop request"));
   CHECK(spent < 2.5);  // 1.5 s and room for a loaded machine; 3 s without the total
+
+  // A statement larger than the socket's buffers (a save's many clips) to a backend that stopped reading
+  // (SIGSTOP): sending it waits under the limit too, not in a write that never returns.
+  db::PgConnection f(conninfo, "xsearch bounded test");
+  f.limit_round_trips(std::chrono::milliseconds(1500), [] { return false; });
+  pid_t backend = 0;
+  {
+    auto pid = f.prepare("SELECT pg_backend_pid()::bigint");
+    REQUIRE(pid.step());
+    backend = static_cast<pid_t>(pid.int64(0));
+  }
+  StoppedBackend stopped;  // let go on again however this ends
+  REQUIRE(::kill(backend, SIGSTOP) == 0);
+  stopped.pid = backend;
+  const std::string large(8 << 20, 'x');
+  auto statement = f.prepare("SELECT length(?)");
+  statement.bind_blob(1, large.data(), large.size());
+  const auto t1 = std::chrono::steady_clock::now();
+  CHECK_THROWS_WITH(statement.step(), Catch::Contains("no answer from the PostgreSQL server within 1.5 s"));
+  CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count() < 10);  // 1.5 s, room for load
 }
 
 TEST_CASE("a shared ingest whose claims backend stops answering (SIGSTOP) fails within a bound, and a second ingest finishes its videos", "[cli][postgres]") {

@@ -133,7 +133,7 @@ TEST_CASE("a provisional end is the probe's, confirmed by the pass without probi
   const std::string src = "-f lavfi -i testsrc2=size=128x96:rate=25:duration=";
   struct Case {
     std::string name, args;
-    int seconds;
+    double seconds;
     bool provisional;
   };
   const std::vector<Case> cases = {
@@ -149,12 +149,16 @@ TEST_CASE("a provisional end is the probe's, confirmed by the pass without probi
       {"g25.mpg", "-c:v mpeg2video -g 25 -q:v 4", 12, false},  // MPEG-PS: packets without timestamps
       {"short-2s.mp4", "-c:v libx264", 2, true},
       {"one-gop-6s.mp4", "-c:v libx264 -preset veryfast", 6, true},
+      // 9.8 s: the last 1.8 s is under half a window, so the pass decodes on for 2.05 s past its last target,
+      // less than the probe would (the whole 10 s GOP).
+      {"one-gop-9.8s.mp4", "-c:v libx264", 9.8, true},
       {"vp9.webm", "-c:v libvpx-vp9 -deadline good -cpu-used 8", 4, false},
   };
   for (const Case& c : cases) {
     INFO(c.name);
     const fs::path path = tmp / c.name;
     test::ffmpeg(src + std::to_string(c.seconds) + " -pix_fmt yuv420p " + c.args + " " + path.string());
+    INFO(c.seconds << " s");
     for (const double window : {4.0, 1.0}) {
       INFO("window " << window);
       const AsIngest probed = as_ingest(path, false, window), provisional = as_ingest(path, true, window);

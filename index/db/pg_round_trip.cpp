@@ -18,9 +18,14 @@ AnswerWait wait_for_answer(PGconn* conn, std::chrono::steady_clock::time_point d
     return w;
   };
   for (;;) {
+    // Send what is still queued (a nonblocking connection: a statement larger than the socket's buffers
+    // leaves as the server reads it, and a server that stops reading holds it here, under the deadline).
+    // A failed write leaves its error for PQgetResult.
+    const int unsent = PQflush(conn);
+    if (unsent < 0) return count(AnswerWait::Ready);
     // Read what arrived first, also without poll() saying so: with TLS, bytes already decrypted wait
     // in OpenSSL's buffer, invisible to poll(). (A failed read leaves its error for PQgetResult.)
-    if (!PQconsumeInput(conn) || !PQisBusy(conn)) return count(AnswerWait::Ready);
+    if (!PQconsumeInput(conn) || (unsent == 0 && !PQisBusy(conn))) return count(AnswerWait::Ready);
     const auto now = steady_clock::now();
     if (!stopped && stop && stop()) {
       stopped = true;
@@ -35,7 +40,7 @@ AnswerWait wait_for_answer(PGconn* conn, std::chrono::steady_clock::time_point d
     if (now >= deadline) return count(!stopped ? AnswerWait::TimedOut : in_all ? AnswerWait::StoppedInAll : AnswerWait::Stopped);
     // Short waits, so that a stop request is seen within 0.1 s.
     const auto wait = std::clamp(duration_cast<milliseconds>(deadline - now), milliseconds(1), milliseconds(100));
-    pollfd p{PQsocket(conn), POLLIN, 0};
+    pollfd p{PQsocket(conn), static_cast<short>(unsent > 0 ? POLLIN | POLLOUT : POLLIN), 0};
     const int n = ::poll(&p, 1, static_cast<int>(wait.count()));
     if (n < 0 && errno != EINTR) return AnswerWait::Ready;  // (cannot happen with one valid descriptor)
   }

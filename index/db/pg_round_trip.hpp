@@ -32,7 +32,8 @@ enum class AnswerWait {
   StoppedInAll,  // no answer before the connection's waits since the stop added up to kStopTotal
 };
 
-// Waits until libpq holds the whole answer to what was sent on `conn` (or the connection broke), until
+// Sends what libpq still holds of the statement (`conn` is nonblocking: postgres.cpp's limit_round_trips),
+// then waits until libpq holds the whole answer to what was sent on `conn` (or the connection broke), until
 // `deadline`, or until kStopGrace after `stop` (looked at every 0.1 s) first said yes in this wait, and
 // never past the rest of kStopTotal (`seen` counts the waits after the stop, this one added).
 AnswerWait wait_for_answer(PGconn* conn, std::chrono::steady_clock::time_point deadline, const std::function<bool()>& stop, StopSeen& seen);

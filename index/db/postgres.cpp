@@ -186,6 +186,9 @@ std::string PgConnection::excerpt(const std::string& sql) {
 void PgConnection::limit_round_trips(std::chrono::milliseconds limit, std::function<bool()> stop) {
   limit_ = limit;
   stop_ = std::move(stop);
+  // Nonblocking: sending a statement never blocks (libpq keeps what the socket does not take), so that a
+  // large one to a server that stopped reading waits in await_answer, under the limit, not in a write.
+  if (PQsetnonblocking(conn_, limit_.count() > 0 ? 1 : 0) != 0) fail("cannot make the connection nonblocking");
 }
 
 bool PgConnection::await_answer() noexcept {

@@ -125,9 +125,9 @@ bool VideoReader::Impl::end_from_packets() {
 void VideoReader::Impl::confirm_end(std::size_t targets, const AVFrame* current, double current_time, AVFrame* scratch, bool exhausted) {
   if (!selection.on() || selection.irregular() || !read_error.empty()) return;
   double last = current ? std::max(info.start, current_time) : info.start;
-  // More than the probe would decode (2 s, plus part of a GOP): the probe confirms it instead (a sparse
-  // stride or a long last window leaves much of the video after the last target).
-  if (!exhausted && info.end - last > kConfirmSeconds) return;
+  // More than the probe would decode: the probe confirms it instead (a sparse stride or a long last window
+  // leaves much of the video after the last target).
+  if (!exhausted && info.end - last > probe_span()) return;
   // What the tail meets is no part of the pass: its damage is not the video's (the pass never decoded it
   // before), and an end it cannot vouch for is left to the probe.
   const int64_t errors_of_pass = errors;
@@ -154,6 +154,21 @@ void VideoReader::Impl::confirm_end(std::size_t targets, const AVFrame* current,
   if (selection.irregular() || !pass_error.empty() || errors != errors_of_pass) return;
   const double step = last_duration > 0 ? last_duration * av_q2d(time_base) : frame_step;
   if (last + step == info.end) end_provisional = false;
+}
+
+double VideoReader::Impl::probe_span() const {
+  // The probe decodes from the keyframe before 2 s ahead of the end (probe_end), all of a short video.
+  if (!(estimate > 3.0)) return std::max(kConfirmSeconds, info.end - info.start);
+  double span = kConfirmSeconds;
+  // Where the demuxer's index knows that keyframe (MP4, Matroska), from there: x264's default keyframe
+  // interval is 250 frames, so the probe of a 10 s video decodes it all.
+  const double units = std::floor((info.end - kConfirmSeconds + origin) / av_q2d(time_base));
+  if (std::fabs(units) < 9.0e18) {
+    const AVIndexEntry* keyframe =
+        avformat_index_get_entry_from_timestamp(fmt->streams[stream_index], static_cast<int64_t>(units), AVSEEK_FLAG_BACKWARD);
+    if (keyframe) span = std::max(span, info.end - seconds_at(keyframe->timestamp));
+  }
+  return span;
 }
 
 void VideoReader::Impl::settle_end() {

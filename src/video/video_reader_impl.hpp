@@ -253,9 +253,10 @@ struct VideoReader::Impl {
   // and says false where packets cannot tell (then nothing is set); confirm_end() ends a selective pass
   // that served every target by decoding on to the end, and confirms a provisional end when all of it was
   // regular and the last frame ends there; settle_end() probes a provisional end and compares.
-  // The most that confirm_end() decodes after the last target: about what the probe decodes (from a
-  // keyframe before the final 2 s).
+  // confirm_end() decodes on after the last target for no longer than the probe would decode: probe_span()
+  // seconds (2 s at least, kConfirmSeconds, where the demuxer's index does not say from which keyframe).
   static constexpr double kConfirmSeconds = 2.0;
+  double probe_span() const;
   void probe_end();
   bool end_from_packets();
   void set_end(double last, int64_t last_duration, const std::string& read_failure);
