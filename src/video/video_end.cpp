@@ -115,11 +115,10 @@ bool VideoReader::Impl::end_from_packets() {
     if (!read_to_end() || packets < 2) return false;  // one frame: the probe says whether it is an image
   }
   if (!(last > info.start)) return false;
-  // A file whose packets stop short of what its header announces is cut short: the probe finds its end (the
-  // last packets may be there only in part).
-  if (std::isfinite(announced) && announced > last + 2 * frame_step) return false;
   set_end(last, last_duration, "");
-  return true;
+  // A file whose packets stop short of what its header announces is cut short (set_end's probe_error): the
+  // probe finds its end, as the last packets may be there only in part.
+  return probe_error.empty();
 }
 
 void VideoReader::Impl::confirm_end(std::size_t targets, const AVFrame* current, double current_time, AVFrame* scratch, bool exhausted) {
