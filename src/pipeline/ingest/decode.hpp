@@ -75,7 +75,7 @@ struct DecodeSettings {
 
 // What one decoder did, for the run's figures (IngestReport): added up over the workers at the end.
 struct DecodeStats {
-  int64_t frames_decoded = 0;  // frames the decoder decoded (selective decoding leaves some out)
+  int64_t frames_decoded = 0;  // frames the decoder decoded, those that found where a video ends included
   double busy_seconds = 0;     // opening, decoding and preprocessing; waits for room in the queue left out
   int64_t backlog_waits = 0;   // times it waited for the videos finished behind the oldest to be stored (the cap)
 };
