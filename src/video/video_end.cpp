@@ -70,7 +70,7 @@ void VideoReader::Impl::probe_end() {
   // A demuxer without an index (MPEG-TS, MPEG-PS) lands on a packet near the target rather than on a
   // keyframe, and the decoder gives nothing until the next keyframe: none after the landing, no frame;
   // then further back (4, 8, 16 s...), and only then through from the start.
-  for (double back = 2.0; estimate > back + 1.0 && frames_after == 0; back *= 2)
+  for (double back = kProbeSeconds; estimate > back + 1.0 && frames_after == 0; back *= 2)
     if (!probe_through([&] { return seek(estimate - back); }, false)) break;
   if (frames_after == 0) {
     probe_through([&] { rewind(); return true; }, true);  // the first frame again, then through
@@ -108,7 +108,7 @@ bool VideoReader::Impl::end_from_packets() {
       if (!ok) return false;
     }
   };
-  const bool sought = estimate > 3.0 && seek(estimate - 2.0);
+  const bool sought = probe_seeks() && seek(estimate - kProbeSeconds);
   if (sought && !read_to_end()) return false;
   if (!sought || packets == 0) {
     rewind();
@@ -157,11 +157,11 @@ void VideoReader::Impl::confirm_end(std::size_t targets, const AVFrame* current,
 
 double VideoReader::Impl::probe_span() const {
   // The probe decodes from the keyframe before 2 s ahead of the end (probe_end), all of a short video.
-  if (!(estimate > 3.0)) return std::max(kConfirmSeconds, info.end - info.start);
-  double span = kConfirmSeconds;
+  if (!probe_seeks()) return std::max(kProbeSeconds, info.end - info.start);
+  double span = kProbeSeconds;
   // Where the demuxer's index knows that keyframe (MP4, Matroska), from there: x264's default keyframe
   // interval is 250 frames, so the probe of a 10 s video decodes it all.
-  const double units = std::floor((info.end - kConfirmSeconds + origin) / av_q2d(time_base));
+  const double units = std::floor((info.end - kProbeSeconds + origin) / av_q2d(time_base));
   if (std::fabs(units) < 9.0e18) {
     const AVIndexEntry* keyframe =
         avformat_index_get_entry_from_timestamp(fmt->streams[stream_index], static_cast<int64_t>(units), AVSEEK_FLAG_BACKWARD);

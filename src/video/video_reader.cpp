@@ -253,13 +253,12 @@ void VideoReader::frames_at_times(const std::vector<double>& times, const std::f
   try {
     bool chosen = false;
     if (m.selective_wanted && m.selective_codec) {
-      const int64_t errors = m.errors;
       chosen = m.choose(times, on_frame, allow_seek, true, delivered);
       // Something came out that selective decoding cannot vouch for (damage, odd timestamps): decode again
       // in full, as before, passing on only what was not passed on yet. The damage is counted once. But
       // first the end: planned from a wrong one, the pass is void anyway.
       if (!chosen) {
-        m.errors = errors;
+        m.errors = errors_before;
         if (m.end_provisional) settle();
         if (m.end_revised) return;
       }

@@ -253,9 +253,12 @@ struct VideoReader::Impl {
   // and says false where packets cannot tell (then nothing is set); confirm_end() ends a selective pass
   // that served every target by decoding on to the end, and confirms a provisional end when all of it was
   // regular and the last frame ends there; settle_end() probes a provisional end and compares.
+  // The probe seeks to kProbeSeconds before the estimated end of a video longer than kProbeSeconds + 1 s
+  // (probe_seeks()) and decodes through a shorter one; end_from_packets() reads from the same place, and
   // confirm_end() decodes on after the last target for no longer than the probe would decode: probe_span()
-  // seconds (2 s at least, kConfirmSeconds, where the demuxer's index does not say from which keyframe).
-  static constexpr double kConfirmSeconds = 2.0;
+  // seconds (kProbeSeconds at least, where the demuxer's index does not say from which keyframe).
+  static constexpr double kProbeSeconds = 2.0;
+  bool probe_seeks() const { return estimate > kProbeSeconds + 1.0; }
   double probe_span() const;
   void probe_end();
   bool end_from_packets();
